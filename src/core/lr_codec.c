@@ -1,0 +1,534 @@
+/*
+ * lr_codec.c — exact JSON text forms of states and models.  See lr_codec.h.
+ */
+#include "lr_codec.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NUM_MAX 26				/* one formatted number plus separator */
+
+/* ---------- writing ---------- */
+
+int
+lr_format_double(double v, char *buf)
+{
+	/* the shortest of 15, 16, 17 significant digits that reads back exactly */
+	for (int prec = 15; prec <= 17; prec++)
+	{
+		int			len = snprintf(buf, NUM_MAX, "%.*g", prec, v);
+
+		if (prec == 17 || strtod(buf, NULL) == v)
+			return len;
+	}
+	return 0;					/* not reached */
+}
+
+static char *
+put_str(char *p, const char *s)
+{
+	size_t		n = strlen(s);
+
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static char *
+put_i64(char *p, int64_t v)
+{
+	return p + sprintf(p, "%lld", (long long) v);
+}
+
+static char *
+put_array(char *p, const char *key, const double *v, size_t n)
+{
+	p = put_str(p, key);
+	*p++ = '[';
+	for (size_t i = 0; i < n; i++)
+	{
+		if (i > 0)
+			*p++ = ',';
+		p += lr_format_double(v[i], p);
+	}
+	*p++ = ']';
+	return p;
+}
+
+size_t
+lr_state_text_bound(int nfeat)
+{
+	size_t		d = (size_t) (nfeat + 1);
+
+	return 256 + NUM_MAX * (2 + 3 * d + 2 * lr_tri_len((int) d));
+}
+
+static char *
+write_state(const LrState *s, char *p)
+{
+	int			d = s->nfeat >= 0 ? lr_dim(s) : 0;
+	size_t		m = s->nfeat >= 0 ? lr_tri_len(d) : 0;
+	double		wsum[2] = {s->wsum_hi, s->wsum_lo};
+
+	p = put_str(p, "{\"version\":");
+	p = put_i64(p, s->version);
+	p = put_str(p, ",\"features\":");
+	p = s->nfeat >= 0 ? put_i64(p, s->nfeat) : put_str(p, "null");
+	p = put_str(p, s->intercept ? ",\"intercept\":true" : ",\"intercept\":false");
+	p = put_str(p, ",\"rows\":");
+	p = put_i64(p, s->rows);
+	p = put_str(p, ",\"skipped\":");
+	p = put_i64(p, s->skipped);
+	p = put_array(p, ",\"wsum\":", wsum, 2);
+	p = put_array(p, ",\"shift\":", s->data, (size_t) d);
+	p = put_array(p, ",\"sum_hi\":", s->data + d, (size_t) d);
+	p = put_array(p, ",\"sum_lo\":", s->data + 2 * d, (size_t) d);
+	p = put_array(p, ",\"cross_hi\":", s->data + 3 * d, m);
+	p = put_array(p, ",\"cross_lo\":", s->data + 3 * d + m, m);
+	*p++ = '}';
+	return p;
+}
+
+size_t
+lr_state_to_text(const LrState *s, char *buf)
+{
+	char	   *end = write_state(s, buf);
+
+	*end = '\0';
+	return (size_t) (end - buf);
+}
+
+size_t
+lr_model_text_bound(int nfeat, int intercept)
+{
+	return 256 + NUM_MAX * (size_t) (nfeat + intercept) + lr_state_text_bound(nfeat);
+}
+
+size_t
+lr_model_to_text(const LrModel *m, char *buf)
+{
+	char	   *p = buf;
+	int			nt = lr_model_nterms(m);
+
+	p = put_str(p, "{\"version\":");
+	p = put_i64(p, m->version);
+	p = put_str(p, ",\"features\":");
+	p = put_i64(p, m->nfeat);
+	p = put_str(p, m->intercept ? ",\"intercept\":true" : ",\"intercept\":false");
+	p = put_str(p, ",\"rank\":");
+	p = put_i64(p, m->rank);
+	p = put_str(p, ",\"rows\":");
+	p = put_i64(p, m->rows);
+	p = put_str(p, ",\"skipped\":");
+	p = put_i64(p, m->skipped);
+	p = put_str(p, ",\"cond\":");
+	p = isfinite(m->cond) ? p + lr_format_double(m->cond, p) : put_str(p, "null");
+	p = put_str(p, m->method == LR_METHOD_DD ? ",\"method\":\"dd\"" : ",\"method\":\"lapack\"");
+	p = put_str(p, ",\"coef\":[");
+	for (int j = 0; j < nt; j++)
+	{
+		if (j > 0)
+			*p++ = ',';
+		if (lr_model_caliased(m)[j])
+			p = put_str(p, "null");
+		else
+			p += lr_format_double(m->coef[j], p);
+	}
+	p = put_str(p, "],\"state\":");
+	p = write_state(lr_model_state(m), p);
+	*p++ = '}';
+	*p = '\0';
+	return (size_t) (p - buf);
+}
+
+/* ---------- reading ---------- */
+
+typedef struct Cursor
+{
+	const char *start;
+	const char *pos;
+	char	   *err;
+	size_t		errlen;
+	int			failed;
+} Cursor;
+
+static int
+fail(Cursor *c, const char *fmt,...)
+{
+	va_list		ap;
+	int			n;
+
+	if (c->failed)
+		return 0;
+	c->failed = 1;
+	n = snprintf(c->err, c->errlen, "at character %ld: ", (long) (c->pos - c->start) + 1);
+	if (n < 0 || (size_t) n >= c->errlen)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(c->err + n, c->errlen - (size_t) n, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static void
+skip_ws(Cursor *c)
+{
+	while (*c->pos == ' ' || *c->pos == '\t' || *c->pos == '\n' || *c->pos == '\r')
+		c->pos++;
+}
+
+static int
+expect(Cursor *c, const char *tok)
+{
+	size_t		n = strlen(tok);
+
+	if (c->failed)
+		return 0;
+	skip_ws(c);
+	if (strncmp(c->pos, tok, n) != 0)
+		return fail(c, "expected %s", tok);
+	c->pos += n;
+	return 1;
+}
+
+/* "key": */
+static int
+expect_key(Cursor *c, const char *key, int first)
+{
+	char		tok[64];
+
+	if (!first && !expect(c, ","))
+		return 0;
+	snprintf(tok, sizeof(tok), "\"%s\"", key);
+	return expect(c, tok) && expect(c, ":");
+}
+
+static int
+try_literal(Cursor *c, const char *lit)
+{
+	size_t		n = strlen(lit);
+
+	skip_ws(c);
+	if (strncmp(c->pos, lit, n) == 0)
+	{
+		c->pos += n;
+		return 1;
+	}
+	return 0;
+}
+
+/* A JSON number's extent, or 0 if there is none here. */
+static size_t
+number_len(const char *s)
+{
+	const char *p = s;
+
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (*p >= '0' && *p <= '9')
+			p++;
+	else
+		return 0;
+	if (*p == '.')
+	{
+		p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return 0;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'e' || *p == 'E')
+	{
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return 0;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	return (size_t) (p - s);
+}
+
+static int
+read_double(Cursor *c, const char *what, double *v)
+{
+	size_t		n;
+	char		buf[64];
+
+	if (c->failed)
+		return 0;
+	skip_ws(c);
+	n = number_len(c->pos);
+	if (n == 0)
+		return fail(c, "%s: expected a number", what);
+	if (n >= sizeof(buf))
+		return fail(c, "%s: number too long", what);
+	memcpy(buf, c->pos, n);
+	buf[n] = '\0';
+	*v = strtod(buf, NULL);
+	if (!isfinite(*v))
+		return fail(c, "%s: %s is out of range for float8", what, buf);
+	c->pos += n;
+	return 1;
+}
+
+static int
+read_int(Cursor *c, const char *what, int64_t lo, int64_t hi, int64_t *v)
+{
+	const char *p;
+	int64_t		acc = 0;
+	int			neg = 0;
+
+	if (c->failed)
+		return 0;
+	skip_ws(c);
+	p = c->pos;
+	if (*p == '-')
+	{
+		neg = 1;
+		p++;
+	}
+	if (!(*p >= '0' && *p <= '9'))
+		return fail(c, "%s: expected an integer", what);
+	while (*p >= '0' && *p <= '9')
+	{
+		if (acc > (INT64_MAX - 9) / 10)
+			return fail(c, "%s: integer out of range", what);
+		acc = acc * 10 + (*p++ - '0');
+	}
+	if (*p == '.' || *p == 'e' || *p == 'E')
+		return fail(c, "%s: expected an integer", what);
+	if (neg)
+		acc = -acc;
+	if (acc < lo || acc > hi)
+		return fail(c, "%s: %lld is out of range [%lld, %lld]", what,
+					(long long) acc, (long long) lo, (long long) hi);
+	c->pos = p;
+	*v = acc;
+	return 1;
+}
+
+static int
+read_bool(Cursor *c, const char *what, int *v)
+{
+	if (c->failed)
+		return 0;
+	if (try_literal(c, "true"))
+		*v = 1;
+	else if (try_literal(c, "false"))
+		*v = 0;
+	else
+		return fail(c, "%s: expected true or false", what);
+	return 1;
+}
+
+/* [v0,...,v(n-1)], exactly n numbers; null entries allowed when isnull is given. */
+static int
+read_array(Cursor *c, const char *what, double *v, size_t n, unsigned char *isnull)
+{
+	if (!expect(c, "["))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+	{
+		if (i > 0 && !expect(c, ","))
+			return fail(c, "%s: expected %zu values, found %zu", what, n, i);
+		if (isnull && try_literal(c, "null"))
+		{
+			isnull[i] = 1;
+			v[i] = 0.0;
+			continue;
+		}
+		if (isnull)
+			isnull[i] = 0;
+		skip_ws(c);
+		if (*c->pos == ']')
+			return fail(c, "%s: expected %zu values, found %zu", what, n, i);
+		if (!read_double(c, what, &v[i]))
+			return 0;
+	}
+	skip_ws(c);
+	if (*c->pos != ']')
+		return fail(c, "%s: expected %zu values, found more", what, n);
+	c->pos++;
+	return 1;
+}
+
+/* Reads the state object at the cursor into a new block. */
+static LrState *
+read_state(Cursor *c, lr_alloc_fn alloc, size_t *size)
+{
+	int64_t		version,
+				nfeat = -1,
+				rows,
+				skipped;
+	int			intercept;
+	LrState    *s;
+	double		wsum[2];
+	int			d;
+	size_t		m;
+
+	if (!expect(c, "{") || !expect_key(c, "version", 1) ||
+		!read_int(c, "version", 1, 1, &version) ||
+		!expect_key(c, "features", 0))
+		return NULL;
+	if (!try_literal(c, "null") &&
+		!read_int(c, "features", 0, LR_MAX_FEATURES, &nfeat))
+		return NULL;
+	if (!expect_key(c, "intercept", 0) || !read_bool(c, "intercept", &intercept) ||
+		!expect_key(c, "rows", 0) || !read_int(c, "rows", 0, INT64_MAX, &rows) ||
+		!expect_key(c, "skipped", 0) || !read_int(c, "skipped", 0, INT64_MAX, &skipped) ||
+		!expect_key(c, "wsum", 0) || !read_array(c, "wsum", wsum, 2, NULL))
+		return NULL;
+
+	*size = lr_state_size((int) nfeat);
+	s = alloc(*size);
+	if (!s)
+	{
+		fail(c, "out of memory");
+		return NULL;
+	}
+	lr_state_init(s, (int) nfeat, intercept);
+	s->rows = rows;
+	s->skipped = skipped;
+	s->wsum_hi = wsum[0];
+	s->wsum_lo = wsum[1];
+	d = nfeat >= 0 ? (int) nfeat + 1 : 0;
+	m = nfeat >= 0 ? lr_tri_len(d) : 0;
+	if (!expect_key(c, "shift", 0) || !read_array(c, "shift", s->data, (size_t) d, NULL) ||
+		!expect_key(c, "sum_hi", 0) || !read_array(c, "sum_hi", s->data + d, (size_t) d, NULL) ||
+		!expect_key(c, "sum_lo", 0) || !read_array(c, "sum_lo", s->data + 2 * d, (size_t) d, NULL) ||
+		!expect_key(c, "cross_hi", 0) || !read_array(c, "cross_hi", s->data + 3 * d, m, NULL) ||
+		!expect_key(c, "cross_lo", 0) || !read_array(c, "cross_lo", s->data + 3 * d + m, m, NULL) ||
+		!expect(c, "}"))
+		return NULL;
+	return s;
+}
+
+static const char *
+finish(Cursor *c)
+{
+	if (c->failed)
+		return c->err;
+	skip_ws(c);
+	if (*c->pos != '\0')
+	{
+		fail(c, "unexpected text after the end");
+		return c->err;
+	}
+	return NULL;
+}
+
+const char *
+lr_state_from_text(const char *text, lr_alloc_fn alloc, LrState **out,
+				   size_t *outsize, char *err, size_t errlen)
+{
+	Cursor		c = {text, text, err, errlen, 0};
+	LrState    *s = read_state(&c, alloc, outsize);
+	const char *why;
+
+	if (finish(&c))
+		return err;
+	why = lr_state_check(s, *outsize);
+	if (why)
+	{
+		snprintf(err, errlen, "%s", why);
+		return err;
+	}
+	*out = s;
+	return NULL;
+}
+
+const char *
+lr_model_from_text(const char *text, lr_alloc_fn alloc, LrModel **out,
+				   size_t *outsize, char *err, size_t errlen)
+{
+	Cursor		c = {text, text, err, errlen, 0};
+	int64_t		version,
+				nfeat,
+				rank,
+				rows,
+				skipped;
+	int			intercept,
+				method;
+	double		cond = INFINITY;
+	double	   *coef = NULL;
+	unsigned char *isnull = NULL;
+	LrModel    *m = NULL;
+	LrState    *s;
+	size_t		ssize = 0;
+	const char *why;
+
+	if (!expect(&c, "{") || !expect_key(&c, "version", 1) ||
+		!read_int(&c, "version", 1, 1, &version) ||
+		!expect_key(&c, "features", 0) ||
+		!read_int(&c, "features", 0, LR_MAX_FEATURES, &nfeat) ||
+		!expect_key(&c, "intercept", 0) || !read_bool(&c, "intercept", &intercept) ||
+		!expect_key(&c, "rank", 0) || !read_int(&c, "rank", 0, nfeat + intercept, &rank) ||
+		!expect_key(&c, "rows", 0) || !read_int(&c, "rows", 1, INT64_MAX, &rows) ||
+		!expect_key(&c, "skipped", 0) || !read_int(&c, "skipped", 0, INT64_MAX, &skipped) ||
+		!expect_key(&c, "cond", 0))
+		return finish(&c);
+	if (!try_literal(&c, "null") && !read_double(&c, "cond", &cond))
+		return finish(&c);
+	if (!expect_key(&c, "method", 0))
+		return finish(&c);
+	if (try_literal(&c, "\"lapack\""))
+		method = LR_METHOD_LAPACK;
+	else if (try_literal(&c, "\"dd\""))
+		method = LR_METHOD_DD;
+	else
+	{
+		fail(&c, "method: expected \"lapack\" or \"dd\"");
+		return finish(&c);
+	}
+
+	*outsize = lr_model_size((int) nfeat, intercept);
+	m = alloc(*outsize);
+	if (!m)
+	{
+		fail(&c, "out of memory");
+		return finish(&c);
+	}
+	memset(m, 0, lr_model_state_offset((int) nfeat, intercept));
+	m->version = (uint8_t) version;
+	m->intercept = (uint8_t) intercept;
+	m->method = (uint8_t) method;
+	m->nfeat = (int32_t) nfeat;
+	m->rank = (int32_t) rank;
+	m->rows = rows;
+	m->skipped = skipped;
+	m->cond = cond;
+	coef = m->coef;
+	isnull = lr_model_aliased(m);
+	if (!expect_key(&c, "coef", 0) ||
+		!read_array(&c, "coef", coef, (size_t) (nfeat + intercept), isnull) ||
+		!expect_key(&c, "state", 0))
+		return finish(&c);
+	s = read_state(&c, alloc, &ssize);
+	if (!s || !expect(&c, "}") || finish(&c))
+		return finish(&c);
+	why = lr_state_check(s, ssize);
+	if (!why && (s->nfeat != nfeat || s->intercept != intercept))
+		why = "the embedded state does not match the model";
+	if (why)
+	{
+		snprintf(err, errlen, "state: %s", why);
+		return err;
+	}
+	memcpy((char *) m + lr_model_state_offset((int) nfeat, intercept), s, ssize);
+	why = lr_model_check(m, *outsize);
+	if (why)
+	{
+		snprintf(err, errlen, "%s", why);
+		return err;
+	}
+	*out = m;
+	return NULL;
+}

@@ -1,0 +1,52 @@
+/*
+ * lr_codec.h — the exact text forms of a state and of a model.
+ *
+ * Plain C, no PostgreSQL header.  Both forms are JSON objects, so that
+ * `state::text::jsonb` works for inspection, and every float64 is written
+ * in the shortest decimal that reads back to the same bits: text output
+ * followed by input gives back the identical value.
+ *
+ * linreg_state:
+ *   {"version":1,"features":2,"intercept":true,"rows":3,"skipped":0,
+ *    "wsum":[hi,lo],"shift":[...],"sum_hi":[...],"sum_lo":[...],
+ *    "cross_hi":[...],"cross_lo":[...]}
+ *   ("features" is null while no row has been seen; the arrays are then empty)
+ * linreg:
+ *   {"version":1,"features":2,"intercept":true,"rank":3,"rows":3,
+ *    "skipped":0,"cond":1.5,"method":"lapack","coef":[b0,b1,null],
+ *    "state":{...}}
+ *
+ * The reader accepts exactly this shape (keys in this order, any JSON
+ * whitespace between tokens), validates every value, and reports the first
+ * problem with its position.
+ */
+#ifndef FLINKML_LR_CODEC_H
+#define FLINKML_LR_CODEC_H
+
+#include "lr_model.h"
+#include "lr_state.h"
+
+typedef void *(*lr_alloc_fn) (size_t size);
+
+/* An upper bound on the text length (without the terminating NUL). */
+size_t		lr_state_text_bound(int nfeat);
+size_t		lr_model_text_bound(int nfeat, int intercept);
+
+/* Write the text form into buf (at least bound + 1 bytes); returns its length. */
+size_t		lr_state_to_text(const LrState *s, char *buf);
+size_t		lr_model_to_text(const LrModel *m, char *buf);
+
+/*
+ * Parse text into a new block from alloc (zeroed memory not required).
+ * Returns NULL on success with *out set, or writes a message into
+ * err[errlen] and returns err.
+ */
+const char *lr_state_from_text(const char *text, lr_alloc_fn alloc, LrState **out,
+							   size_t *outsize, char *err, size_t errlen);
+const char *lr_model_from_text(const char *text, lr_alloc_fn alloc, LrModel **out,
+							   size_t *outsize, char *err, size_t errlen);
+
+/* Shortest round-trip decimal of a finite double; returns its length (<= 24). */
+int			lr_format_double(double v, char *buf);
+
+#endif							/* FLINKML_LR_CODEC_H */

@@ -1,0 +1,342 @@
+/*
+ * lr_state.c — adding, removing and merging rows of the regression state.
+ * See lr_state.h for what the state holds and why.
+ */
+#include "lr_state.h"
+#include "dd.h"
+
+#include <math.h>
+#include <string.h>
+
+/*
+ * The row update is the hot loop of every fit.  On x86-64 it is compiled
+ * twice, for the baseline and for x86-64-v3 (AVX2 + FMA), and the loader
+ * picks the clone the processor supports: without hardware FMA every
+ * fma() is a library call.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define LR_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define LR_HOT
+#endif
+
+size_t
+lr_state_size(int nfeat)
+{
+	size_t		d = (size_t) (nfeat + 1);
+
+	return offsetof(LrState, data) + sizeof(double) * (3 * d + 2 * lr_tri_len((int) d));
+}
+
+void
+lr_state_init(LrState *s, int nfeat, int intercept)
+{
+	size_t		size = lr_state_size(nfeat);
+
+	memset(s, 0, size);
+	s->version = LR_STATE_VERSION;
+	s->intercept = intercept ? 1 : 0;
+	s->nfeat = nfeat;
+}
+
+/* Zero every sum and the weight; keep the dimensions and the skip count. */
+static void
+reset_sums(LrState *s)
+{
+	int			d = lr_dim(s);
+
+	s->rows = 0;
+	s->wsum_hi = 0.0;
+	s->wsum_lo = 0.0;
+	memset(s->data, 0, sizeof(double) * (3 * (size_t) d + 2 * lr_tri_len(d)));
+}
+
+/*
+ * Fold w * u u^T into the packed triangle and w * u into the sums, where
+ * u = z - K.  Each product w*u_i*u_j is formed exactly up to the tiny term
+ * (w*u_i rounding) * u_j, and added with TwoSum: the float64 sum goes to hi
+ * and every rounding error to lo, as in Ogita, Rump & Oishi's Dot2.
+ */
+LR_HOT static void
+accumulate(LrState *s, const double *u, double w)
+{
+	int			d = lr_dim(s);
+	double	   *sum_hi = lr_sum_hi(s);
+	double	   *sum_lo = lr_sum_lo(s);
+	double	   *hi = lr_cross_hi(s);
+	double	   *lo = lr_cross_lo(s);
+
+	for (int i = 0; i < d; i++)
+	{
+		double		ah = w * u[i];
+		double		al = fma(w, u[i], -ah);
+		double		t = sum_hi[i] + ah;
+		double		bb = t - sum_hi[i];
+
+		sum_lo[i] += al + ((sum_hi[i] - (t - bb)) + (ah - bb));
+		sum_hi[i] = t;
+
+		for (int j = i; j < d; j++)
+		{
+			double		p = ah * u[j];
+			double		e = fma(al, u[j], fma(ah, u[j], -p));
+			double		sj = hi[j - i] + p;
+			double		bj = sj - hi[j - i];
+
+			lo[j - i] += e + ((hi[j - i] - (sj - bj)) + (p - bj));
+			hi[j - i] = sj;
+		}
+		hi += d - i;
+		lo += d - i;
+	}
+}
+
+static void
+add_weight(LrState *s, double w)
+{
+	dd			t = dd_add_d(dd_make(s->wsum_hi, s->wsum_lo), w);
+
+	s->wsum_hi = t.hi;
+	s->wsum_lo = t.lo;
+}
+
+/* u = z - K for the row [x, y]; the shift is taken from the row if the state is empty. */
+static void
+centre_row(LrState *s, double y, const double *x, double *u)
+{
+	int			p = s->nfeat;
+	double	   *K = lr_shift(s);
+
+	if (s->rows == 0 && s->intercept)
+	{
+		memcpy(K, x, sizeof(double) * (size_t) p);
+		K[p] = y;
+	}
+	for (int j = 0; j < p; j++)
+		u[j] = x[j] - K[j];
+	u[p] = y - K[p];
+}
+
+void
+lr_state_add_row(LrState *s, double y, const double *x, double w)
+{
+	double		u[LR_MAX_FEATURES + 1];
+
+	if (w == 0.0)
+		return;
+	centre_row(s, y, x, u);
+	accumulate(s, u, w);
+	add_weight(s, w);
+	s->rows++;
+}
+
+void
+lr_state_remove_row(LrState *s, double y, const double *x, double w)
+{
+	double		u[LR_MAX_FEATURES + 1];
+
+	if (w == 0.0 || s->rows == 0)
+		return;
+	if (s->rows == 1)
+	{
+		/* the last row leaves: the state is empty, exactly */
+		reset_sums(s);
+		return;
+	}
+	centre_row(s, y, x, u);
+	accumulate(s, u, -w);
+	add_weight(s, -w);
+	s->rows--;
+}
+
+int
+lr_state_compatible(const LrState *a, const LrState *b, const char **why)
+{
+	if (a->nfeat >= 0 && b->nfeat >= 0 && a->nfeat != b->nfeat)
+	{
+		*why = "feature counts differ";
+		return 0;
+	}
+	if (a->intercept != b->intercept)
+	{
+		*why = "one state fits an intercept and the other does not";
+		return 0;
+	}
+	return 1;
+}
+
+static inline dd
+get(const double *hi, const double *lo, size_t k)
+{
+	return dd_two_sum(hi[k], lo[k]);
+}
+
+static inline void
+put(double *hi, double *lo, size_t k, dd v)
+{
+	hi[k] = v.hi;
+	lo[k] = v.lo;
+}
+
+/*
+ * a += sign * b, where a and b hold rows and share nfeat.  b's sums are
+ * re-expressed around a's shift first: with delta = K_b - K_a,
+ *   sum_a(b)   = sum_b + W_b delta
+ *   cross_a(b) = cross_b + delta sum_b^T + sum_b delta^T + W_b delta delta^T
+ * all in double-double.
+ */
+static void
+combine(LrState *a, const LrState *b, double sign)
+{
+	int			d = lr_dim(a);
+	const double *Ka = lr_cshift(a);
+	const double *Kb = lr_cshift(b);
+	double	   *ash = lr_sum_hi(a),
+			   *asl = lr_sum_lo(a);
+	const double *bsh = lr_csum_hi(b),
+			   *bsl = lr_csum_lo(b);
+	double	   *ach = lr_cross_hi(a),
+			   *acl = lr_cross_lo(a);
+	const double *bch = lr_ccross_hi(b),
+			   *bcl = lr_ccross_lo(b);
+	dd			Wb = dd_two_sum(b->wsum_hi, b->wsum_lo);
+	dd			delta[LR_MAX_FEATURES + 1];
+	dd			bsum[LR_MAX_FEATURES + 1];
+	dd			W;
+	size_t		k = 0;
+
+	if (sign < 0)
+		Wb = dd_neg(Wb);
+	for (int j = 0; j < d; j++)
+	{
+		delta[j] = dd_two_sum(Kb[j], -Ka[j]);
+		bsum[j] = get(bsh, bsl, (size_t) j);
+		if (sign < 0)
+			bsum[j] = dd_neg(bsum[j]);
+	}
+	for (int i = 0; i < d; i++)
+	{
+		dd			v = get(ash, asl, (size_t) i);
+
+		v = dd_add(v, dd_add(bsum[i], dd_mul(Wb, delta[i])));
+		put(ash, asl, (size_t) i, v);
+	}
+	for (int i = 0; i < d; i++)
+	{
+		for (int j = i; j < d; j++, k++)
+		{
+			dd			c = get(bch, bcl, k);
+			dd			v = get(ach, acl, k);
+
+			if (sign < 0)
+				c = dd_neg(c);
+			if (delta[i].hi != 0.0 || delta[j].hi != 0.0)
+			{
+				c = dd_add(c, dd_mul(delta[i], bsum[j]));
+				c = dd_add(c, dd_mul(bsum[i], delta[j]));
+				c = dd_add(c, dd_mul(Wb, dd_mul(delta[i], delta[j])));
+			}
+			put(ach, acl, k, dd_add(v, c));
+		}
+	}
+	W = dd_add(dd_two_sum(a->wsum_hi, a->wsum_lo), Wb);
+	a->wsum_hi = W.hi;
+	a->wsum_lo = W.lo;
+}
+
+int
+lr_state_merge(LrState *a, const LrState *b)
+{
+	if (b->nfeat < 0 || b->rows == 0)
+	{
+		a->skipped += b->skipped;
+		return 0;
+	}
+	if (a->rows == 0)
+	{
+		int64_t		skipped = a->skipped + b->skipped;
+
+		memcpy(a, b, lr_state_size(b->nfeat));
+		a->skipped = skipped;
+		return 0;
+	}
+	combine(a, b, 1.0);
+	a->rows += b->rows;
+	a->skipped += b->skipped;
+	return 0;
+}
+
+int
+lr_state_subtract(LrState *a, const LrState *b)
+{
+	int64_t		rows = a->rows - (b->nfeat < 0 ? 0 : b->rows);
+	int64_t		skipped = a->skipped - b->skipped;
+
+	if (rows < 0 || skipped < 0)
+		return -1;
+	if (b->nfeat >= 0 && b->rows > 0)
+	{
+		if (rows == 0)
+			reset_sums(a);
+		else
+			combine(a, b, -1.0);
+	}
+	a->rows = rows;
+	a->skipped = skipped;
+	return 0;
+}
+
+const char *
+lr_state_check(const LrState *s, size_t nbytes)
+{
+	int			d;
+	size_t		m;
+	dd			W;
+
+	if (nbytes < offsetof(LrState, data))
+		return "too short for a linreg_state header";
+	if (s->version != LR_STATE_VERSION)
+		return "unknown linreg_state version";
+	if (s->intercept > 1 || s->reserved != 0 || s->reserved2 != 0)
+		return "malformed linreg_state header";
+	if (s->nfeat < -1 || s->nfeat > LR_MAX_FEATURES)
+		return "feature count out of range";
+	if (nbytes != lr_state_size(s->nfeat))
+		return "size does not match the feature count";
+	if (s->rows < 0 || s->skipped < 0)
+		return "negative row count";
+	if (!isfinite(s->wsum_hi) || !isfinite(s->wsum_lo))
+		return "weight sum is not finite";
+	W = dd_two_sum(s->wsum_hi, s->wsum_lo);
+	if (s->nfeat < 0)
+		return (s->rows == 0 && W.hi == 0.0) ? NULL : "a state without features cannot hold rows";
+	d = lr_dim(s);
+	m = 3 * (size_t) d + 2 * lr_tri_len(d);
+	for (size_t k = 0; k < m; k++)
+		if (!isfinite(s->data[k]))
+			return "a sum is not finite";
+	if (s->rows == 0)
+	{
+		if (W.hi != 0.0)
+			return "an empty state has a nonzero weight sum";
+		for (size_t k = 0; k < m; k++)
+			if (s->data[k] != 0.0)
+				return "an empty state has nonzero sums";
+		return NULL;
+	}
+	if (!(W.hi > 0.0))
+		return "weight sum is not positive";
+	for (int j = 0; j < d; j++)
+	{
+		size_t		kk = lr_tri_index(d, j, j);
+		dd			c = get(lr_ccross_hi(s), lr_ccross_lo(s), kk);
+		dd			t = get(lr_csum_hi(s), lr_csum_lo(s), (size_t) j);
+
+		if (!s->intercept && lr_cshift(s)[j] != 0.0)
+			return "a state without intercept has a nonzero shift";
+		/* Cauchy-Schwarz: (sum w u)^2 <= W * sum w u^2 */
+		if (c.hi < 0.0 || t.hi * t.hi > W.hi * c.hi * (1.0 + 1e-9) + 1e-300)
+			return "sums of squares are inconsistent (negative variance)";
+	}
+	return NULL;
+}
