@@ -108,7 +108,7 @@ CREATE AGGREGATE linreg_state_noint(y float8, x float8[], weight float8) (
 	COMBINEFUNC = linreg_combine, PARALLEL = SAFE,
 	MSFUNC = linreg_accum_noint, MINVFUNC = linreg_accum_noint_inv, MSTYPE = linreg_state
 );
-CREATE AGGREGATE linreg_state(y float8, VARIADIC x "any") (
+CREATE AGGREGATE linreg_state_cols(y float8, VARIADIC x "any") (
 	SFUNC = linreg_accum_args, STYPE = linreg_state,
 	COMBINEFUNC = linreg_combine, PARALLEL = SAFE,
 	MSFUNC = linreg_accum_args, MINVFUNC = linreg_accum_args_inv, MSTYPE = linreg_state
@@ -142,9 +142,9 @@ CREATE AGGREGATE linreg_fit_noint(y float8, x float8[], weight float8) (
 	MSFUNC = linreg_accum_noint, MINVFUNC = linreg_accum_noint_inv, MSTYPE = linreg_state,
 	MFINALFUNC = linreg_fit_final, MFINALFUNC_MODIFY = READ_ONLY
 );
--- Features as separate arguments: linreg_fit(y, x1, x2, ...).  No array is
--- built per row, which is what makes wide fits fast.
-CREATE AGGREGATE linreg_fit(y float8, VARIADIC x "any") (
+-- Features as separate arguments: linreg_fit_cols(y, x1, x2, ...).  No array
+-- is built per row, which is what makes wide fits fast.
+CREATE AGGREGATE linreg_fit_cols(y float8, VARIADIC x "any") (
 	SFUNC = linreg_accum_args, STYPE = linreg_state,
 	FINALFUNC = linreg_fit_final, FINALFUNC_MODIFY = READ_ONLY,
 	COMBINEFUNC = linreg_combine, PARALLEL = SAFE,
@@ -204,5 +204,5 @@ CREATE FUNCTION linreg_state(model linreg) RETURNS linreg_state
 
 CREATE FUNCTION linreg_predict(model linreg, x float8[]) RETURNS float8
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION linreg_predict(model linreg, VARIADIC x "any") RETURNS float8
+CREATE FUNCTION linreg_predict_cols(model linreg, VARIADIC x "any") RETURNS float8
 	AS 'MODULE_PATHNAME', 'linreg_predict_args' LANGUAGE C IMMUTABLE PARALLEL SAFE;

@@ -156,6 +156,9 @@ typedef struct Cursor
 } Cursor;
 
 static int
+fail(Cursor *c, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
+static int
 fail(Cursor *c, const char *fmt,...)
 {
 	va_list		ap;
@@ -368,7 +371,7 @@ read_state(Cursor *c, lr_alloc_fn alloc, size_t *size)
 				nfeat = -1,
 				rows,
 				skipped;
-	int			intercept;
+	int			intercept = 0;
 	LrState    *s;
 	double		wsum[2];
 	int			d;
@@ -455,7 +458,7 @@ lr_model_from_text(const char *text, lr_alloc_fn alloc, LrModel **out,
 				rank,
 				rows,
 				skipped;
-	int			intercept,
+	int			intercept = 0,
 				method;
 	double		cond = INFINITY;
 	double	   *coef = NULL;

@@ -66,7 +66,7 @@ lr_model_check(const LrModel *m, size_t nbytes)
 		return "the intercept cannot be aliased";
 	if (m->rank != nt - aliased)
 		return "rank does not match the aliased terms";
-	if (!(m->cond >= 1.0) && !(isinf(m->cond)))
+	if (!(m->cond >= 1.0))
 		return "condition number below 1";
 	s = lr_model_state(m);
 	/* the embedded state's length word is not maintained: check the rest */

@@ -25,6 +25,8 @@ extern void dpocon_(const char *uplo, const int *n, const double *a,
 /* Refinement stops when the correction is below this, relative to x. */
 #define LR_REFINE_DONE 1e-31
 #define LR_REFINE_MAX 40
+/* Smallest relative pivot the float64 factorisation is trusted with. */
+#define LR_FLOAT64_PIVOT 1e-8
 
 /* The scaled normal equations over all p features. */
 typedef struct Problem
@@ -99,7 +101,8 @@ rcond_of_factor(const double *M, int k, double anorm, double *cond)
 		return LR_ENOMEM;
 	}
 	dpocon_("L", &k, M, &k, &anorm, &rcond, work, iwork, &info, 1);
-	*cond = rcond > 0.0 ? 1.0 / rcond : INFINITY;
+	/* a condition number is at least 1; the estimate can round just below */
+	*cond = rcond > 0.0 ? fmax(1.0, 1.0 / rcond) : INFINITY;
 	free(work);
 	free(iwork);
 	return LR_OK;
@@ -134,12 +137,17 @@ solve_lapack(const Problem *pr, double tol, dd *x, double *cond)
 	dpotrf_("L", &k, M, &k, &info, 1);
 	if (info != 0)
 		goto done;
-	/* an unpivoted Cholesky's squared diagonal is the ordered pivot: aliasing? */
+	/*
+	 * An unpivoted Cholesky's squared diagonal is the ordered pivot.  In
+	 * float64 a pivot is only resolved well above the rounding level, so
+	 * aliasing is decided here only when every pivot is clearly large; any
+	 * smaller pivot sends the problem to the double-double factorisation.
+	 */
 	for (int a = 0; a < k; a++)
 	{
 		double		l = M[(size_t) a * k + a];
 
-		if (l * l < 16.0 * tol * A_at(pr, pr->kept[a], pr->kept[a]).hi)
+		if (l * l < fmax(LR_FLOAT64_PIVOT, 16.0 * tol) * A_at(pr, pr->kept[a], pr->kept[a]).hi)
 			goto done;
 	}
 	if (rcond_of_factor(M, k, anorm, cond) != LR_OK)

@@ -1,0 +1,28 @@
+# flinkml — PGXS build.  `make && make install`, then `make installcheck`
+# against a running server; test/run_tests.sh does all of it on a throwaway
+# cluster.
+
+EXTENSION = flinkml
+MODULE_big = flinkml
+DATA = sql/flinkml--0.1.sql
+
+CORE_OBJS = src/core/lr_state.o src/core/lr_solve.o src/core/lr_model.o src/core/lr_codec.o
+GLUE_OBJS = src/flinkml.o src/state_type.o src/aggregates.o src/model_type.o src/predict.o
+OBJS = $(CORE_OBJS) $(GLUE_OBJS)
+
+# Debian's reference LAPACK/BLAS: single-threaded, safe in forked backends.
+SHLIB_LINK = -llapack -lblas -lm
+
+# The double-double arithmetic needs exact IEEE operations: no fused
+# multiply-add the code did not ask for, no excess precision.
+PG_CFLAGS = -std=gnu11 -ffp-contract=off -Isrc
+PG_CPPFLAGS = -Isrc
+
+REGRESS = types aggregates solver window parallel predict bad_input nist
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The row update and the solver are the hot paths: optimise harder.
+src/core/%.o: override CFLAGS += -O3

@@ -1,0 +1,387 @@
+/*
+ * aggregates.c — the transition, inverse, combine and final functions behind
+ * linreg_state(), linreg_fit(), linreg_merge() and their variants, and
+ * linreg_solve().
+ *
+ * The state is a linreg_state value allocated in the aggregate memory
+ * context and updated in place (the pattern of float8_regr_accum): memory
+ * stays O(p^2) whatever the row count.
+ *
+ * NULLs: a row whose y, x array, any x element or weight is NULL is skipped
+ * and counted in the state's "skipped".  Non-finite values, a negative
+ * weight and feature arrays of different lengths are errors.
+ */
+#include "flinkml.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "core/lr_solve.h"
+
+PG_FUNCTION_INFO_V1(linreg_accum);
+PG_FUNCTION_INFO_V1(linreg_accum_w);
+PG_FUNCTION_INFO_V1(linreg_accum_noint);
+PG_FUNCTION_INFO_V1(linreg_accum_noint_w);
+PG_FUNCTION_INFO_V1(linreg_accum_args);
+PG_FUNCTION_INFO_V1(linreg_accum_inv);
+PG_FUNCTION_INFO_V1(linreg_accum_inv_w);
+PG_FUNCTION_INFO_V1(linreg_accum_args_inv);
+PG_FUNCTION_INFO_V1(linreg_combine);
+PG_FUNCTION_INFO_V1(linreg_uncombine);
+PG_FUNCTION_INFO_V1(linreg_fit_final);
+PG_FUNCTION_INFO_V1(linreg_solve);
+
+/* One input row, read from the arguments. */
+typedef struct Row
+{
+	bool		skip;			/* a NULL somewhere: skip and count */
+	double		y;
+	double		w;
+	int			n;				/* feature count */
+	const double *x;
+	double		buf[LR_MAX_FEATURES];	/* x when read from separate arguments */
+} Row;
+
+static const char *
+nonfinite_name(double v)
+{
+	return isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity");
+}
+
+static void
+check_finite(const Row *r)
+{
+	if (!isfinite(r->y))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("flinkml: y is %s", nonfinite_name(r->y)),
+				 errhint("Filter or impute non-finite values; NULL rows are skipped and counted.")));
+	for (int j = 0; j < r->n; j++)
+		if (!isfinite(r->x[j]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("flinkml: x[%d] is %s", j + 1, nonfinite_name(r->x[j])),
+					 errhint("Filter or impute non-finite values; NULL rows are skipped and counted.")));
+	if (!isfinite(r->w) || r->w < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("flinkml: weight must be a finite number >= 0, got %g", r->w)));
+}
+
+static void
+check_feature_count(int n)
+{
+	if (n > LR_MAX_FEATURES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("flinkml: x has %d features; at most %d are supported", n, LR_MAX_FEATURES)));
+}
+
+/* Row from (y float8, x float8[] [, weight float8]) at argument positions 1.. */
+static void
+read_array_row(FunctionCallInfo fcinfo, bool weighted, Row *r)
+{
+	ArrayType  *a;
+
+	r->skip = false;
+	r->w = 1.0;
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || (weighted && PG_ARGISNULL(3)))
+	{
+		r->skip = true;
+		return;
+	}
+	r->y = PG_GETARG_FLOAT8(1);
+	if (weighted)
+		r->w = PG_GETARG_FLOAT8(3);
+	a = PG_GETARG_ARRAYTYPE_P(2);
+	if (ARR_NDIM(a) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("flinkml: x must be a one-dimensional array, got %d dimensions", ARR_NDIM(a))));
+	r->n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+	check_feature_count(r->n);
+	if (ARR_HASNULL(a))
+	{
+		bits8	   *bitmap = ARR_NULLBITMAP(a);
+
+		for (int j = 0; j < r->n; j++)
+			if (!(bitmap[j / 8] & (1 << (j % 8))))
+			{
+				r->skip = true;
+				return;
+			}
+	}
+	r->x = (const double *) ARR_DATA_PTR(a);
+}
+
+/* Row from (y float8, VARIADIC x "any"): features as separate arguments. */
+static void
+read_args_row(FunctionCallInfo fcinfo, Row *r)
+{
+	int			nargs = PG_NARGS();
+	Oid		   *types = (Oid *) fcinfo->flinfo->fn_extra;
+
+	if (get_fn_expr_variadic(fcinfo->flinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("flinkml: pass the features as an array, float8[], or as separate arguments, not as VARIADIC")));
+	if (types == NULL)
+		types = flinkml_arg_types(fcinfo);
+	r->skip = false;
+	r->w = 1.0;
+	r->n = nargs - 2;
+	check_feature_count(r->n);
+	if (PG_ARGISNULL(1))
+	{
+		r->skip = true;
+		return;
+	}
+	r->y = PG_GETARG_FLOAT8(1);
+	for (int i = 2; i < nargs; i++)
+	{
+		if (PG_ARGISNULL(i))
+		{
+			r->skip = true;
+			return;
+		}
+		r->buf[i - 2] = flinkml_numeric_arg(types[i], PG_GETARG_DATUM(i), i);
+	}
+	r->x = r->buf;
+}
+
+static MemoryContext
+agg_context(FunctionCallInfo fcinfo, const char *fname)
+{
+	MemoryContext ctx;
+
+	if (!AggCheckCallContext(fcinfo, &ctx))
+		elog(ERROR, "%s called in non-aggregate context", fname);
+	return ctx;
+}
+
+/* Fold a row into the state (allocating it on the first row). */
+static Datum
+accumulate(FunctionCallInfo fcinfo, const Row *r, bool intercept)
+{
+	MemoryContext ctx = agg_context(fcinfo, "linreg transition function");
+	LrState    *s = PG_ARGISNULL(0) ? NULL : (LrState *) PG_GETARG_POINTER(0);
+
+	if (r->skip)
+	{
+		if (s == NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(ctx);
+
+			s = flinkml_new_state(-1, intercept);
+			MemoryContextSwitchTo(old);
+		}
+		s->skipped++;
+		PG_RETURN_POINTER(s);
+	}
+	check_finite(r);
+	if (s == NULL || s->nfeat < 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(ctx);
+		LrState    *fresh = flinkml_new_state(r->n, intercept);
+
+		MemoryContextSwitchTo(old);
+		if (s != NULL)
+			fresh->skipped = s->skipped;
+		s = fresh;
+	}
+	else if (s->nfeat != r->n)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("flinkml: x has %d elements but earlier rows had %d", r->n, s->nfeat),
+				 errhint("Every row of one fit must have the same number of features.")));
+	lr_state_add_row(s, r->y, r->x, r->w);
+	PG_RETURN_POINTER(s);
+}
+
+/* Remove a row that accumulate() added (a row leaving a window frame). */
+static Datum
+unaccumulate(FunctionCallInfo fcinfo, const Row *r)
+{
+	LrState    *s;
+
+	agg_context(fcinfo, "linreg inverse transition function");
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();		/* nothing to remove from: recompute */
+	s = (LrState *) PG_GETARG_POINTER(0);
+	if (r->skip)
+	{
+		if (s->skipped <= 0)
+			PG_RETURN_NULL();
+		s->skipped--;
+		PG_RETURN_POINTER(s);
+	}
+	if (s->nfeat != r->n || s->rows <= 0)
+		PG_RETURN_NULL();
+	lr_state_remove_row(s, r->y, r->x, r->w);
+	PG_RETURN_POINTER(s);
+}
+
+Datum
+linreg_accum(PG_FUNCTION_ARGS)
+{
+	Row			r;
+
+	read_array_row(fcinfo, false, &r);
+	return accumulate(fcinfo, &r, true);
+}
+
+Datum
+linreg_accum_w(PG_FUNCTION_ARGS)
+{
+	Row			r;
+
+	read_array_row(fcinfo, true, &r);
+	return accumulate(fcinfo, &r, true);
+}
+
+Datum
+linreg_accum_noint(PG_FUNCTION_ARGS)
+{
+	Row			r;
+
+	read_array_row(fcinfo, false, &r);
+	return accumulate(fcinfo, &r, false);
+}
+
+Datum
+linreg_accum_noint_w(PG_FUNCTION_ARGS)
+{
+	Row			r;
+
+	read_array_row(fcinfo, true, &r);
+	return accumulate(fcinfo, &r, false);
+}
+
+Datum
+linreg_accum_args(PG_FUNCTION_ARGS)
+{
+	Row			r;
+
+	read_args_row(fcinfo, &r);
+	return accumulate(fcinfo, &r, true);
+}
+
+Datum
+linreg_accum_inv(PG_FUNCTION_ARGS)
+{
+	Row			r;
+
+	read_array_row(fcinfo, false, &r);
+	return unaccumulate(fcinfo, &r);
+}
+
+Datum
+linreg_accum_inv_w(PG_FUNCTION_ARGS)
+{
+	Row			r;
+
+	read_array_row(fcinfo, true, &r);
+	return unaccumulate(fcinfo, &r);
+}
+
+Datum
+linreg_accum_args_inv(PG_FUNCTION_ARGS)
+{
+	Row			r;
+
+	read_args_row(fcinfo, &r);
+	return unaccumulate(fcinfo, &r);
+}
+
+/*
+ * Combine (parallel partial states, linreg_merge): a += b in place.  The
+ * second argument is never modified; when the running state is NULL, b is
+ * copied into the aggregate context rather than returned as it is.
+ */
+Datum
+linreg_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext ctx = agg_context(fcinfo, "linreg_combine");
+	LrState    *a,
+			   *b;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	b = PG_GETARG_LRSTATE_P(1);
+	a = PG_ARGISNULL(0) ? NULL : (LrState *) PG_GETARG_POINTER(0);
+	if (a != NULL)
+		flinkml_check_compatible(a, b, "linreg_merge");
+	if (a == NULL || (a->nfeat < 0 && b->nfeat >= 0))
+	{
+		MemoryContext old = MemoryContextSwitchTo(ctx);
+		LrState    *c = flinkml_copy_state(b);
+
+		MemoryContextSwitchTo(old);
+		if (a != NULL)
+			c->skipped += a->skipped;
+		PG_RETURN_POINTER(c);
+	}
+	lr_state_merge(a, b);
+	PG_RETURN_POINTER(a);
+}
+
+/* Inverse of linreg_combine for linreg_merge over sliding window frames. */
+Datum
+linreg_uncombine(PG_FUNCTION_ARGS)
+{
+	LrState    *a,
+			   *b;
+	const char *why;
+
+	agg_context(fcinfo, "linreg_uncombine");
+	if (PG_ARGISNULL(1))
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	a = (LrState *) PG_GETARG_POINTER(0);
+	b = PG_GETARG_LRSTATE_P(1);
+	if (!lr_state_compatible(a, b, &why) ||
+		(a->nfeat < 0 && b->nfeat >= 0 && b->rows > 0) ||
+		lr_state_subtract(a, b) != 0)
+		PG_RETURN_NULL();		/* let the executor recompute the frame */
+	PG_RETURN_POINTER(a);
+}
+
+/* Final function of linreg_fit*: solves, never modifies the state. */
+Datum
+linreg_fit_final(PG_FUNCTION_ARGS)
+{
+	LrModel    *m;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	m = flinkml_solve(PG_GETARG_LRSTATE_P(0), LR_DEFAULT_TOL);
+	if (m == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_POINTER(m);
+}
+
+Datum
+linreg_solve(PG_FUNCTION_ARGS)
+{
+	LrState    *s = PG_GETARG_LRSTATE_P(0);
+	double		tol = PG_GETARG_FLOAT8(1);
+	LrModel    *m;
+
+	if (!(tol >= 0.0 && tol < 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("linreg_solve: tol must be in [0, 1), got %g", tol)));
+	m = flinkml_solve(s, tol);
+	if (m == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_POINTER(m);
+}

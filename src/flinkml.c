@@ -1,0 +1,131 @@
+/*
+ * flinkml.c — module entry point and helpers shared by the glue.
+ */
+#include "flinkml.h"
+
+#include <dlfcn.h>
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "core/lr_solve.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/*
+ * Backends are forked processes: a BLAS that runs threads must not.  Debian's
+ * reference LAPACK/BLAS (what the Makefile links) is single-threaded; if the
+ * system's alternatives point libblas at OpenBLAS, ask it for one thread.
+ */
+void
+_PG_init(void)
+{
+	void		(*set_threads) (int) = (void (*) (int)) dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+
+	if (set_threads)
+		set_threads(1);
+}
+
+LrState *
+flinkml_new_state(int nfeat, int intercept)
+{
+	Size		size = lr_state_size(nfeat);
+	LrState    *s = palloc(size);
+
+	lr_state_init(s, nfeat, intercept);
+	SET_VARSIZE(s, size);
+	return s;
+}
+
+LrState *
+flinkml_copy_state(const LrState *s)
+{
+	Size		size = lr_state_size(s->nfeat);
+	LrState    *c = palloc(size);
+
+	memcpy(c, s, size);
+	SET_VARSIZE(c, size);
+	return c;
+}
+
+void
+flinkml_core_error(int rc, const char *what)
+{
+	switch (rc)
+	{
+		case LR_ENOMEM:
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("%s: out of memory", what)));
+			break;
+		case LR_EBADTOL:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s: tolerance must be in [0, 1)", what)));
+			break;
+		default:
+			elog(ERROR, "%s: internal error %d", what, rc);
+	}
+	pg_unreachable();
+}
+
+LrModel *
+flinkml_solve(const LrState *s, double tol)
+{
+	Size		size;
+	LrModel    *m;
+	int			rc;
+
+	if (s->nfeat < 0 || s->rows == 0)
+		return NULL;
+	size = lr_model_size(s->nfeat, s->intercept);
+	m = palloc(size);
+	rc = lr_model_build(m, s, tol);
+	if (rc != LR_OK)
+		flinkml_core_error(rc, "linreg_solve");
+	SET_VARSIZE(m, size);
+	return m;
+}
+
+/* Feature value of argument i of a type we accept; the cast is the SQL one. */
+double
+flinkml_numeric_arg(Oid type, Datum d, int argno)
+{
+	switch (type)
+	{
+		case FLOAT8OID:
+			return DatumGetFloat8(d);
+		case FLOAT4OID:
+			return (double) DatumGetFloat4(d);
+		case INT2OID:
+			return (double) DatumGetInt16(d);
+		case INT4OID:
+			return (double) DatumGetInt32(d);
+		case INT8OID:
+			return (double) DatumGetInt64(d);
+		case NUMERICOID:
+			return DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("flinkml: feature argument %d has type %s; features must be float8, float4, integer or numeric",
+							argno, format_type_be(type))));
+	}
+	return 0.0;					/* not reached */
+}
+
+/* The argument types of a VARIADIC "any" call, looked up once and kept in fn_extra. */
+Oid *
+flinkml_arg_types(FunctionCallInfo fcinfo)
+{
+	int			nargs = PG_NARGS();
+	Oid		   *types = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Oid) * nargs);
+
+	for (int i = 0; i < nargs; i++)
+		types[i] = get_fn_expr_argtype(fcinfo->flinfo, i);
+	fcinfo->flinfo->fn_extra = types;
+	return types;
+}

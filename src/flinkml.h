@@ -1,0 +1,41 @@
+/*
+ * flinkml.h — shared declarations of the PostgreSQL glue.  The glue converts
+ * Datums and calls the numerical core in src/core/, which knows nothing of
+ * PostgreSQL.
+ */
+#ifndef FLINKML_H
+#define FLINKML_H
+
+#include "postgres.h"
+#include "fmgr.h"
+
+#include "core/lr_model.h"
+#include "core/lr_state.h"
+
+/* Detoasted (and so 4-byte-header, aligned) values of our two types. */
+#define DatumGetLrStateP(d)		((LrState *) PG_DETOAST_DATUM(d))
+#define PG_GETARG_LRSTATE_P(n)	DatumGetLrStateP(PG_GETARG_DATUM(n))
+#define DatumGetLrModelP(d)		((LrModel *) PG_DETOAST_DATUM(d))
+#define PG_GETARG_LRMODEL_P(n)	DatumGetLrModelP(PG_GETARG_DATUM(n))
+
+/* A new empty state in the current memory context, length word set. */
+extern LrState *flinkml_new_state(int nfeat, int intercept);
+/* A copy of s (as a value of its own, length word set) in the current context. */
+extern LrState *flinkml_copy_state(const LrState *s);
+/* Solve s into a new model; NULL when s holds no row.  Errors are reported. */
+extern LrModel *flinkml_solve(const LrState *s, double tol);
+/* A feature argument of type float8, float4, int2/4/8 or numeric as a double. */
+extern double flinkml_numeric_arg(Oid type, Datum d, int argno);
+/* Argument types of a VARIADIC "any" call, cached in fn_extra. */
+extern Oid *flinkml_arg_types(FunctionCallInfo fcinfo);
+/* Binary forms of a state, shared by linreg_state and linreg. */
+struct StringInfoData;
+extern void flinkml_state_send(struct StringInfoData *buf, const LrState *s);
+extern LrState *flinkml_state_recv(struct StringInfoData *buf);
+/* Raise the error for an LR_* result code from the core. */
+extern void *flinkml_palloc_huge(size_t size);
+/* Raise an error naming why a and b cannot be merged. */
+extern void flinkml_check_compatible(const LrState *a, const LrState *b, const char *what);
+extern void flinkml_core_error(int rc, const char *what) pg_attribute_noreturn();
+
+#endif							/* FLINKML_H */

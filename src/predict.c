@@ -1,0 +1,133 @@
+/*
+ * predict.c — linreg_predict(model, x): score rows inside any query.
+ *
+ * The model is decoded once per query, not per row: a model value held in
+ * memory (a subquery result, a join's inner row) is read in place, since
+ * the coefficients sit at the start of the value; a TOASTed or compressed
+ * model (read from a table) is fetched once, only as far as its
+ * coefficients, and kept in fn_extra, keyed by the raw value's bytes (a
+ * TOAST pointer identifies the stored value).
+ */
+#include "flinkml.h"
+
+#include "access/detoast.h"
+#include "utils/array.h"
+
+PG_FUNCTION_INFO_V1(linreg_predict);
+PG_FUNCTION_INFO_V1(linreg_predict_args);
+
+typedef struct PredictCache
+{
+	Size		rawsize;
+	char	   *raw;			/* the raw (toasted or compressed) datum bytes */
+	LrModel    *model;			/* header and coefficients only */
+	Oid		   *argtypes;		/* for the VARIADIC "any" form */
+} PredictCache;
+
+static PredictCache *
+get_cache(FunctionCallInfo fcinfo)
+{
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(PredictCache));
+	return (PredictCache *) fcinfo->flinfo->fn_extra;
+}
+
+static const LrModel *
+model_arg(FunctionCallInfo fcinfo, Datum d)
+{
+	struct varlena *raw = (struct varlena *) DatumGetPointer(d);
+	PredictCache *cache;
+	Size		rawsize;
+	LrModel    *head;
+	Size		need;
+	MemoryContext old;
+
+	if (!VARATT_IS_EXTENDED(raw))
+		return (const LrModel *) raw;	/* plain in-memory value: read in place */
+	cache = get_cache(fcinfo);
+	if (VARATT_IS_EXTERNAL(raw) && !VARATT_IS_EXTERNAL_ONDISK(raw))
+	{
+		/* an in-memory indirection: no stable identity, decode each time */
+		return (const LrModel *) PG_DETOAST_DATUM(d);
+	}
+	rawsize = VARSIZE_ANY(raw);
+	if (cache->model && cache->rawsize == rawsize && memcmp(cache->raw, raw, rawsize) == 0)
+		return cache->model;
+
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	if (cache->raw)
+		pfree(cache->raw);
+	if (cache->model)
+		pfree(cache->model);
+	cache->raw = palloc(rawsize);
+	memcpy(cache->raw, raw, rawsize);
+	cache->rawsize = rawsize;
+	head = (LrModel *) detoast_attr_slice(raw, 0, offsetof(LrModel, coef));
+	need = lr_model_state_offset(head->nfeat, head->intercept);
+	cache->model = (LrModel *) detoast_attr_slice(raw, 0, need);
+	pfree(head);
+	MemoryContextSwitchTo(old);
+	return cache->model;
+}
+
+static void
+check_count(const LrModel *m, int n)
+{
+	if (n != m->nfeat)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("linreg_predict: x has %d elements but the model has %d features", n, m->nfeat)));
+}
+
+/* linreg_predict(model linreg, x float8[]); strict.  A NULL element gives NULL. */
+Datum
+linreg_predict(PG_FUNCTION_ARGS)
+{
+	const LrModel *m = model_arg(fcinfo, PG_GETARG_DATUM(0));
+	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(1);
+	int			n;
+
+	if (ARR_NDIM(a) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("linreg_predict: x must be a one-dimensional array, got %d dimensions", ARR_NDIM(a))));
+	n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+	check_count(m, n);
+	if (ARR_HASNULL(a) && array_contains_nulls(a))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(lr_model_predict(m, (const double *) ARR_DATA_PTR(a)));
+}
+
+/* linreg_predict(model linreg, x1, x2, ...): features as separate arguments. */
+Datum
+linreg_predict_args(PG_FUNCTION_ARGS)
+{
+	PredictCache *cache;
+	const LrModel *m;
+	double		x[LR_MAX_FEATURES];
+	int			n = PG_NARGS() - 1;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (get_fn_expr_variadic(fcinfo->flinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("linreg_predict: pass the features as an array, float8[], or as separate arguments, not as VARIADIC")));
+	m = model_arg(fcinfo, PG_GETARG_DATUM(0));
+	check_count(m, n);
+	cache = get_cache(fcinfo);
+	if (cache->argtypes == NULL)
+	{
+		void	   *keep = fcinfo->flinfo->fn_extra;
+
+		cache->argtypes = flinkml_arg_types(fcinfo);
+		fcinfo->flinfo->fn_extra = keep;
+	}
+	for (int i = 1; i <= n; i++)
+	{
+		if (PG_ARGISNULL(i))
+			PG_RETURN_NULL();
+		x[i - 1] = flinkml_numeric_arg(cache->argtypes[i], PG_GETARG_DATUM(i), i);
+	}
+	PG_RETURN_FLOAT8(lr_model_predict(m, x));
+}
