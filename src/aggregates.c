@@ -329,7 +329,8 @@ linreg_combine(PG_FUNCTION_ARGS)
 			c->skipped += a->skipped;
 		PG_RETURN_POINTER(c);
 	}
-	lr_state_merge(a, b);
+	if (lr_state_merge(a, b) != 0)
+		elog(ERROR, "linreg_merge: states do not match");
 	PG_RETURN_POINTER(a);
 }
 

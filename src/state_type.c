@@ -194,7 +194,10 @@ add_states(const LrState *a, const LrState *b, bool subtract, const char *what)
 	else
 		r = flinkml_copy_state(a);
 	if (!subtract)
-		lr_state_merge(r, b);
+	{
+		if (lr_state_merge(r, b) != 0)
+			elog(ERROR, "%s: states do not match", what);
+	}
 	else if (lr_state_subtract(r, b) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -252,6 +252,9 @@ lr_state_merge(LrState *a, const LrState *b)
 		a->skipped += b->skipped;
 		return 0;
 	}
+	/* b's rows need a block of b's size: the caller must copy b instead */
+	if (a->nfeat != b->nfeat || a->intercept != b->intercept)
+		return -1;
 	if (a->rows == 0)
 	{
 		int64_t		skipped = a->skipped + b->skipped;
@@ -273,6 +276,8 @@ lr_state_subtract(LrState *a, const LrState *b)
 	int64_t		skipped = a->skipped - b->skipped;
 
 	if (rows < 0 || skipped < 0)
+		return -1;
+	if (b->nfeat >= 0 && b->rows > 0 && (a->nfeat != b->nfeat || a->intercept != b->intercept))
 		return -1;
 	if (b->nfeat >= 0 && b->rows > 0)
 	{

@@ -140,10 +140,10 @@ void		lr_state_add_row(LrState *s, double y, const double *x, double w);
 void		lr_state_remove_row(LrState *s, double y, const double *x, double w);
 
 /*
- * a += b, or a -= b.  Both states have the same nfeat and intercept (the
- * caller checks with lr_state_compatible) or one of them has nfeat = -1.
- * Returns 0, or -1 when subtracting would leave a negative row count, in
- * which case a is unchanged.
+ * a += b, or a -= b.  Returns 0, or -1 (a unchanged) when b holds rows and
+ * a does not have b's feature count and intercept flag (an a with
+ * nfeat = -1 is too small for b's rows: copy b and add a's skip count
+ * instead), or when subtracting would leave a negative count.
  */
 int			lr_state_merge(LrState *a, const LrState *b);
 int			lr_state_subtract(LrState *a, const LrState *b);
