@@ -54,7 +54,7 @@ linreg_state_out(PG_FUNCTION_ARGS)
 
 /*
  * Binary form: version, intercept (bytes), features (int4), rows and
- * skipped (int8), then every float8 of the state in order: wsum hi, lo,
+ * skipped (int8), then every float8 of the state in order: wsum hi, lo, logw hi, lo,
  * then the data block.
  */
 void
@@ -69,6 +69,8 @@ flinkml_state_send(StringInfo buf, const LrState *s)
 	pq_sendint64(buf, s->skipped);
 	pq_sendfloat8(buf, s->wsum_hi);
 	pq_sendfloat8(buf, s->wsum_lo);
+	pq_sendfloat8(buf, s->logw_hi);
+	pq_sendfloat8(buf, s->logw_lo);
 	for (size_t k = 0; k < ndata; k++)
 		pq_sendfloat8(buf, s->data[k]);
 }
@@ -93,6 +95,8 @@ flinkml_state_recv(StringInfo buf)
 	s->skipped = pq_getmsgint64(buf);
 	s->wsum_hi = pq_getmsgfloat8(buf);
 	s->wsum_lo = pq_getmsgfloat8(buf);
+	s->logw_hi = pq_getmsgfloat8(buf);
+	s->logw_lo = pq_getmsgfloat8(buf);
 	ndata = (lr_state_size(nfeat) - offsetof(LrState, data)) / sizeof(double);
 	for (size_t k = 0; k < ndata; k++)
 		s->data[k] = pq_getmsgfloat8(buf);

@@ -72,6 +72,7 @@ write_state(const LrState *s, char *p)
 	int			d = s->nfeat >= 0 ? lr_dim(s) : 0;
 	size_t		m = s->nfeat >= 0 ? lr_tri_len(d) : 0;
 	double		wsum[2] = {s->wsum_hi, s->wsum_lo};
+	double		logw[2] = {s->logw_hi, s->logw_lo};
 
 	p = put_str(p, "{\"version\":");
 	p = put_i64(p, s->version);
@@ -83,6 +84,7 @@ write_state(const LrState *s, char *p)
 	p = put_str(p, ",\"skipped\":");
 	p = put_i64(p, s->skipped);
 	p = put_array(p, ",\"wsum\":", wsum, 2);
+	p = put_array(p, ",\"logw\":", logw, 2);
 	p = put_array(p, ",\"shift\":", s->data, (size_t) d);
 	p = put_array(p, ",\"sum_hi\":", s->data + d, (size_t) d);
 	p = put_array(p, ",\"sum_lo\":", s->data + 2 * d, (size_t) d);
@@ -374,6 +376,7 @@ read_state(Cursor *c, lr_alloc_fn alloc, size_t *size)
 	int			intercept = 0;
 	LrState    *s;
 	double		wsum[2];
+	double		logw[2];
 	int			d;
 	size_t		m;
 
@@ -387,7 +390,8 @@ read_state(Cursor *c, lr_alloc_fn alloc, size_t *size)
 	if (!expect_key(c, "intercept", 0) || !read_bool(c, "intercept", &intercept) ||
 		!expect_key(c, "rows", 0) || !read_int(c, "rows", 0, INT64_MAX, &rows) ||
 		!expect_key(c, "skipped", 0) || !read_int(c, "skipped", 0, INT64_MAX, &skipped) ||
-		!expect_key(c, "wsum", 0) || !read_array(c, "wsum", wsum, 2, NULL))
+		!expect_key(c, "wsum", 0) || !read_array(c, "wsum", wsum, 2, NULL) ||
+		!expect_key(c, "logw", 0) || !read_array(c, "logw", logw, 2, NULL))
 		return NULL;
 
 	*size = lr_state_size((int) nfeat);
@@ -402,6 +406,8 @@ read_state(Cursor *c, lr_alloc_fn alloc, size_t *size)
 	s->skipped = skipped;
 	s->wsum_hi = wsum[0];
 	s->wsum_lo = wsum[1];
+	s->logw_hi = logw[0];
+	s->logw_lo = logw[1];
 	d = nfeat >= 0 ? (int) nfeat + 1 : 0;
 	m = nfeat >= 0 ? lr_tri_len(d) : 0;
 	if (!expect_key(c, "shift", 0) || !read_array(c, "shift", s->data, (size_t) d, NULL) ||

@@ -8,7 +8,8 @@
  *
  * linreg_state:
  *   {"version":1,"features":2,"intercept":true,"rows":3,"skipped":0,
- *    "wsum":[hi,lo],"shift":[...],"sum_hi":[...],"sum_lo":[...],
+ *    "wsum":[hi,lo],"logw":[hi,lo],
+ *    "shift":[...],"sum_hi":[...],"sum_lo":[...],
  *    "cross_hi":[...],"cross_lo":[...]}
  *   ("features" is null while no row has been seen; the arrays are then empty)
  * linreg:

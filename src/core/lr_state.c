@@ -48,6 +48,8 @@ reset_sums(LrState *s)
 	s->rows = 0;
 	s->wsum_hi = 0.0;
 	s->wsum_lo = 0.0;
+	s->logw_hi = 0.0;
+	s->logw_lo = 0.0;
 	memset(s->data, 0, sizeof(double) * (3 * (size_t) d + 2 * lr_tri_len(d)));
 }
 
@@ -91,13 +93,20 @@ accumulate(LrState *s, const double *u, double w)
 	}
 }
 
+/* W += sign * w and L += sign * log w. */
 static void
-add_weight(LrState *s, double w)
+add_weight(LrState *s, double w, double sign)
 {
-	dd			t = dd_add_d(dd_make(s->wsum_hi, s->wsum_lo), w);
+	dd			t = dd_add_d(dd_make(s->wsum_hi, s->wsum_lo), sign * w);
 
 	s->wsum_hi = t.hi;
 	s->wsum_lo = t.lo;
+	if (w != 1.0)
+	{
+		t = dd_add_d(dd_make(s->logw_hi, s->logw_lo), sign * log(w));
+		s->logw_hi = t.hi;
+		s->logw_lo = t.lo;
+	}
 }
 
 /* u = z - K for the row [x, y]; the shift is taken from the row if the state is empty. */
@@ -126,7 +135,7 @@ lr_state_add_row(LrState *s, double y, const double *x, double w)
 		return;
 	centre_row(s, y, x, u);
 	accumulate(s, u, w);
-	add_weight(s, w);
+	add_weight(s, w, 1.0);
 	s->rows++;
 }
 
@@ -145,7 +154,7 @@ lr_state_remove_row(LrState *s, double y, const double *x, double w)
 	}
 	centre_row(s, y, x, u);
 	accumulate(s, u, -w);
-	add_weight(s, -w);
+	add_weight(s, w, -1.0);
 	s->rows--;
 }
 
@@ -242,6 +251,10 @@ combine(LrState *a, const LrState *b, double sign)
 	W = dd_add(dd_two_sum(a->wsum_hi, a->wsum_lo), Wb);
 	a->wsum_hi = W.hi;
 	a->wsum_lo = W.lo;
+	W = dd_add(dd_two_sum(a->logw_hi, a->logw_lo),
+			   dd_make(sign * b->logw_hi, sign * b->logw_lo));
+	a->logw_hi = W.hi;
+	a->logw_lo = W.lo;
 }
 
 int
@@ -310,11 +323,12 @@ lr_state_check(const LrState *s, size_t nbytes)
 		return "size does not match the feature count";
 	if (s->rows < 0 || s->skipped < 0)
 		return "negative row count";
-	if (!isfinite(s->wsum_hi) || !isfinite(s->wsum_lo))
+	if (!isfinite(s->wsum_hi) || !isfinite(s->wsum_lo) ||
+		!isfinite(s->logw_hi) || !isfinite(s->logw_lo))
 		return "weight sum is not finite";
 	W = dd_two_sum(s->wsum_hi, s->wsum_lo);
 	if (s->nfeat < 0)
-		return (s->rows == 0 && W.hi == 0.0) ? NULL : "a state without features cannot hold rows";
+		return (s->rows == 0 && W.hi == 0.0 && s->logw_hi == 0.0) ? NULL : "a state without features cannot hold rows";
 	d = lr_dim(s);
 	m = 3 * (size_t) d + 2 * lr_tri_len(d);
 	for (size_t k = 0; k < m; k++)
@@ -322,7 +336,7 @@ lr_state_check(const LrState *s, size_t nbytes)
 			return "a sum is not finite";
 	if (s->rows == 0)
 	{
-		if (W.hi != 0.0)
+		if (W.hi != 0.0 || s->logw_hi != 0.0 || s->logw_lo != 0.0)
 			return "an empty state has a nonzero weight sum";
 		for (size_t k = 0; k < m; k++)
 			if (s->data[k] != 0.0)

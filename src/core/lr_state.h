@@ -9,6 +9,7 @@
  * What it holds, for rows z = [x_1 .. x_p, y] with weights w > 0:
  *
  *   W          = sum w                              (double-double)
+ *   L          = sum log w (0 for unweighted rows)  (double-double)
  *   K_j        = a fixed per-column shift: the first row added
  *                (0 for fits without intercept)
  *   sum_j      = sum w (z_j - K_j)                  (double-double)
@@ -54,6 +55,8 @@ typedef struct LrState
 	int64_t		skipped;		/* rows skipped because of a NULL */
 	double		wsum_hi;		/* W */
 	double		wsum_lo;
+	double		logw_hi;		/* sum of log w, for the weighted log-likelihood */
+	double		logw_lo;
 	double		data[];			/* shift[d], sum_hi[d], sum_lo[d],
 								 * cross_hi[m], cross_lo[m]; d = p + 1,
 								 * m = d(d+1)/2 */
