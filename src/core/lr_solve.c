@@ -4,7 +4,7 @@
  * problems too ill-conditioned for float64.  See lr_solve.h.
  */
 #include "lr_solve.h"
-#include "dd.h"
+#include "lr_moments.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -28,20 +28,12 @@ extern void dpocon_(const char *uplo, const int *n, const double *a,
 /* Smallest relative pivot the float64 factorisation is trusted with. */
 #define LR_FLOAT64_PIVOT 1e-8
 
-/* The scaled normal equations over all p features. */
-typedef struct Problem
-{
-	int			p;
-	dd		   *A;				/* p x p, row-major, both triangles */
-	dd		   *b;				/* p */
-	int		   *kept;			/* indices of the features still in the fit */
-	int			k;				/* how many */
-} Problem;
+typedef LrMoments Problem;
 
 static inline dd
 A_at(const Problem *pr, int i, int j)
 {
-	return pr->A[(size_t) i * (size_t) pr->p + (size_t) j];
+	return lr_moments_A(pr, i, j);
 }
 
 /* r = b - A x over the kept features, in double-double. */
@@ -191,82 +183,97 @@ done:
 	return ok;
 }
 
+int
+lr_cholesky_dd(const LrMoments *m, int *kept, int *kp, double tol, dd *L, unsigned char *drop)
+{
+	int			k0 = *kp;
+	int			k = 0;
+
+	for (int q = 0; q < k0; q++)
+	{
+		int			c = kept[q];
+		dd		   *row = L + (size_t) k * (size_t) (k + 1) / 2;
+		dd			piv = lr_moments_A(m, c, c);
+
+		/* forward substitution: row = L^-1 A[kept][c] */
+		for (int a = 0; a < k; a++)
+		{
+			const dd   *ra = L + (size_t) a * (size_t) (a + 1) / 2;
+			dd			v = lr_moments_A(m, kept[a], c);
+
+			for (int j = 0; j < a; j++)
+				v = dd_sub(v, dd_mul(ra[j], row[j]));
+			row[a] = dd_div(v, ra[a]);
+			piv = dd_sub(piv, dd_mul(row[a], row[a]));
+		}
+		if (tol < 0.0 && !(piv.hi > 0.0))
+			return -1;
+		if (tol >= 0.0 && !(piv.hi > tol * lr_moments_A(m, c, c).hi))
+		{
+			drop[c] = 1;
+			continue;
+		}
+		row[k] = dd_sqrt(piv);
+		kept[k++] = c;
+	}
+	*kp = k;
+	return 0;
+}
+
+void
+lr_cholesky_solve_dd(const dd *L, int k, dd *r)
+{
+	/* L y = r */
+	for (int a = 0; a < k; a++)
+	{
+		const dd   *ra = L + (size_t) a * (size_t) (a + 1) / 2;
+		dd			v = r[a];
+
+		for (int j = 0; j < a; j++)
+			v = dd_sub(v, dd_mul(ra[j], r[j]));
+		r[a] = dd_div(v, ra[a]);
+	}
+	/* L^T x = y */
+	for (int a = k - 1; a >= 0; a--)
+	{
+		dd			v = r[a];
+
+		for (int j = a + 1; j < k; j++)
+			v = dd_sub(v, dd_mul(L[(size_t) j * (size_t) (j + 1) / 2 + a], r[j]));
+		r[a] = dd_div(v, L[(size_t) a * (size_t) (a + 1) / 2 + a]);
+	}
+}
+
 /*
- * Double-double Cholesky, row by row in the natural order (R's lm order):
- * a feature whose pivot falls under tol times its diagonal is aliased and
- * skipped.  Updates pr->kept/k to the surviving features, then solves with
- * two refinement steps.
+ * Double-double Cholesky in the natural order (R's lm order), aliased
+ * features skipped; then the solve with two refinement steps.
  */
 static int
 solve_dd(Problem *pr, double tol, dd *x, unsigned char *alias_feat, double *cond)
 {
 	int			k0 = pr->k;
-	int			k = 0;
 	size_t		tri = (size_t) k0 * (size_t) (k0 + 1) / 2;
-	dd		   *L = malloc(sizeof(dd) * (tri > 0 ? tri : 1));	/* packed rows */
+	dd		   *L = malloc(sizeof(dd) * (tri > 0 ? tri : 1));
 	dd		   *r = malloc(sizeof(dd) * (size_t) (k0 > 0 ? k0 : 1));
-	dd		   *y = malloc(sizeof(dd) * (size_t) (k0 > 0 ? k0 : 1));
 	double	   *M = NULL;
 	int			rc = LR_OK;
+	int			k;
 
-	if (!L || !r || !y)
+	if (!L || !r)
 	{
 		rc = LR_ENOMEM;
 		goto done;
 	}
-	for (int q = 0; q < k0; q++)
-	{
-		int			c = pr->kept[q];
-		dd		   *row = L + (size_t) k * (size_t) (k + 1) / 2;
-		dd			piv = A_at(pr, c, c);
-
-		/* forward substitution: L[0..k-1] row = A[kept][c] */
-		for (int a = 0; a < k; a++)
-		{
-			const dd   *ra = L + (size_t) a * (size_t) (a + 1) / 2;
-			dd			v = A_at(pr, pr->kept[a], c);
-
-			for (int m = 0; m < a; m++)
-				v = dd_sub(v, dd_mul(ra[m], row[m]));
-			row[a] = dd_div(v, ra[a]);
-			piv = dd_sub(piv, dd_mul(row[a], row[a]));
-		}
-		if (!(piv.hi > tol * A_at(pr, c, c).hi))
-		{
-			alias_feat[c] = 1;
-			continue;
-		}
-		row[k] = dd_sqrt(piv);
-		pr->kept[k++] = c;
-	}
-	pr->k = k;
-
+	lr_cholesky_dd(pr, pr->kept, &pr->k, tol, L, alias_feat);
+	k = pr->k;
 	for (int a = 0; a < k; a++)
 		x[a] = dd_from(0.0);
 	for (int it = 0; it < 3; it++)
 	{
 		residual(pr, x, r);
-		/* L y = r */
+		lr_cholesky_solve_dd(L, k, r);
 		for (int a = 0; a < k; a++)
-		{
-			const dd   *ra = L + (size_t) a * (size_t) (a + 1) / 2;
-			dd			v = r[a];
-
-			for (int m = 0; m < a; m++)
-				v = dd_sub(v, dd_mul(ra[m], y[m]));
-			y[a] = dd_div(v, ra[a]);
-		}
-		/* L^T dx = y, in place in y */
-		for (int a = k - 1; a >= 0; a--)
-		{
-			dd			v = y[a];
-
-			for (int m = a + 1; m < k; m++)
-				v = dd_sub(v, dd_mul(L[(size_t) m * (size_t) (m + 1) / 2 + a], y[m]));
-			y[a] = dd_div(v, L[(size_t) a * (size_t) (a + 1) / 2 + a]);
-		}
-		for (int a = 0; a < k; a++)
-			x[a] = dd_add(x[a], y[a]);
+			x[a] = dd_add(x[a], r[a]);
 	}
 
 	/* condition estimate from the float64 rounding of the factor */
@@ -280,20 +287,19 @@ solve_dd(Problem *pr, double tol, dd *x, unsigned char *alias_feat, double *cond
 			goto done;
 		}
 		for (int a = 0; a < k; a++)
-			for (int m = 0; m <= a; m++)
-				M[(size_t) m * k + a] = L[(size_t) a * (size_t) (a + 1) / 2 + m].hi;
+			for (int j = 0; j <= a; j++)
+				M[(size_t) j * k + a] = L[(size_t) a * (size_t) (a + 1) / 2 + j].hi;
 		rc = rcond_of_factor(M, k, anorm_kept(pr), cond);
 	}
 done:
 	free(L);
 	free(r);
-	free(y);
 	free(M);
 	return rc;
 }
 
 int
-lr_solve(const LrState *s, double tol, LrSolution *out)
+lr_moments_build(const LrState *s, LrMoments *m)
 {
 	int			p = s->nfeat;
 	int			d = p + 1;
@@ -303,19 +309,106 @@ lr_solve(const LrState *s, double tol, LrSolution *out)
 			   *sl = lr_csum_lo(s),
 			   *ch = lr_ccross_hi(s),
 			   *cl = lr_ccross_lo(s);
-	dd			W;
-	dd		   *t = NULL,
-			   *C = NULL,
-			   *x = NULL;
-	double	   *scale = NULL;
+	size_t		pp = (size_t) (p > 0 ? p : 1);
+	dd		   *C;
+
+	memset(m, 0, sizeof(*m));
+	m->p = p;
+	m->intercept = icpt;
+	m->mean = malloc(sizeof(dd) * (size_t) d);
+	m->C = C = malloc(sizeof(dd) * lr_tri_len(d));
+	m->scale = malloc(sizeof(double) * pp);
+	m->A = malloc(sizeof(dd) * pp * pp);
+	m->b = malloc(sizeof(dd) * pp);
+	m->kept = malloc(sizeof(int) * pp);
+	if (!m->mean || !m->C || !m->scale || !m->A || !m->b || !m->kept)
+	{
+		lr_moments_free(m);
+		return LR_ENOMEM;
+	}
+
+	/* t = sum / W, C = cross - t sum^T (centred) or cross (origin). */
+	m->W = dd_two_sum(s->wsum_hi, s->wsum_lo);
+	for (int j = 0; j < d; j++)
+		m->mean[j] = icpt ? dd_div(dd_two_sum(sh[j], sl[j]), m->W) : dd_from(0.0);
+	for (int i = 0, k = 0; i < d; i++)
+		for (int j = i; j < d; j++, k++)
+		{
+			C[k] = dd_two_sum(ch[k], cl[k]);
+			if (icpt)
+				C[k] = dd_sub(C[k], dd_mul(m->mean[i], dd_two_sum(sh[j], sl[j])));
+		}
+	if (icpt)
+		for (int j = 0; j < d; j++)
+			m->mean[j] = dd_add_d(m->mean[j], K[j]);
+
+	/* Constant features (with the intercept, or all-zero) are set aside. */
+	for (int j = 0; j < p; j++)
+	{
+		dd			cjj = C[lr_tri_index(d, j, j)];
+		double		raw = dd_add(cjj, dd_mul(m->W, dd_mul(m->mean[j], m->mean[j]))).hi;
+		int			e;
+
+		if (!(cjj.hi > LR_CONSTANT_RATIO * raw))
+		{
+			m->scale[j] = 0.0;
+			continue;
+		}
+		frexp(sqrt(cjj.hi), &e);
+		m->scale[j] = ldexp(1.0, -e);
+		m->kept[m->k++] = j;
+	}
+	/* Scaled normal equations: A = S Cxx S, b = S Cxy (powers of two: exact). */
+	for (int i = 0; i < p; i++)
+	{
+		dd			bi = C[lr_tri_index(d, i, p)];
+
+		for (int j = 0; j < p; j++)
+		{
+			dd			v = C[i <= j ? lr_tri_index(d, i, j) : lr_tri_index(d, j, i)];
+			double		f = m->scale[i] * m->scale[j];
+
+			m->A[(size_t) i * p + j] = dd_make(v.hi * f, v.lo * f);
+		}
+		m->b[i] = dd_make(bi.hi * m->scale[i], bi.lo * m->scale[i]);
+	}
+	return LR_OK;
+}
+
+void
+lr_moments_free(LrMoments *m)
+{
+	free(m->mean);
+	free(m->C);
+	free(m->scale);
+	free(m->A);
+	free(m->b);
+	free(m->kept);
+	memset(m, 0, sizeof(*m));
+}
+
+int
+lr_solve(const LrState *s, double tol, LrSolution *out)
+{
+	return lr_solve_ridge(s, tol, 0.0, out);
+}
+
+int
+lr_solve_ridge(const LrState *s, double tol, double lambda, LrSolution *out)
+{
+	int			p = s->nfeat;
+	int			icpt = s->intercept;
+	LrMoments	pr;
 	unsigned char *alias_feat = NULL;
-	Problem		pr = {p, NULL, NULL, NULL, 0};
-	int			rc = LR_OK;
+	dd		   *x = NULL;
+	int			rc;
 
 	if (p < 0 || s->rows == 0)
 		return LR_ENOROWS;
 	if (!(tol >= 0.0 && tol < 1.0))
 		return LR_EBADTOL;
+	if (!(lambda >= 0.0 && isfinite(lambda)))
+		return LR_EBADLAMBDA;
 
 	out->nterms = p + icpt;
 	memset(out->coef, 0, sizeof(double) * (size_t) out->nterms);
@@ -323,61 +416,27 @@ lr_solve(const LrState *s, double tol, LrSolution *out)
 	out->cond = 1.0;
 	out->method = LR_METHOD_LAPACK;
 
-	t = malloc(sizeof(dd) * (size_t) d);
-	C = malloc(sizeof(dd) * lr_tri_len(d));
+	rc = lr_moments_build(s, &pr);
+	if (rc != LR_OK)
+		return rc;
 	x = malloc(sizeof(dd) * (size_t) (p > 0 ? p : 1));
-	scale = malloc(sizeof(double) * (size_t) (p > 0 ? p : 1));
 	alias_feat = calloc((size_t) (p > 0 ? p : 1), 1);
-	pr.A = malloc(sizeof(dd) * (size_t) (p > 0 ? p : 1) * (size_t) (p > 0 ? p : 1));
-	pr.b = malloc(sizeof(dd) * (size_t) (p > 0 ? p : 1));
-	pr.kept = malloc(sizeof(int) * (size_t) (p > 0 ? p : 1));
-	if (!t || !C || !x || !scale || !alias_feat || !pr.A || !pr.b || !pr.kept)
+	if (!x || !alias_feat)
 	{
 		rc = LR_ENOMEM;
 		goto done;
 	}
-
-	/* Moments: t = sum / W, C = cross - t sum^T (centred) or cross (origin). */
-	W = dd_two_sum(s->wsum_hi, s->wsum_lo);
-	for (int j = 0; j < d; j++)
-		t[j] = icpt ? dd_div(dd_two_sum(sh[j], sl[j]), W) : dd_from(0.0);
-	for (int i = 0, k = 0; i < d; i++)
-		for (int j = i; j < d; j++, k++)
-		{
-			C[k] = dd_two_sum(ch[k], cl[k]);
-			if (icpt)
-				C[k] = dd_sub(C[k], dd_mul(t[i], dd_two_sum(sh[j], sl[j])));
-		}
-
-	/* Constant features are aliased (with the intercept, or as all-zero). */
 	for (int j = 0; j < p; j++)
-	{
-		dd			cjj = C[lr_tri_index(d, j, j)];
-		dd			mean = dd_add_d(t[j], K[j]);
-		double		raw = dd_add(cjj, dd_mul(W, dd_mul(mean, mean))).hi;
-		int			e;
+		alias_feat[j] = pr.scale[j] == 0.0;
 
-		if (!(cjj.hi > LR_CONSTANT_RATIO * raw))
+	/* Ridge on standardised features: (Cxx + lambda diag(Cxx)) beta = Cxy. */
+	if (lambda > 0.0)
+		for (int a = 0; a < pr.k; a++)
 		{
-			alias_feat[j] = 1;
-			scale[j] = 0.0;
-			continue;
-		}
-		frexp(sqrt(cjj.hi), &e);
-		scale[j] = ldexp(1.0, -e);
-		pr.kept[pr.k++] = j;
-	}
-	/* Scaled normal equations: A = S Cxx S, b = S Cxy (powers of two: exact). */
-	for (int i = 0; i < p; i++)
-	{
-		for (int j = 0; j < p; j++)
-		{
-			dd			v = C[i <= j ? lr_tri_index(d, i, j) : lr_tri_index(d, j, i)];
+			size_t		jj = (size_t) pr.kept[a] * (size_t) (p + 1);
 
-			pr.A[(size_t) i * p + j] = dd_make(v.hi * scale[i] * scale[j], v.lo * scale[i] * scale[j]);
+			pr.A[jj] = dd_add(pr.A[jj], dd_mul_d(pr.A[jj], lambda));
 		}
-		pr.b[i] = dd_make(C[lr_tri_index(d, i, p)].hi * scale[i], C[lr_tri_index(d, i, p)].lo * scale[i]);
-	}
 
 	if (pr.k > 0)
 	{
@@ -399,16 +458,16 @@ lr_solve(const LrState *s, double tol, LrSolution *out)
 
 	/* Coefficients on the original scale; the intercept from the means. */
 	{
-		dd			b0 = dd_add_d(t[p], K[p]);
+		dd			b0 = pr.mean[p];
 
 		for (int a = 0; a < pr.k; a++)
 		{
 			int			j = pr.kept[a];
-			dd			beta = dd_make(x[a].hi * scale[j], x[a].lo * scale[j]);
+			dd			beta = dd_make(x[a].hi * pr.scale[j], x[a].lo * pr.scale[j]);
 
 			out->coef[icpt + j] = dd_to_double(beta);
 			if (icpt)
-				b0 = dd_sub(b0, dd_mul(beta, dd_add_d(t[j], K[j])));
+				b0 = dd_sub(b0, dd_mul(beta, pr.mean[j]));
 		}
 		if (icpt)
 			out->coef[0] = dd_to_double(b0);
@@ -416,14 +475,10 @@ lr_solve(const LrState *s, double tol, LrSolution *out)
 			out->aliased[icpt + j] = alias_feat[j];
 		out->rank = pr.k + icpt;
 	}
+	rc = LR_OK;
 done:
-	free(t);
-	free(C);
 	free(x);
-	free(scale);
 	free(alias_feat);
-	free(pr.A);
-	free(pr.b);
-	free(pr.kept);
+	lr_moments_free(&pr);
 	return rc;
 }

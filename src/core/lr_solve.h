@@ -39,6 +39,7 @@ typedef struct LrSolution
 #define LR_ENOROWS	  -1		/* the state holds no row */
 #define LR_ENOMEM	  -2
 #define LR_EBADTOL	  -3
+#define LR_EBADLAMBDA -4
 
 /*
  * Solve the least-squares problem held in s.  The caller provides coef and
@@ -58,5 +59,14 @@ typedef struct LrSolution
  * scaled cross-product matrix of the kept features; 1 when there are none.
  */
 int			lr_solve(const LrState *s, double tol, LrSolution *out);
+
+/*
+ * Ridge regression on standardised features, coefficients on the original
+ * scale: minimises (1/W) sum w (y - b0 - x.beta)^2 + lambda sum (s_j beta_j)^2
+ * where s_j is feature j's weighted population standard deviation (its root
+ * mean square without intercept); the intercept is not penalised.
+ * Equivalently (Cxx + lambda diag(Cxx)) beta = Cxy.  lambda = 0 is lr_solve.
+ */
+int			lr_solve_ridge(const LrState *s, double tol, double lambda, LrSolution *out);
 
 #endif							/* FLINKML_LR_SOLVE_H */
