@@ -6,12 +6,15 @@ EXTENSION = flinkml
 MODULE_big = flinkml
 DATA = sql/flinkml--0.1.sql
 
-CORE_OBJS = src/core/lr_state.o src/core/lr_solve.o src/core/lr_model.o src/core/lr_codec.o
-GLUE_OBJS = src/flinkml.o src/state_type.o src/aggregates.o src/model_type.o src/predict.o
+CORE_OBJS = src/core/lr_state.o src/core/lr_solve.o src/core/lr_model.o src/core/lr_codec.o \
+            src/core/lr_stats.o
+GLUE_OBJS = src/flinkml.o src/state_type.o src/aggregates.o src/model_type.o src/predict.o \
+            src/stats.o src/evaluate.o src/cv.o src/robust.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS)
 
 # Debian's reference LAPACK/BLAS: single-threaded, safe in forked backends.
-SHLIB_LINK = -llapack -lblas -lm
+# R's standalone math library (r-mathlib) for the t and F distributions.
+SHLIB_LINK = -llapack -lblas -lRmath -lm
 
 # The double-double arithmetic needs exact IEEE operations: no fused
 # multiply-add the code did not ask for, no excess precision.

@@ -206,3 +206,100 @@ CREATE FUNCTION linreg_predict(model linreg, x float8[]) RETURNS float8
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION linreg_predict_cols(model linreg, VARIADIC x "any") RETURNS float8
 	AS 'MODULE_PATHNAME', 'linreg_predict_args' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+-------------------------------------------------------------------------------
+-- Inference statistics (what R's summary.lm, vcov, logLik, AIC, BIC report),
+-- term names, prediction intervals, ridge
+-------------------------------------------------------------------------------
+CREATE FUNCTION linreg_set_names(model linreg, names text[]) RETURNS linreg
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION linreg_names(model linreg) RETURNS text[]
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE linreg_fit_stats AS (
+	n bigint,				-- rows with positive weight
+	df_resid float8,		-- n - rank
+	sigma float8,			-- residual standard error
+	r_squared float8,		-- uncentred without intercept, as R
+	adj_r_squared float8,
+	f_statistic float8,
+	f_df1 float8,
+	f_df2 float8,
+	f_p_value float8,
+	log_lik float8,			-- R's logLik.lm, weights included
+	aic float8,
+	bic float8,
+	rss float8,				-- weighted residual sum of squares
+	tss float8,				-- total sum of squares (centred with intercept)
+	cond float8				-- the model's condition number
+);
+CREATE FUNCTION linreg_stats(model linreg) RETURNS linreg_fit_stats
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION linreg_summary(model linreg, level float8 DEFAULT 0.95,
+	OUT term text, OUT estimate float8, OUT std_error float8, OUT t_value float8,
+	OUT p_value float8, OUT conf_low float8, OUT conf_high float8)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 10;
+CREATE FUNCTION linreg_vcov(model linreg) RETURNS float8[]
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION linreg_predict_interval(model linreg, x float8[], level float8 DEFAULT 0.95,
+	OUT fit float8, OUT se_fit float8, OUT conf_low float8, OUT conf_high float8,
+	OUT pred_low float8, OUT pred_high float8)
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION linreg_solve_ridge(state linreg_state, lambda float8) RETURNS linreg
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION linreg_ridge_path(state linreg_state, lambdas float8[],
+	OUT lambda float8, OUT coefficients float8[])
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-------------------------------------------------------------------------------
+-- Evaluation on held-out rows, and the deterministic train/test split
+-------------------------------------------------------------------------------
+CREATE TYPE linreg_score_result AS (
+	n bigint, mse float8, rmse float8, mae float8, r2 float8, skipped bigint
+);
+CREATE FUNCTION linreg_score_accum(float8[], linreg, float8, float8[]) RETURNS float8[]
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION linreg_score_combine(float8[], float8[]) RETURNS float8[]
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION linreg_score_final(float8[]) RETURNS linreg_score_result
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE linreg_score(model linreg, y float8, x float8[]) (
+	SFUNC = linreg_score_accum, STYPE = float8[], INITCOND = '{0,0,0,0,0,0}',
+	FINALFUNC = linreg_score_final,
+	COMBINEFUNC = linreg_score_combine, PARALLEL = SAFE
+);
+
+CREATE FUNCTION linreg_in_train(key bigint, fraction float8, seed integer DEFAULT 0) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'linreg_in_train' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION linreg_in_train(key text, fraction float8, seed integer DEFAULT 0) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'linreg_in_train_text' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-------------------------------------------------------------------------------
+-- Cross-validation of ridge models from one scan; robust standard errors
+-------------------------------------------------------------------------------
+CREATE TYPE linreg_cv_result AS (
+	lambdas float8[], cv_mse float8[], best_lambda float8, model linreg
+);
+CREATE FUNCTION linreg_cv_accum(internal, float8, float8[], bigint, integer, float8[]) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION linreg_cv_final(internal) RETURNS linreg_cv_result
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE linreg_cv(y float8, x float8[], key bigint, folds integer, lambdas float8[]) (
+	SFUNC = linreg_cv_accum, STYPE = internal, FINALFUNC = linreg_cv_final
+);
+
+CREATE FUNCTION linreg_robust_accum(internal, linreg, float8, float8[], text) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION linreg_robust_accum_w(internal, linreg, float8, float8[], float8, text) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION linreg_robust_final(internal) RETURNS float8[]
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE linreg_robust_se(model linreg, y float8, x float8[], type text) (
+	SFUNC = linreg_robust_accum, STYPE = internal, FINALFUNC = linreg_robust_final
+);
+CREATE AGGREGATE linreg_robust_se(model linreg, y float8, x float8[], weight float8, type text) (
+	SFUNC = linreg_robust_accum_w, STYPE = internal, FINALFUNC = linreg_robust_final
+);

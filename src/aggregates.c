@@ -55,21 +55,28 @@ nonfinite_name(double v)
 static void
 check_finite(const Row *r)
 {
-	if (!isfinite(r->y))
+	flinkml_check_row_values(r->y, r->x, r->n, r->w);
+}
+
+/* Errors for a non-finite y or x, or a negative or non-finite weight. */
+void
+flinkml_check_row_values(double y, const double *x, int n, double w)
+{
+	if (!isfinite(y))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("flinkml: y is %s", nonfinite_name(r->y)),
+				 errmsg("flinkml: y is %s", nonfinite_name(y)),
 				 errhint("Filter or impute non-finite values; NULL rows are skipped and counted.")));
-	for (int j = 0; j < r->n; j++)
-		if (!isfinite(r->x[j]))
+	for (int j = 0; j < n; j++)
+		if (!isfinite(x[j]))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("flinkml: x[%d] is %s", j + 1, nonfinite_name(r->x[j])),
+					 errmsg("flinkml: x[%d] is %s", j + 1, nonfinite_name(x[j])),
 					 errhint("Filter or impute non-finite values; NULL rows are skipped and counted.")));
-	if (!isfinite(r->w) || r->w < 0)
+	if (!isfinite(w) || w < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("flinkml: weight must be a finite number >= 0, got %g", r->w)));
+				 errmsg("flinkml: weight must be a finite number >= 0, got %g", w)));
 }
 
 static void
@@ -364,7 +371,7 @@ linreg_fit_final(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	m = flinkml_solve(PG_GETARG_LRSTATE_P(0), LR_DEFAULT_TOL);
+	m = flinkml_solve(PG_GETARG_LRSTATE_P(0), LR_DEFAULT_TOL, 0.0);
 	if (m == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_POINTER(m);
@@ -381,7 +388,7 @@ linreg_solve(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("linreg_solve: tol must be in [0, 1), got %g", tol)));
-	m = flinkml_solve(s, tol);
+	m = flinkml_solve(s, tol, 0.0);
 	if (m == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_POINTER(m);

@@ -61,6 +61,16 @@ flinkml_core_error(int rc, const char *what)
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("%s: out of memory", what)));
 			break;
+		case LR_EBADLAMBDA:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s: lambda must be a finite number >= 0", what)));
+			break;
+		case LR_ENOROWS:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("%s: the model's state cannot be factored over its kept features", what)));
+			break;
 		case LR_EBADTOL:
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -73,7 +83,7 @@ flinkml_core_error(int rc, const char *what)
 }
 
 LrModel *
-flinkml_solve(const LrState *s, double tol)
+flinkml_solve(const LrState *s, double tol, double lambda)
 {
 	Size		size;
 	LrModel    *m;
@@ -83,7 +93,7 @@ flinkml_solve(const LrState *s, double tol)
 		return NULL;
 	size = lr_model_size(s->nfeat, s->intercept);
 	m = palloc(size);
-	rc = lr_model_build(m, s, tol);
+	rc = lr_model_build(m, s, tol, lambda);
 	if (rc != LR_OK)
 		flinkml_core_error(rc, "linreg_solve");
 	SET_VARSIZE(m, size);

@@ -22,8 +22,11 @@
 extern LrState *flinkml_new_state(int nfeat, int intercept);
 /* A copy of s (as a value of its own, length word set) in the current context. */
 extern LrState *flinkml_copy_state(const LrState *s);
-/* Solve s into a new model; NULL when s holds no row.  Errors are reported. */
-extern LrModel *flinkml_solve(const LrState *s, double tol);
+/*
+ * Solve s into a new model (least squares, or ridge with lambda > 0); NULL
+ * when s holds no row.  Errors are reported.
+ */
+extern LrModel *flinkml_solve(const LrState *s, double tol, double lambda);
 /* A feature argument of type float8, float4, int2/4/8 or numeric as a double. */
 extern double flinkml_numeric_arg(Oid type, Datum d, int argno);
 /* Argument types of a VARIADIC "any" call, cached in fn_extra. */
@@ -32,6 +35,16 @@ extern Oid *flinkml_arg_types(FunctionCallInfo fcinfo);
 struct StringInfoData;
 extern void flinkml_state_send(struct StringInfoData *buf, const LrState *s);
 extern LrState *flinkml_state_recv(struct StringInfoData *buf);
+/*
+ * The model argument d with its header and coefficients readable (the
+ * state may not be), decoded once per query: cached in fn_extra, which the
+ * caller must not use otherwise.
+ */
+extern const LrModel *flinkml_model_arg(FunctionCallInfo fcinfo, Datum d);
+/* Errors for a non-finite y or x[j], or a negative or non-finite weight. */
+extern void flinkml_check_row_values(double y, const double *x, int n, double w);
+/* A model's coefficients as float8[], intercept first, NULL for aliased terms. */
+extern Datum flinkml_coef_array(const LrModel *m);
 /* Raise the error for an LR_* result code from the core. */
 extern void *flinkml_palloc_huge(size_t size);
 /* Raise an error naming why a and b cannot be merged. */

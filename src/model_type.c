@@ -43,7 +43,7 @@ Datum
 linreg_out(PG_FUNCTION_ARGS)
 {
 	LrModel    *m = PG_GETARG_LRMODEL_P(0);
-	char	   *buf = palloc_extended(lr_model_text_bound(m->nfeat, m->intercept) + 1, MCXT_ALLOC_HUGE);
+	char	   *buf = palloc_extended(lr_model_text_bound(m) + 1, MCXT_ALLOC_HUGE);
 
 	lr_model_to_text(m, buf);
 	PG_RETURN_CSTRING(buf);
@@ -51,8 +51,9 @@ linreg_out(PG_FUNCTION_ARGS)
 
 /*
  * Binary form: version, intercept, method (bytes), features, rank (int4),
- * rows, skipped (int8), cond, the coefficients (float8), the aliased flags
- * (bytes), then the state's binary form.
+ * rows, skipped (int8), cond, lambda, the coefficients (float8), the
+ * aliased flags (bytes), the state's binary form, then the names block's
+ * length (int4) and bytes.
  */
 Datum
 linreg_send(PG_FUNCTION_ARGS)
@@ -70,11 +71,15 @@ linreg_send(PG_FUNCTION_ARGS)
 	pq_sendint64(&buf, m->rows);
 	pq_sendint64(&buf, m->skipped);
 	pq_sendfloat8(&buf, m->cond);
+	pq_sendfloat8(&buf, m->lambda);
 	for (int j = 0; j < nt; j++)
 		pq_sendfloat8(&buf, m->coef[j]);
 	for (int j = 0; j < nt; j++)
 		pq_sendbyte(&buf, lr_model_caliased(m)[j]);
 	flinkml_state_send(&buf, lr_model_state(m));
+	pq_sendint32(&buf, m->names_len);
+	if (m->names_len > 0)
+		pq_sendbytes(&buf, lr_model_names(m), m->names_len);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -90,22 +95,33 @@ linreg_recv(PG_FUNCTION_ARGS)
 	LrState    *s;
 	Size		size;
 	const char *why;
+	LrModel		head;
+	const char *names;
 
 	if (version != LR_MODEL_VERSION || intercept > 1 || nfeat < 0 || nfeat > LR_MAX_FEATURES)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary linreg: version %d, intercept flag %d, feature count %d",
 						version, intercept, nfeat)));
+	memset(&head, 0, sizeof(head));
+	head.nfeat = nfeat;
+	head.intercept = (uint8) intercept;
+	head.rank = pq_getmsgint(buf, 4);
+	head.rows = pq_getmsgint64(buf);
+	head.skipped = pq_getmsgint64(buf);
+	head.cond = pq_getmsgfloat8(buf);
+	head.lambda = pq_getmsgfloat8(buf);
 	size = lr_model_size(nfeat, intercept);
 	m = palloc0(size);
 	m->version = (uint8) version;
 	m->intercept = (uint8) intercept;
 	m->method = (uint8) method;
 	m->nfeat = nfeat;
-	m->rank = pq_getmsgint(buf, 4);
-	m->rows = pq_getmsgint64(buf);
-	m->skipped = pq_getmsgint64(buf);
-	m->cond = pq_getmsgfloat8(buf);
+	m->rank = head.rank;
+	m->rows = head.rows;
+	m->skipped = head.skipped;
+	m->cond = head.cond;
+	m->lambda = head.lambda;
 	for (int j = 0; j < nfeat + intercept; j++)
 		m->coef[j] = pq_getmsgfloat8(buf);
 	for (int j = 0; j < nfeat + intercept; j++)
@@ -116,6 +132,15 @@ linreg_recv(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary linreg: the state has %d features, the model %d", s->nfeat, nfeat)));
 	memcpy((char *) m + lr_model_state_offset(nfeat, intercept), s, lr_state_size(nfeat));
+	m->names_len = pq_getmsgint(buf, 4);
+	if (m->names_len < 0 || m->names_len > buf->len - buf->cursor)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary linreg: names length %d", m->names_len)));
+	names = pq_getmsgbytes(buf, m->names_len);
+	m = repalloc(m, size + m->names_len);
+	memcpy((char *) m + size, names, m->names_len);
+	size += m->names_len;
 	why = lr_model_check(m, size);
 	if (why)
 		ereport(ERROR,
@@ -129,20 +154,7 @@ linreg_recv(PG_FUNCTION_ARGS)
 Datum
 linreg_coefficients(PG_FUNCTION_ARGS)
 {
-	LrModel    *m = PG_GETARG_LRMODEL_P(0);
-	int			nt = lr_model_nterms(m);
-	Datum	   *vals = palloc(sizeof(Datum) * (nt > 0 ? nt : 1));
-	bool	   *nulls = palloc(sizeof(bool) * (nt > 0 ? nt : 1));
-	int			dims[1] = {nt};
-	int			lbs[1] = {1};
-
-	for (int j = 0; j < nt; j++)
-	{
-		vals[j] = Float8GetDatum(m->coef[j]);
-		nulls[j] = lr_model_caliased(m)[j] != 0;
-	}
-	PG_RETURN_ARRAYTYPE_P(construct_md_array(vals, nulls, 1, dims, lbs,
-											 FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	PG_RETURN_DATUM(flinkml_coef_array(PG_GETARG_LRMODEL_P(0)));
 }
 
 Datum

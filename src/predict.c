@@ -32,8 +32,8 @@ get_cache(FunctionCallInfo fcinfo)
 	return (PredictCache *) fcinfo->flinfo->fn_extra;
 }
 
-static const LrModel *
-model_arg(FunctionCallInfo fcinfo, Datum d)
+const LrModel *
+flinkml_model_arg(FunctionCallInfo fcinfo, Datum d)
 {
 	struct varlena *raw = (struct varlena *) DatumGetPointer(d);
 	PredictCache *cache;
@@ -83,7 +83,7 @@ check_count(const LrModel *m, int n)
 Datum
 linreg_predict(PG_FUNCTION_ARGS)
 {
-	const LrModel *m = model_arg(fcinfo, PG_GETARG_DATUM(0));
+	const LrModel *m = flinkml_model_arg(fcinfo, PG_GETARG_DATUM(0));
 	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(1);
 	int			n;
 
@@ -113,7 +113,7 @@ linreg_predict_args(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("linreg_predict: pass the features as an array, float8[], or as separate arguments, not as VARIADIC")));
-	m = model_arg(fcinfo, PG_GETARG_DATUM(0));
+	m = flinkml_model_arg(fcinfo, PG_GETARG_DATUM(0));
 	check_count(m, n);
 	cache = get_cache(fcinfo);
 	if (cache->argtypes == NULL)

@@ -58,6 +58,29 @@ put_array(char *p, const char *key, const double *v, size_t n)
 	return p;
 }
 
+/* A JSON string: quote, backslash and control characters escaped. */
+static char *
+put_json_string(char *p, const char *s)
+{
+	*p++ = '"';
+	for (; *s; s++)
+	{
+		unsigned char ch = (unsigned char) *s;
+
+		if (ch == '"' || ch == '\\')
+		{
+			*p++ = '\\';
+			*p++ = (char) ch;
+		}
+		else if (ch < 0x20)
+			p += sprintf(p, "\\u%04x", ch);
+		else
+			*p++ = (char) ch;
+	}
+	*p++ = '"';
+	return p;
+}
+
 size_t
 lr_state_text_bound(int nfeat)
 {
@@ -104,9 +127,11 @@ lr_state_to_text(const LrState *s, char *buf)
 }
 
 size_t
-lr_model_text_bound(int nfeat, int intercept)
+lr_model_text_bound(const LrModel *m)
 {
-	return 256 + NUM_MAX * (size_t) (nfeat + intercept) + lr_state_text_bound(nfeat);
+	/* a name byte takes at most 6 characters escaped, plus quotes and comma */
+	return 320 + NUM_MAX * (size_t) lr_model_nterms(m) + lr_state_text_bound(m->nfeat) +
+		6 * (size_t) m->names_len + 3 * (size_t) m->nfeat;
 }
 
 size_t
@@ -128,7 +153,26 @@ lr_model_to_text(const LrModel *m, char *buf)
 	p = put_i64(p, m->skipped);
 	p = put_str(p, ",\"cond\":");
 	p = isfinite(m->cond) ? p + lr_format_double(m->cond, p) : put_str(p, "null");
+	p = put_str(p, ",\"lambda\":");
+	p += lr_format_double(m->lambda, p);
 	p = put_str(p, m->method == LR_METHOD_DD ? ",\"method\":\"dd\"" : ",\"method\":\"lapack\"");
+	p = put_str(p, ",\"names\":");
+	if (m->names_len == 0)
+		p = put_str(p, "null");
+	else
+	{
+		const char *nm = lr_model_names(m);
+
+		*p++ = '[';
+		for (int j = 0; j < m->nfeat; j++)
+		{
+			if (j > 0)
+				*p++ = ',';
+			p = put_json_string(p, nm);
+			nm += strlen(nm) + 1;
+		}
+		*p++ = ']';
+	}
 	p = put_str(p, ",\"coef\":[");
 	for (int j = 0; j < nt; j++)
 	{
@@ -334,6 +378,115 @@ read_bool(Cursor *c, const char *what, int *v)
 	return 1;
 }
 
+/*
+ * A JSON string into out (at most outlen bytes with its NUL); \\u escapes
+ * of the Basic Multilingual Plane become UTF-8.  Returns its length.
+ */
+static int
+read_string(Cursor *c, const char *what, char *out, size_t outlen, size_t *len)
+{
+	size_t		n = 0;
+
+	if (c->failed)
+		return 0;
+	skip_ws(c);
+	if (*c->pos != '"')
+		return fail(c, "%s: expected a string", what);
+	c->pos++;
+	for (;;)
+	{
+		unsigned char ch = (unsigned char) *c->pos;
+		unsigned int cp;
+		char		enc[4];
+		size_t		elen = 1;
+
+		if (ch == '\0')
+			return fail(c, "%s: unterminated string", what);
+		if (ch == '"')
+			break;
+		if (ch < 0x20)
+			return fail(c, "%s: control character in a string", what);
+		if (ch != '\\')
+		{
+			enc[0] = (char) ch;
+			c->pos++;
+		}
+		else
+		{
+			c->pos++;
+			switch (*c->pos)
+			{
+				case '"':
+				case '\\':
+				case '/':
+					enc[0] = *c->pos;
+					break;
+				case 'b':
+					enc[0] = '\b';
+					break;
+				case 'f':
+					enc[0] = '\f';
+					break;
+				case 'n':
+					enc[0] = '\n';
+					break;
+				case 'r':
+					enc[0] = '\r';
+					break;
+				case 't':
+					enc[0] = '\t';
+					break;
+				case 'u':
+					cp = 0;
+					for (int i = 1; i <= 4; i++)
+					{
+						char		h = c->pos[i];
+
+						cp <<= 4;
+						if (h >= '0' && h <= '9')
+							cp |= (unsigned int) (h - '0');
+						else if (h >= 'a' && h <= 'f')
+							cp |= (unsigned int) (h - 'a' + 10);
+						else if (h >= 'A' && h <= 'F')
+							cp |= (unsigned int) (h - 'A' + 10);
+						else
+							return fail(c, "%s: bad \\u escape", what);
+					}
+					if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF))
+						return fail(c, "%s: \\u%04x is not allowed", what, cp);
+					c->pos += 4;
+					if (cp < 0x80)
+						enc[0] = (char) cp;
+					else if (cp < 0x800)
+					{
+						enc[0] = (char) (0xC0 | (cp >> 6));
+						enc[1] = (char) (0x80 | (cp & 0x3F));
+						elen = 2;
+					}
+					else
+					{
+						enc[0] = (char) (0xE0 | (cp >> 12));
+						enc[1] = (char) (0x80 | ((cp >> 6) & 0x3F));
+						enc[2] = (char) (0x80 | (cp & 0x3F));
+						elen = 3;
+					}
+					break;
+				default:
+					return fail(c, "%s: bad escape in a string", what);
+			}
+			c->pos++;
+		}
+		if (n + elen >= outlen)
+			return fail(c, "%s: string too long", what);
+		memcpy(out + n, enc, elen);
+		n += elen;
+	}
+	c->pos++;
+	out[n] = '\0';
+	*len = n;
+	return 1;
+}
+
 /* [v0,...,v(n-1)], exactly n numbers; null entries allowed when isnull is given. */
 static int
 read_array(Cursor *c, const char *what, double *v, size_t n, unsigned char *isnull)
@@ -365,9 +518,13 @@ read_array(Cursor *c, const char *what, double *v, size_t n, unsigned char *isnu
 	return 1;
 }
 
-/* Reads the state object at the cursor into a new block. */
+/*
+ * Reads the state object at the cursor into a new block from alloc, or,
+ * when into is given, into that block, which has room for a state of
+ * want_nfeat features (any other count is an error).
+ */
 static LrState *
-read_state(Cursor *c, lr_alloc_fn alloc, size_t *size)
+read_state(Cursor *c, lr_alloc_fn alloc, size_t *size, LrState *into, int want_nfeat)
 {
 	int64_t		version,
 				nfeat = -1,
@@ -395,7 +552,12 @@ read_state(Cursor *c, lr_alloc_fn alloc, size_t *size)
 		return NULL;
 
 	*size = lr_state_size((int) nfeat);
-	s = alloc(*size);
+	if (into && nfeat != want_nfeat)
+	{
+		fail(c, "state: has %d features, the model %d", (int) nfeat, want_nfeat);
+		return NULL;
+	}
+	s = into ? into : alloc(*size);
 	if (!s)
 	{
 		fail(c, "out of memory");
@@ -439,8 +601,12 @@ lr_state_from_text(const char *text, lr_alloc_fn alloc, LrState **out,
 				   size_t *outsize, char *err, size_t errlen)
 {
 	Cursor		c = {text, text, err, errlen, 0};
-	LrState    *s = read_state(&c, alloc, outsize);
+	LrState    *s;
 	const char *why;
+
+	*out = NULL;
+	s = read_state(&c, alloc, outsize, NULL, 0);
+	*out = s;					/* on error too, for allocators that need a free */
 
 	if (finish(&c))
 		return err;
@@ -450,7 +616,6 @@ lr_state_from_text(const char *text, lr_alloc_fn alloc, LrState **out,
 		snprintf(err, errlen, "%s", why);
 		return err;
 	}
-	*out = s;
 	return NULL;
 }
 
@@ -467,6 +632,11 @@ lr_model_from_text(const char *text, lr_alloc_fn alloc, LrModel **out,
 	int			intercept = 0,
 				method;
 	double		cond = INFINITY;
+	double		lambda = 0.0;
+	char	   *names;
+	size_t		names_cap,
+				base;
+	int32_t		names_len = 0;
 	double	   *coef = NULL;
 	unsigned char *isnull = NULL;
 	LrModel    *m = NULL;
@@ -474,6 +644,7 @@ lr_model_from_text(const char *text, lr_alloc_fn alloc, LrModel **out,
 	size_t		ssize = 0;
 	const char *why;
 
+	*out = NULL;
 	if (!expect(&c, "{") || !expect_key(&c, "version", 1) ||
 		!read_int(&c, "version", 1, 1, &version) ||
 		!expect_key(&c, "features", 0) ||
@@ -486,7 +657,8 @@ lr_model_from_text(const char *text, lr_alloc_fn alloc, LrModel **out,
 		return finish(&c);
 	if (!try_literal(&c, "null") && !read_double(&c, "cond", &cond))
 		return finish(&c);
-	if (!expect_key(&c, "method", 0))
+	if (!expect_key(&c, "lambda", 0) || !read_double(&c, "lambda", &lambda) ||
+		!expect_key(&c, "method", 0))
 		return finish(&c);
 	if (try_literal(&c, "\"lapack\""))
 		method = LR_METHOD_LAPACK;
@@ -498,14 +670,54 @@ lr_model_from_text(const char *text, lr_alloc_fn alloc, LrModel **out,
 		return finish(&c);
 	}
 
-	*outsize = lr_model_size((int) nfeat, intercept);
-	m = alloc(*outsize);
+	/*
+	 * One block for the whole model: the names' length is not known before
+	 * they are read, so room for the longest they could be (the rest of the
+	 * text) is reserved at the end.
+	 */
+	if (!expect_key(&c, "names", 0))
+		return finish(&c);
+	names_cap = strlen(c.pos) + 1;
+	base = lr_model_size((int) nfeat, intercept);
+	m = alloc(base + names_cap);
+	*out = m;					/* on error too, for allocators that need a free */
 	if (!m)
 	{
 		fail(&c, "out of memory");
 		return finish(&c);
 	}
 	memset(m, 0, lr_model_state_offset((int) nfeat, intercept));
+	names = (char *) m + base;
+	if (!try_literal(&c, "null"))
+	{
+		size_t		cap = names_cap;
+
+		if (!expect(&c, "["))
+			return finish(&c);
+		for (int j = 0; j < nfeat; j++)
+		{
+			size_t		len = 0;
+
+			if ((j > 0 && !expect(&c, ",")) ||
+				!read_string(&c, "names", names + names_len, cap - (size_t) names_len, &len))
+				return finish(&c);
+			if (len == 0 || strlen(names + names_len) != len)
+			{
+				fail(&c, "names: a name is empty or holds a NUL");
+				return finish(&c);
+			}
+			names_len += (int32_t) len + 1;
+		}
+		if (!expect(&c, "]"))
+			return finish(&c);
+		if (nfeat == 0)
+		{
+			fail(&c, "names: a model without features has no names");
+			return finish(&c);
+		}
+	}
+
+	*outsize = base + (size_t) names_len;
 	m->version = (uint8_t) version;
 	m->intercept = (uint8_t) intercept;
 	m->method = (uint8_t) method;
@@ -514,30 +726,31 @@ lr_model_from_text(const char *text, lr_alloc_fn alloc, LrModel **out,
 	m->rows = rows;
 	m->skipped = skipped;
 	m->cond = cond;
+	m->lambda = lambda;
+	m->names_len = names_len;
 	coef = m->coef;
 	isnull = lr_model_aliased(m);
 	if (!expect_key(&c, "coef", 0) ||
 		!read_array(&c, "coef", coef, (size_t) (nfeat + intercept), isnull) ||
 		!expect_key(&c, "state", 0))
 		return finish(&c);
-	s = read_state(&c, alloc, &ssize);
+	s = read_state(&c, alloc, &ssize,
+				   (LrState *) ((char *) m + lr_model_state_offset((int) nfeat, intercept)), (int) nfeat);
 	if (!s || !expect(&c, "}") || finish(&c))
 		return finish(&c);
 	why = lr_state_check(s, ssize);
-	if (!why && (s->nfeat != nfeat || s->intercept != intercept))
+	if (!why && s->intercept != intercept)
 		why = "the embedded state does not match the model";
 	if (why)
 	{
 		snprintf(err, errlen, "state: %s", why);
 		return err;
 	}
-	memcpy((char *) m + lr_model_state_offset((int) nfeat, intercept), s, ssize);
 	why = lr_model_check(m, *outsize);
 	if (why)
 	{
 		snprintf(err, errlen, "%s", why);
 		return err;
 	}
-	*out = m;
 	return NULL;
 }

@@ -14,7 +14,8 @@
  *   ("features" is null while no row has been seen; the arrays are then empty)
  * linreg:
  *   {"version":1,"features":2,"intercept":true,"rank":3,"rows":3,
- *    "skipped":0,"cond":1.5,"method":"lapack","coef":[b0,b1,null],
+ *    "skipped":0,"cond":1.5,"lambda":0,"method":"lapack",
+ *    "names":["age","income"] (or null),"coef":[b0,b1,null],
  *    "state":{...}}
  *
  * The reader accepts exactly this shape (keys in this order, any JSON
@@ -31,16 +32,18 @@ typedef void *(*lr_alloc_fn) (size_t size);
 
 /* An upper bound on the text length (without the terminating NUL). */
 size_t		lr_state_text_bound(int nfeat);
-size_t		lr_model_text_bound(int nfeat, int intercept);
+size_t		lr_model_text_bound(const LrModel *m);
 
 /* Write the text form into buf (at least bound + 1 bytes); returns its length. */
 size_t		lr_state_to_text(const LrState *s, char *buf);
 size_t		lr_model_to_text(const LrModel *m, char *buf);
 
 /*
- * Parse text into a new block from alloc (zeroed memory not required).
+ * Parse text into one new block from alloc (zeroed memory not required).
  * Returns NULL on success with *out set, or writes a message into
- * err[errlen] and returns err.
+ * err[errlen] and returns err; *out is then the partly filled block, or
+ * NULL if none was allocated, for callers whose allocator needs a free.
+ * A model's block may be longer than *outsize (room reserved for names).
  */
 const char *lr_state_from_text(const char *text, lr_alloc_fn alloc, LrState **out,
 							   size_t *outsize, char *err, size_t errlen);

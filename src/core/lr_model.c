@@ -7,7 +7,7 @@
 #include <string.h>
 
 int
-lr_model_build(LrModel *m, const LrState *s, double tol)
+lr_model_build(LrModel *m, const LrState *s, double tol, double lambda)
 {
 	LrSolution sol;
 	int			rc;
@@ -18,7 +18,8 @@ lr_model_build(LrModel *m, const LrState *s, double tol)
 	m->nfeat = s->nfeat;
 	sol.coef = m->coef;
 	sol.aliased = lr_model_aliased(m);
-	rc = lr_solve(s, tol, &sol);
+	m->lambda = lambda;
+	rc = lr_solve_ridge(s, tol, lambda, &sol);
 	if (rc != LR_OK)
 		return rc;
 	m->method = (uint8_t) sol.method;
@@ -42,13 +43,36 @@ lr_model_check(const LrModel *m, size_t nbytes)
 		return "too short for a linreg header";
 	if (m->version != LR_MODEL_VERSION)
 		return "unknown linreg version";
-	if (m->intercept > 1 || m->reserved != 0 || m->reserved2 != 0 ||
+	if (m->intercept > 1 || m->reserved != 0 || m->names_len < 0 ||
 		(m->method != LR_METHOD_LAPACK && m->method != LR_METHOD_DD))
 		return "malformed linreg header";
 	if (m->nfeat < 0 || m->nfeat > LR_MAX_FEATURES)
 		return "feature count out of range";
-	if (nbytes != lr_model_size(m->nfeat, m->intercept))
+	if (nbytes != lr_model_size(m->nfeat, m->intercept) + (size_t) m->names_len)
 		return "size does not match the feature count";
+	if (!(m->lambda >= 0.0) || !isfinite(m->lambda))
+		return "ridge penalty is not a finite number >= 0";
+	if (m->names_len > 0)
+	{
+		const char *nm = lr_model_names(m);
+		int			count = 0;
+
+		if (nm[m->names_len - 1] != '\0')
+			return "names block is not terminated";
+		for (int32_t k = 0; k < m->names_len; k++)
+		{
+			if (nm[k] == '\0')
+			{
+				if (k == 0 || nm[k - 1] == '\0')
+					return "a feature name is empty";
+				count++;
+			}
+			else if ((unsigned char) nm[k] < 0x20)
+				return "a feature name has a control character";
+		}
+		if (count != m->nfeat)
+			return "the number of names does not match the feature count";
+	}
 	nt = lr_model_nterms(m);
 	for (int j = 0; j < nt; j++)
 	{
@@ -90,4 +114,23 @@ lr_model_predict(const LrModel *m, const double *x)
 	for (int j = 0; j < m->nfeat; j++)
 		acc += c[j] * x[j];
 	return acc;
+}
+
+size_t
+lr_model_with_names(const LrModel *m, const char *const *names, char *out)
+{
+	size_t		base = lr_model_size(m->nfeat, m->intercept);
+	size_t		len = 0;
+
+	memcpy(out, m, base);
+	if (names)
+		for (int j = 0; j < m->nfeat; j++)
+		{
+			size_t		n = strlen(names[j]) + 1;
+
+			memcpy(out + base + len, names[j], n);
+			len += n;
+		}
+	((LrModel *) out)->names_len = (int32_t) len;
+	return base + len;
 }
