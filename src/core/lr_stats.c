@@ -274,7 +274,9 @@ lr_stats(const LrModel *m, LrStats *st, double *se, double *cov)
 	double		s2;
 	int			rc;
 	LrMoments	mo;
-	dd			rss;
+	dd			rss,
+				tss,
+				ess;
 
 	memset(st, 0, sizeof(*st));
 	st->n = s->rows;
@@ -290,19 +292,28 @@ lr_stats(const LrModel *m, LrStats *st, double *se, double *cov)
 	{
 		int			d = s->nfeat + 1;
 
-		st->tss = dd_to_double(mo.C[lr_tri_index(d, d - 1, d - 1)]);
+		tss = mo.C[lr_tri_index(d, d - 1, d - 1)];
 	}
 	lr_moments_free(&mo);
+	if (!(rss.hi > 0.0))
+		rss = dd_from(0.0);
+	/* the explained sum of squares in double-double: R^2 near 0 keeps its digits */
+	ess = dd_sub(tss, rss);
+	if (m->rank == icpt || ess.hi < 0.0)
+		ess = dd_from(0.0);		/* nothing explained beyond the mean (or rounding) */
+	st->tss = dd_to_double(tss);
 
 	st->sigma = st->df_resid > 0 ? sqrt(st->rss / st->df_resid) : NAN;
-	st->r2 = st->tss > 0 ? 1.0 - st->rss / st->tss : NAN;
+	st->r2 = st->tss > 0 ? dd_to_double(dd_div(ess, tss)) : NAN;
 	st->adj_r2 = st->df_resid > 0 ? 1.0 - (1.0 - st->r2) * ((n - icpt) / st->df_resid) : NAN;
 	df1 = (double) (m->rank - icpt);
 	st->f_df1 = df1;
 	st->f_df2 = st->df_resid;
 	if (df1 > 0 && st->df_resid > 0)
 	{
-		st->fstat = ((st->tss - st->rss) / df1) / (st->rss / st->df_resid);
+		st->fstat = rss.hi > 0.0
+			? dd_to_double(dd_div(dd_mul_d(ess, st->df_resid), dd_mul_d(rss, df1)))
+			: (ess.hi > 0.0 ? INFINITY : NAN);
 		st->f_pvalue = lr_f_upper_p(st->fstat, df1, st->df_resid);
 	}
 	else
