@@ -303,3 +303,416 @@ CREATE AGGREGATE linreg_robust_se(model linreg, y float8, x float8[], type text)
 CREATE AGGREGATE linreg_robust_se(model linreg, y float8, x float8[], weight float8, type text) (
 	SFUNC = linreg_robust_accum_w, STYPE = internal, FINALFUNC = linreg_robust_final
 );
+-------------------------------------------------------------------------------
+-- The model registry (schema flinkml): models, their versions, and the
+-- pending deltas that triggers and stream followers append.
+-------------------------------------------------------------------------------
+CREATE SCHEMA flinkml;
+
+CREATE TABLE flinkml.models (
+	name text PRIMARY KEY
+		CHECK (name ~ '^[A-Za-z_][A-Za-z0-9_]*$' AND length(name) <= 48),
+	source_schema text NOT NULL,
+	source_table text NOT NULL,
+	target text NOT NULL,
+	features text[] NOT NULL,
+	weight text,
+	intercept boolean NOT NULL DEFAULT true,
+	owner name NOT NULL DEFAULT current_user,
+	head_version integer NOT NULL DEFAULT 0,	-- the newest version
+	active_version integer,						-- the one predictions use
+	attached boolean NOT NULL DEFAULT false,	-- triggers installed
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE flinkml.versions (
+	model text NOT NULL REFERENCES flinkml.models (name) ON DELETE CASCADE,
+	version integer NOT NULL,
+	state @extschema@.linreg_state,		-- NULL: no rows
+	fit @extschema@.linreg,				-- NULL: no rows
+	made_by text NOT NULL CHECK (made_by IN ('fit', 'trigger', 'stream', 'manual')),
+	rows bigint NOT NULL DEFAULT 0,
+	figures jsonb,
+	created_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (model, version)
+);
+
+-- One row per statement (trigger) or transaction (stream): the rows it added
+-- and the rows it removed, as two states.  Appending never touches another
+-- session's row, so concurrent writers do not wait for each other.
+CREATE TABLE flinkml.deltas (
+	model text NOT NULL,
+	id bigserial,
+	added @extschema@.linreg_state,
+	removed @extschema@.linreg_state,
+	made_by text NOT NULL,
+	made_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ON flinkml.deltas (model);
+
+SELECT pg_catalog.pg_extension_config_dump('flinkml.models', '');
+SELECT pg_catalog.pg_extension_config_dump('flinkml.versions', '');
+SELECT pg_catalog.pg_extension_config_dump('flinkml.deltas', '');
+SELECT pg_catalog.pg_extension_config_dump('flinkml.deltas_id_seq', '');
+
+-- Who may change a model: its owner and the roles that are members of it.
+ALTER TABLE flinkml.models ENABLE ROW LEVEL SECURITY;
+ALTER TABLE flinkml.versions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE flinkml.deltas ENABLE ROW LEVEL SECURITY;
+CREATE POLICY read ON flinkml.models FOR SELECT USING (true);
+CREATE POLICY create_own ON flinkml.models FOR INSERT WITH CHECK (pg_has_role(owner, 'MEMBER'));
+CREATE POLICY change_own ON flinkml.models FOR UPDATE USING (pg_has_role(owner, 'MEMBER'));
+CREATE POLICY drop_own ON flinkml.models FOR DELETE USING (pg_has_role(owner, 'MEMBER'));
+CREATE POLICY read ON flinkml.versions FOR SELECT USING (true);
+CREATE POLICY write_own ON flinkml.versions FOR ALL
+	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name = model AND pg_has_role(m.owner, 'MEMBER')));
+CREATE POLICY read ON flinkml.deltas FOR SELECT USING (true);
+-- any role that may write the source table appends deltas through the trigger
+CREATE POLICY append ON flinkml.deltas FOR INSERT WITH CHECK (true);
+CREATE POLICY compact_own ON flinkml.deltas FOR DELETE
+	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name = model AND pg_has_role(m.owner, 'MEMBER')));
+GRANT USAGE ON SCHEMA flinkml TO PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON flinkml.models, flinkml.versions TO PUBLIC;
+GRANT SELECT, INSERT, DELETE ON flinkml.deltas TO PUBLIC;
+GRANT USAGE ON SEQUENCE flinkml.deltas_id_seq TO PUBLIC;
+
+-- The model row, checked to exist and, with for_change, to be the caller's.
+CREATE FUNCTION flinkml._model(model_name text, for_change boolean DEFAULT false)
+RETURNS flinkml.models LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	m flinkml.models;
+BEGIN
+	SELECT * INTO m FROM flinkml.models WHERE name = model_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'flinkml: model "%" does not exist', model_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	IF for_change AND NOT pg_has_role(m.owner, 'MEMBER') THEN
+		RAISE EXCEPTION 'flinkml: permission denied to change model "%"', model_name
+			USING ERRCODE = 'insufficient_privilege',
+			      HINT = format('Only its owner %I, or a role granted %I, can change it.', m.owner, m.owner);
+	END IF;
+	RETURN m;
+END $$;
+
+-- The source table, schema-qualified and quoted, for dynamic SQL.
+CREATE FUNCTION flinkml._source(m flinkml.models) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$ SELECT format('%I.%I', m.source_schema, m.source_table) $$;
+
+-- SELECT list that folds rows of relation rel into a state for model m.
+CREATE FUNCTION flinkml._state_query(m flinkml.models, rel text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT format('SELECT @extschema@.%s(%I::float8, ARRAY[%s]::float8[]%s) FROM %s',
+		CASE WHEN m.intercept THEN 'linreg_state' ELSE 'linreg_state_noint' END,
+		m.target,
+		(SELECT coalesce(string_agg(format('%I', f), ', ' ORDER BY i), '') FROM unnest(m.features) WITH ORDINALITY AS u(f, i)),
+		CASE WHEN m.weight IS NULL THEN '' ELSE format(', %I::float8', m.weight) END,
+		rel)
+$$;
+
+-- A new version from a state; it becomes the head, and the active one
+-- unless an older version was pinned by activate().
+CREATE FUNCTION flinkml._add_version(m flinkml.models, s @extschema@.linreg_state, how text)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+	v integer := m.head_version + 1;
+	f @extschema@.linreg := CASE WHEN s IS NULL THEN NULL ELSE @extschema@.linreg_solve(s) END;
+	fig jsonb;
+BEGIN
+	IF f IS NOT NULL THEN
+		BEGIN
+			SELECT jsonb_build_object('r_squared', st.r_squared, 'sigma', st.sigma, 'aic', st.aic)
+			INTO fig FROM @extschema@.linreg_stats(f) st;
+		EXCEPTION WHEN OTHERS THEN
+			fig := NULL;
+		END;
+		IF m.features IS NOT NULL AND cardinality(m.features) > 0 THEN
+			f := @extschema@.linreg_set_names(f, m.features);
+		END IF;
+	END IF;
+	INSERT INTO flinkml.versions (model, version, state, fit, made_by, rows, figures)
+	VALUES (m.name, v, s, f, how, coalesce(@extschema@.linreg_rows(s), 0), fig);
+	UPDATE flinkml.models
+	SET head_version = v,
+	    active_version = CASE WHEN active_version IS NULL OR active_version = m.head_version THEN v ELSE active_version END
+	WHERE name = m.name;
+	RETURN v;
+END $$;
+
+-- create_model: register a model over a table and fit version 1.
+CREATE FUNCTION flinkml.create_model(name text, source regclass, target text, features text[],
+	weight text DEFAULT NULL, intercept boolean DEFAULT true)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+	m flinkml.models;
+	s @extschema@.linreg_state;
+	col text;
+	typ regtype;
+BEGIN
+	IF name IS NULL OR name !~ '^[A-Za-z_][A-Za-z0-9_]*$' OR length(name) > 48 THEN
+		RAISE EXCEPTION 'flinkml: invalid model name %', coalesce(quote_literal(name), 'NULL')
+			USING ERRCODE = 'invalid_name',
+			      HINT = 'A model name is a letter or underscore followed by letters, digits or underscores (at most 48).';
+	END IF;
+	IF features IS NULL OR array_position(features, NULL) IS NOT NULL THEN
+		RAISE EXCEPTION 'flinkml: features must be an array of column names without NULLs'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT has_table_privilege(source, 'SELECT') THEN
+		RAISE EXCEPTION 'flinkml: permission denied to read %', source
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	-- every column must exist in the table and be numeric
+	FOREACH col IN ARRAY features || target || CASE WHEN weight IS NULL THEN '{}'::text[] ELSE ARRAY[weight] END LOOP
+		SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
+		WHERE a.attrelid = source AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'flinkml: column "%" does not exist in %', col, source
+				USING ERRCODE = 'undefined_column';
+		END IF;
+		IF typ NOT IN ('float8'::regtype, 'float4'::regtype, 'int2'::regtype, 'int4'::regtype,
+		               'int8'::regtype, 'numeric'::regtype) THEN
+			RAISE EXCEPTION 'flinkml: column "%" of % has type %; it must be numeric', col, source, typ
+				USING ERRCODE = 'datatype_mismatch';
+		END IF;
+	END LOOP;
+	INSERT INTO flinkml.models (name, source_schema, source_table, target, features, weight, intercept)
+	SELECT create_model.name, n.nspname, c.relname, create_model.target, create_model.features,
+	       create_model.weight, create_model.intercept
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = source
+	RETURNING * INTO m;
+	EXECUTE flinkml._state_query(m, flinkml._source(m)) INTO s;
+	RETURN flinkml._add_version(m, s, 'fit');
+END $$;
+
+-- refit: a full fit over the table as a new version; pending deltas are
+-- consumed (the fit already holds their rows).
+CREATE FUNCTION flinkml.refit(name text) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+	m flinkml.models := flinkml._model(name, true);
+	s @extschema@.linreg_state;
+BEGIN
+	PERFORM 1 FROM flinkml.models WHERE models.name = m.name FOR UPDATE;
+	EXECUTE flinkml._state_query(m, flinkml._source(m)) INTO s;
+	DELETE FROM flinkml.deltas d WHERE d.model = m.name;
+	RETURN flinkml._add_version(m, s, 'fit');
+END $$;
+
+-- The state of the head version plus every committed pending delta.
+CREATE FUNCTION flinkml.current_state(name text) RETURNS @extschema@.linreg_state
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	m flinkml.models := flinkml._model(name);
+	base @extschema@.linreg_state;
+	a @extschema@.linreg_state;
+	r @extschema@.linreg_state;
+BEGIN
+	SELECT v.state INTO base FROM flinkml.versions v WHERE v.model = m.name AND v.version = m.head_version;
+	SELECT @extschema@.linreg_merge(d.added), @extschema@.linreg_merge(d.removed) INTO a, r
+	FROM flinkml.deltas d WHERE d.model = m.name;
+	RETURN flinkml._apply(base, a, r);
+END $$;
+
+-- base + added - removed, any of them NULL (no rows).
+CREATE FUNCTION flinkml._apply(base @extschema@.linreg_state, added @extschema@.linreg_state,
+	removed @extschema@.linreg_state)
+RETURNS @extschema@.linreg_state LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE
+		WHEN removed IS NULL THEN
+			CASE WHEN base IS NULL THEN added WHEN added IS NULL THEN base
+			     ELSE @extschema@.linreg_add(base, added) END
+		ELSE @extschema@.linreg_subtract(
+			CASE WHEN base IS NULL THEN added WHEN added IS NULL THEN base
+			     ELSE @extschema@.linreg_add(base, added) END, removed)
+	END
+$$;
+
+-- The model predictions use: the active version, or, when the active
+-- version is the head, the head merged with the pending deltas.
+CREATE FUNCTION flinkml.current_model(name text) RETURNS @extschema@.linreg
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	m flinkml.models := flinkml._model(name);
+	f @extschema@.linreg;
+	s @extschema@.linreg_state;
+BEGIN
+	IF m.active_version IS DISTINCT FROM m.head_version THEN
+		SELECT v.fit INTO f FROM flinkml.versions v WHERE v.model = m.name AND v.version = m.active_version;
+		RETURN f;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM flinkml.deltas d WHERE d.model = m.name) THEN
+		SELECT v.fit INTO f FROM flinkml.versions v WHERE v.model = m.name AND v.version = m.head_version;
+		RETURN f;
+	END IF;
+	s := flinkml.current_state(name);
+	IF s IS NULL THEN
+		RETURN NULL;
+	END IF;
+	f := @extschema@.linreg_solve(s);
+	IF f IS NOT NULL AND cardinality(m.features) > 0 THEN
+		f := @extschema@.linreg_set_names(f, m.features);
+	END IF;
+	RETURN f;
+END $$;
+
+-- compact: fold the pending deltas into a new head version.  Writers keep
+-- appending meanwhile: only the deltas this transaction sees are consumed.
+CREATE FUNCTION flinkml.compact(name text, how text DEFAULT 'trigger') RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+	m flinkml.models := flinkml._model(name, true);
+	base @extschema@.linreg_state;
+	a @extschema@.linreg_state;
+	r @extschema@.linreg_state;
+	n bigint;
+BEGIN
+	-- one compaction at a time per model: the models row is the lock
+	SELECT * INTO m FROM flinkml.models WHERE models.name = m.name FOR UPDATE;
+	WITH d AS (DELETE FROM flinkml.deltas d WHERE d.model = m.name RETURNING d.added, d.removed)
+	SELECT @extschema@.linreg_merge(d.added), @extschema@.linreg_merge(d.removed), count(*) INTO a, r, n FROM d;
+	IF n = 0 THEN
+		RETURN m.head_version;
+	END IF;
+	SELECT v.state INTO base FROM flinkml.versions v WHERE v.model = m.name AND v.version = m.head_version;
+	RETURN flinkml._add_version(m, flinkml._apply(base, a, r), how);
+END $$;
+
+CREATE FUNCTION flinkml.versions(name text)
+RETURNS TABLE (version integer, active boolean, made_by text, rows bigint, created_at timestamptz,
+               coefficients float8[], figures jsonb)
+LANGUAGE sql STABLE AS $$
+	SELECT v.version, v.version = m.active_version, v.made_by, v.rows, v.created_at,
+	       @extschema@.linreg_coefficients(v.fit), v.figures
+	FROM flinkml.versions v JOIN flinkml.models m ON m.name = v.model
+	WHERE v.model = versions.name
+	ORDER BY v.version
+$$;
+
+-- activate: predictions use this version (pinned); activating the head
+-- version unpins (pending deltas apply again).
+CREATE FUNCTION flinkml.activate(name text, version integer) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	m flinkml.models := flinkml._model(name, true);
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM flinkml.versions v WHERE v.model = m.name AND v.version = activate.version) THEN
+		RAISE EXCEPTION 'flinkml: model "%" has no version %', m.name, version
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	UPDATE flinkml.models SET active_version = activate.version WHERE models.name = m.name;
+END $$;
+
+-- rollback: activate the version before the active one.
+CREATE FUNCTION flinkml.rollback(name text) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+	m flinkml.models := flinkml._model(name, true);
+	v integer;
+BEGIN
+	SELECT max(x.version) INTO v FROM flinkml.versions x
+	WHERE x.model = m.name AND x.version < coalesce(m.active_version, m.head_version + 1);
+	IF v IS NULL THEN
+		RAISE EXCEPTION 'flinkml: model "%" has no version before %', m.name, m.active_version
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	PERFORM flinkml.activate(m.name, v);
+	RETURN v;
+END $$;
+
+CREATE FUNCTION flinkml.drop_model(name text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	m flinkml.models := flinkml._model(name, true);
+BEGIN
+	IF m.attached THEN
+		PERFORM flinkml.detach(m.name);
+	END IF;
+	DELETE FROM flinkml.deltas d WHERE d.model = m.name;
+	DELETE FROM flinkml.models WHERE models.name = m.name;
+END $$;
+
+-------------------------------------------------------------------------------
+-- Trigger maintenance: statement-level AFTER triggers with transition tables
+-- fold each statement's rows into one delta row, in the writer's transaction.
+-------------------------------------------------------------------------------
+CREATE FUNCTION flinkml._fold_statement() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+	m flinkml.models;
+	a @extschema@.linreg_state;
+	r @extschema@.linreg_state;
+BEGIN
+	SELECT * INTO m FROM flinkml.models WHERE name = TG_ARGV[0];
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	IF TG_OP = 'TRUNCATE' THEN
+		-- the table is empty: so is the model (a new version without rows)
+		DELETE FROM flinkml.deltas d WHERE d.model = m.name;
+		PERFORM flinkml._add_version(m, NULL, 'trigger');
+		RETURN NULL;
+	END IF;
+	IF TG_OP IN ('INSERT', 'UPDATE') THEN
+		EXECUTE flinkml._state_query(m, 'flinkml_new_rows') INTO a;
+	END IF;
+	IF TG_OP IN ('DELETE', 'UPDATE') THEN
+		EXECUTE flinkml._state_query(m, 'flinkml_old_rows') INTO r;
+	END IF;
+	IF a IS NOT NULL OR r IS NOT NULL THEN
+		INSERT INTO flinkml.deltas (model, added, removed, made_by) VALUES (m.name, a, r, 'trigger');
+	END IF;
+	RETURN NULL;
+END $$;
+
+-- attach: keep the model exact under INSERT/UPDATE/DELETE/TRUNCATE.  The
+-- table is locked against writers while the triggers are created and the
+-- model is refitted, so no change falls between the fit and the triggers.
+CREATE FUNCTION flinkml.attach(name text) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+	m flinkml.models := flinkml._model(name, true);
+	src text := flinkml._source(m);
+	s @extschema@.linreg_state;
+	v integer;
+BEGIN
+	IF m.attached THEN
+		RAISE EXCEPTION 'flinkml: model "%" is already attached to %', m.name, src
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', src);
+	EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS flinkml_new_rows '
+	               'FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement(%L)',
+	               'flinkml_' || m.name || '_ins', src, m.name);
+	EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING OLD TABLE AS flinkml_old_rows '
+	               'NEW TABLE AS flinkml_new_rows FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement(%L)',
+	               'flinkml_' || m.name || '_upd', src, m.name);
+	EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS flinkml_old_rows '
+	               'FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement(%L)',
+	               'flinkml_' || m.name || '_del', src, m.name);
+	EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s '
+	               'FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement(%L)',
+	               'flinkml_' || m.name || '_trunc', src, m.name);
+	UPDATE flinkml.models SET attached = true WHERE models.name = m.name;
+	-- start exact: a fresh fit of the table as it is now
+	SELECT * INTO m FROM flinkml.models WHERE models.name = m.name;
+	EXECUTE flinkml._state_query(m, src) INTO s;
+	DELETE FROM flinkml.deltas d WHERE d.model = m.name;
+	RETURN flinkml._add_version(m, s, 'fit');
+END $$;
+
+CREATE FUNCTION flinkml.detach(name text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	m flinkml.models := flinkml._model(name, true);
+	src text := flinkml._source(m);
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['_ins', '_upd', '_del', '_trunc'] LOOP
+		EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'flinkml_' || m.name || t, src);
+	END LOOP;
+	UPDATE flinkml.models SET attached = false WHERE models.name = m.name;
+END $$;
+
+-- Score with a registry model by name (the active version, looked up once per query).
+CREATE FUNCTION linreg_predict(name text, x float8[]) RETURNS float8
+	AS 'MODULE_PATHNAME', 'linreg_predict_by_name' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;

@@ -11,6 +11,8 @@
 #include "flinkml.h"
 
 #include "access/detoast.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "utils/array.h"
 
 PG_FUNCTION_INFO_V1(linreg_predict);
@@ -130,4 +132,64 @@ linreg_predict_args(PG_FUNCTION_ARGS)
 		x[i - 1] = flinkml_numeric_arg(cache->argtypes[i], PG_GETARG_DATUM(i), i);
 	}
 	PG_RETURN_FLOAT8(lr_model_predict(m, x));
+}
+
+PG_FUNCTION_INFO_V1(linreg_predict_by_name);
+
+/* The registry model looked up for this query: name and its current model. */
+typedef struct NamedModel
+{
+	text	   *name;
+	LrModel    *model;			/* NULL: the model has no rows */
+} NamedModel;
+
+/*
+ * linreg_predict(name text, x float8[]): the registry model's active version
+ * (merged with pending deltas when it is the head), looked up once per
+ * query through flinkml.current_model(); a version activated later is seen
+ * by the next query.
+ */
+Datum
+linreg_predict_by_name(PG_FUNCTION_ARGS)
+{
+	text	   *name = PG_GETARG_TEXT_PP(0);
+	NamedModel *nm = (NamedModel *) fcinfo->flinfo->fn_extra;
+	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(1);
+	int			n;
+
+	if (nm == NULL || VARSIZE_ANY_EXHDR(nm->name) != VARSIZE_ANY_EXHDR(name) ||
+		memcmp(VARDATA_ANY(nm->name), VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name)) != 0)
+	{
+		MemoryContext old;
+		Oid			argtypes[1] = {TEXTOID};
+		Datum		args[1] = {PointerGetDatum(name)};
+		bool		isnull;
+		Datum		d;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "linreg_predict: SPI_connect failed");
+		if (SPI_execute_with_args("SELECT flinkml.current_model($1)", 1, argtypes, args, NULL,
+								  true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "linreg_predict: model lookup failed");
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		if (nm == NULL)
+			nm = palloc0(sizeof(NamedModel));
+		nm->name = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(name));
+		nm->model = isnull ? NULL : (LrModel *) PG_DETOAST_DATUM_COPY(d);
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = nm;
+		SPI_finish();
+	}
+	if (nm->model == NULL)
+		PG_RETURN_NULL();
+	n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+	if (ARR_NDIM(a) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("linreg_predict: x must be a one-dimensional array, got %d dimensions", ARR_NDIM(a))));
+	check_count(nm->model, n);
+	if (ARR_HASNULL(a) && array_contains_nulls(a))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(lr_model_predict(nm->model, (const double *) ARR_DATA_PTR(a)));
 }
