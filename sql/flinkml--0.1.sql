@@ -627,6 +627,12 @@ BEGIN
 	IF m.attached THEN
 		PERFORM flinkml.detach(m.name);
 	END IF;
+	IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	           WHERE n.nspname = 'flinkml' AND c.relname = 'streams') THEN
+		IF EXISTS (SELECT 1 FROM flinkml.streams s WHERE s.model = m.name) THEN
+			PERFORM flinkml.unfollow(m.name);
+		END IF;
+	END IF;
 	DELETE FROM flinkml.deltas d WHERE d.model = m.name;
 	DELETE FROM flinkml.models WHERE models.name = m.name;
 END $$;
@@ -716,3 +722,202 @@ END $$;
 -- Score with a registry model by name (the active version, looked up once per query).
 CREATE FUNCTION linreg_predict(name text, x float8[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'linreg_predict_by_name' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+
+-------------------------------------------------------------------------------
+-- Following the WAL: the output plugin "flinkml" (src/decoder.c) and a
+-- background worker per model (src/follower.c) apply each committed
+-- transaction exactly once.
+-------------------------------------------------------------------------------
+CREATE TABLE flinkml.streams (
+	model text PRIMARY KEY REFERENCES flinkml.models (name) ON DELETE CASCADE,
+	slot name NOT NULL,
+	options text[] NOT NULL,				-- decoder options, name/value pairs
+	enabled boolean NOT NULL DEFAULT true,
+	last_lsn pg_lsn NOT NULL,				-- everything up to here is in the model
+	synced_at timestamptz NOT NULL DEFAULT now(),	-- when the WAL ended at last_lsn
+	last_commit_time timestamptz,			-- of the newest applied transaction
+	rows_applied bigint NOT NULL DEFAULT 0,
+	transactions_applied bigint NOT NULL DEFAULT 0,
+	worker_pid integer,
+	last_error text,
+	last_error_at timestamptz,
+	started_at timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('flinkml.streams', '');
+ALTER TABLE flinkml.streams ENABLE ROW LEVEL SECURITY;
+CREATE POLICY read ON flinkml.streams FOR SELECT USING (true);
+CREATE POLICY write_own ON flinkml.streams FOR ALL
+	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name = model AND pg_has_role(m.owner, 'MEMBER')));
+GRANT SELECT, INSERT, UPDATE, DELETE ON flinkml.streams TO PUBLIC;
+
+CREATE FUNCTION flinkml._start_follower(model text) RETURNS integer
+	AS 'MODULE_PATHNAME', 'flinkml_start_follower' LANGUAGE C STRICT;
+
+-- PostgreSQL 15.20 and later only let the output plugins listed in
+-- output_plugin_libraries decode; add flinkml for this transaction (a
+-- superuser may), or explain how to allow it for good.
+CREATE FUNCTION flinkml._allow_output_plugin() RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	libs text := current_setting('output_plugin_libraries', true);
+BEGIN
+	IF libs IS NULL OR 'flinkml' = ANY (string_to_array(replace(libs, ' ', ''), ',')) THEN
+		RETURN;
+	END IF;
+	BEGIN
+		PERFORM set_config('output_plugin_libraries', libs || ', flinkml', true);
+	EXCEPTION WHEN insufficient_privilege THEN
+		RAISE EXCEPTION 'flinkml: the output plugin flinkml is not in output_plugin_libraries'
+			USING ERRCODE = 'insufficient_privilege',
+			      HINT = format('As a superuser: ALTER SYSTEM SET output_plugin_libraries = %L; SELECT pg_reload_conf();',
+			                    libs || ', flinkml');
+	END;
+END $$;
+
+-- One poll of a follower: apply the decoded transactions committed after
+-- the stored LSN, up to the WAL position now, as one delta; store that
+-- position.  The caller commits, then advances the slot to the result.
+CREATE FUNCTION flinkml._stream_apply(model_name text) RETURNS pg_lsn
+LANGUAGE plpgsql AS $$
+DECLARE
+	st flinkml.streams;
+	m flinkml.models;
+	upto pg_lsn := pg_current_wal_lsn();
+	seen timestamptz := clock_timestamp();
+	t_lsn pg_lsn;
+	a @extschema@.linreg_state;
+	r @extschema@.linreg_state;
+	changes bigint;
+	txns bigint;
+	committed timestamptz;
+BEGIN
+	SELECT * INTO st FROM flinkml.streams s WHERE s.model = model_name FOR UPDATE;
+	IF NOT FOUND OR NOT st.enabled THEN
+		RETURN NULL;
+	END IF;
+	SELECT * INTO m FROM flinkml.models WHERE name = model_name;
+	PERFORM flinkml._allow_output_plugin();
+	WITH c AS (
+		SELECT lsn,
+		       split_part(data, E'\t', 1) AS flag,
+		       split_part(data, E'\t', 2)::bigint AS changes,
+		       nullif(split_part(data, E'\t', 3), '-') AS added,
+		       nullif(split_part(data, E'\t', 4), '-') AS removed,
+		       split_part(data, E'\t', 5)::timestamptz AS committed
+		FROM pg_logical_slot_peek_changes(st.slot, upto, NULL, VARIADIC st.options)
+		WHERE lsn > st.last_lsn
+	), t AS (
+		SELECT max(lsn) FILTER (WHERE flag = 'T') AS t_lsn FROM c
+	)
+	SELECT t.t_lsn,
+	       @extschema@.linreg_merge(c.added::@extschema@.linreg_state) FILTER (WHERE t.t_lsn IS NULL OR c.lsn >= t.t_lsn),
+	       @extschema@.linreg_merge(c.removed::@extschema@.linreg_state) FILTER (WHERE t.t_lsn IS NULL OR c.lsn >= t.t_lsn),
+	       sum(c.changes), count(*), max(c.committed)
+	INTO t_lsn, a, r, changes, txns, committed
+	FROM c, t GROUP BY t.t_lsn;
+
+	IF txns = 0 AND st.synced_at > seen - interval '1 second' THEN
+		-- nothing for this model: the slot may move on, the row need not
+		RETURN upto;
+	END IF;
+	IF t_lsn IS NOT NULL THEN
+		-- the table was truncated: the model starts again from no rows
+		DELETE FROM flinkml.deltas d WHERE d.model = m.name;
+		PERFORM flinkml._add_version(m, NULL, 'stream');
+	END IF;
+	IF a IS NOT NULL OR r IS NOT NULL THEN
+		INSERT INTO flinkml.deltas (model, added, removed, made_by) VALUES (m.name, a, r, 'stream');
+	END IF;
+	UPDATE flinkml.streams s
+	SET last_lsn = upto, synced_at = seen,
+	    last_commit_time = coalesce(committed, s.last_commit_time),
+	    rows_applied = s.rows_applied + coalesce(changes, 0),
+	    transactions_applied = s.transactions_applied + coalesce(txns, 0)
+	WHERE s.model = model_name;
+	-- keep reads cheap: fold the pending deltas into a version now and then
+	IF (SELECT count(*) FROM flinkml.deltas d WHERE d.model = m.name) >= 100 THEN
+		PERFORM flinkml.compact(m.name, 'stream');
+	END IF;
+	RETURN upto;
+END $$;
+
+-- follow: learn from the WAL through logical decoding, off the writers'
+-- path.  Creates the slot "flinkml_<model>", fits the table as of the slot's
+-- start (the table is locked against writers for that moment), and starts
+-- the follower.  Call it in a transaction of its own.
+CREATE FUNCTION flinkml.follow(name text) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+	m flinkml.models := flinkml._model(name, true);
+	src text := flinkml._source(m);
+	ident "char";
+	slot name := 'flinkml_' || lower(m.name);
+	start pg_lsn;
+	opts text[];
+	s @extschema@.linreg_state;
+BEGIN
+	IF m.attached THEN
+		RAISE EXCEPTION 'flinkml: model "%" is maintained by triggers; detach it first', m.name
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	IF EXISTS (SELECT 1 FROM flinkml.streams WHERE model = m.name) THEN
+		RAISE EXCEPTION 'flinkml: model "%" is already following', m.name
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+	SELECT c.relreplident INTO ident FROM pg_class c WHERE c.oid = src::regclass;
+	IF ident <> 'f' THEN
+		RAISE EXCEPTION 'flinkml: table % must have REPLICA IDENTITY FULL to be followed', src
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = format('ALTER TABLE %s REPLICA IDENTITY FULL; so that deletes and updates carry the old row.', src);
+	END IF;
+	opts := ARRAY['relid', (src::regclass::oid)::text,
+	              'target', (SELECT attnum::text FROM pg_attribute WHERE attrelid = src::regclass AND attname = m.target),
+	              'features', (SELECT coalesce(string_agg(a.attnum::text, ',' ORDER BY u.i), '')
+	                           FROM unnest(m.features) WITH ORDINALITY u(f, i)
+	                           JOIN pg_attribute a ON a.attrelid = src::regclass AND a.attname = u.f),
+	              'weight', coalesce((SELECT attnum::text FROM pg_attribute WHERE attrelid = src::regclass AND attname = m.weight), '0'),
+	              'intercept', m.intercept::text];
+	PERFORM flinkml._allow_output_plugin();
+	-- no writer may commit between the slot's start and the fit
+	EXECUTE format('LOCK TABLE %s IN SHARE MODE', src);
+	SELECT lsn INTO start FROM pg_create_logical_replication_slot(slot, 'flinkml');
+	EXECUTE flinkml._state_query(m, src) INTO s;
+	DELETE FROM flinkml.deltas d WHERE d.model = m.name;
+	PERFORM flinkml._add_version(m, s, 'fit');
+	INSERT INTO flinkml.streams (model, slot, options, last_lsn) VALUES (m.name, slot, opts, start);
+	RETURN flinkml._start_follower(m.name);
+END $$;
+
+-- unfollow: stop the follower; it drops its slot on the way out.
+CREATE FUNCTION flinkml.unfollow(name text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	m flinkml.models := flinkml._model(name, true);
+	st flinkml.streams;
+BEGIN
+	SELECT * INTO st FROM flinkml.streams s WHERE s.model = m.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'flinkml: model "%" is not following', m.name USING ERRCODE = 'undefined_object';
+	END IF;
+	-- stop the worker now, then drop the slot once it is released
+	PERFORM pg_terminate_backend(st.worker_pid, 5000)
+	FROM pg_stat_activity a WHERE a.pid = st.worker_pid AND a.backend_type = 'flinkml follower';
+	FOR i IN 1..50 LOOP
+		EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = st.slot AND active);
+		PERFORM pg_sleep(0.1);
+	END LOOP;
+	PERFORM pg_drop_replication_slot(st.slot) FROM pg_replication_slots WHERE slot_name = st.slot;
+	DELETE FROM flinkml.streams s WHERE s.model = m.name;
+END $$;
+
+CREATE VIEW flinkml.stream_status AS
+SELECT s.model, s.slot, s.enabled,
+       (a.pid IS NOT NULL) AS running, s.worker_pid,
+       s.last_lsn,
+       pg_wal_lsn_diff(pg_current_wal_lsn(), s.last_lsn)::bigint AS lag_bytes,
+       extract(epoch FROM now() - s.synced_at)::float8 AS lag_seconds,
+       s.rows_applied, s.transactions_applied, s.last_commit_time,
+       s.last_error, s.last_error_at, s.started_at
+FROM flinkml.streams s
+LEFT JOIN pg_stat_activity a ON a.pid = s.worker_pid AND a.backend_type = 'flinkml follower';
+GRANT SELECT ON flinkml.stream_status TO PUBLIC;

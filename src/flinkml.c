@@ -5,6 +5,8 @@
 
 #include <dlfcn.h>
 
+#include "miscadmin.h"
+
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -27,6 +29,8 @@ _PG_init(void)
 
 	if (set_threads)
 		set_threads(1);
+	if (process_shared_preload_libraries_in_progress)
+		flinkml_register_launcher();
 }
 
 LrState *

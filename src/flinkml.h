@@ -45,6 +45,8 @@ extern const LrModel *flinkml_model_arg(FunctionCallInfo fcinfo, Datum d);
 extern void flinkml_check_row_values(double y, const double *x, int n, double w);
 /* A model's coefficients as float8[], intercept first, NULL for aliased terms. */
 extern Datum flinkml_coef_array(const LrModel *m);
+/* Register the launcher of stream followers (shared_preload_libraries only). */
+extern void flinkml_register_launcher(void);
 /* Raise the error for an LR_* result code from the core. */
 extern void *flinkml_palloc_huge(size_t size);
 /* Raise an error naming why a and b cannot be merged. */
