@@ -816,7 +816,7 @@ BEGIN
 	INTO t_lsn, a, r, changes, txns, committed
 	FROM c, t GROUP BY t.t_lsn;
 
-	IF txns = 0 AND st.synced_at > seen - interval '1 second' THEN
+	IF coalesce(txns, 0) = 0 AND st.synced_at > seen - interval '1 second' THEN
 		-- nothing for this model: the slot may move on, the row need not
 		RETURN upto;
 	END IF;
