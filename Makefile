@@ -22,7 +22,7 @@ SHLIB_LINK = -llapack -lblas -lRmath -lm
 PG_CFLAGS = -std=gnu11 -ffp-contract=off -Isrc
 PG_CPPFLAGS = -Isrc
 
-REGRESS = types aggregates solver window parallel predict bad_input nist stats evaluate ridge
+REGRESS = nist stats evaluate ridge
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -65,6 +65,12 @@ flinkml_core_error(int rc, const char *what)
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("%s: out of memory", what)));
 			break;
+		case LR_EOVERFLOW:
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("%s: the sums or the coefficients overflow float8", what),
+					 errhint("Rescale the data: values near 1e154 and beyond overflow their squares.")));
+			break;
 		case LR_EBADLAMBDA:
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -14,16 +14,65 @@
 
 /* ---------- writing ---------- */
 
+/*
+ * The p-significant-digit decimal next to the one printf rounded to, on the
+ * other side of v: when v sits near the middle of two p-digit decimals,
+ * only the farther one may read back as v.  Returns 0 if it does not.
+ */
+static int
+other_neighbour(double v, int prec, const char *nearest, char *buf)
+{
+	char		mant[32];
+	int			exp10,
+				n = 0;
+	long long	digits = 0;
+	int			neg = v < 0;
+
+	if (sscanf(nearest, "%*[-]%31[0-9.]e%d", mant, &exp10) != 2 &&
+		sscanf(nearest, "%31[0-9.]e%d", mant, &exp10) != 2)
+		return 0;
+	for (const char *c = mant; *c; c++)
+		if (*c != '.')
+		{
+			digits = digits * 10 + (*c - '0');
+			n++;
+		}
+	if (n != prec)
+		return 0;
+	digits += (fabs(strtod(nearest, NULL)) < fabs(v)) ? 1 : -1;
+	n = snprintf(mant, sizeof(mant), "%lld", digits);
+	if (n > prec)				/* 9.99 + 1 ulp of the last digit = 10.0 */
+	{
+		mant[prec] = '\0';
+		exp10++;
+	}
+	else if (n < prec)			/* 1.00 - 1 = 0.999: not of this precision */
+		return 0;
+	snprintf(buf, NUM_MAX, "%s%c%s%se%d", neg ? "-" : "", mant[0], prec > 1 ? "." : "", mant + 1, exp10);
+	return strtod(buf, NULL) == v ? (int) strlen(buf) : 0;
+}
+
 int
 lr_format_double(double v, char *buf)
 {
-	/* the shortest of 15, 16, 17 significant digits that reads back exactly */
-	for (int prec = 15; prec <= 17; prec++)
+	/*
+	 * The shortest decimal that reads back exactly.  For a normal double no
+	 * decimal of fewer than 15 digits reads back unless %.15g finds it; a
+	 * subnormal has fewer significant bits, so start from one digit.  At
+	 * each precision both decimals around v are tried.
+	 */
+	for (int prec = (v != 0.0 && fabs(v) < 0x1p-1022) ? 1 : 15; prec <= 17; prec++)
 	{
 		int			len = snprintf(buf, NUM_MAX, "%.*g", prec, v);
+		char		e[NUM_MAX];
+		int			elen;
 
 		if (prec == 17 || strtod(buf, NULL) == v)
 			return len;
+		snprintf(e, NUM_MAX, "%.*e", prec - 1, v);
+		elen = other_neighbour(v, prec, e, buf);
+		if (elen > 0)
+			return elen;
 	}
 	return 0;					/* not reached */
 }
@@ -348,9 +397,11 @@ read_int(Cursor *c, const char *what, int64_t lo, int64_t hi, int64_t *v)
 		return fail(c, "%s: expected an integer", what);
 	while (*p >= '0' && *p <= '9')
 	{
-		if (acc > (INT64_MAX - 9) / 10)
+		int			digit = *p++ - '0';
+
+		if (acc > (INT64_MAX - digit) / 10)
 			return fail(c, "%s: integer out of range", what);
-		acc = acc * 10 + (*p++ - '0');
+		acc = acc * 10 + digit;
 	}
 	if (*p == '.' || *p == 'e' || *p == 'E')
 		return fail(c, "%s: expected an integer", what);
@@ -495,8 +546,11 @@ read_array(Cursor *c, const char *what, double *v, size_t n, unsigned char *isnu
 		return 0;
 	for (size_t i = 0; i < n; i++)
 	{
-		if (i > 0 && !expect(c, ","))
+		skip_ws(c);
+		if (*c->pos == ']')
 			return fail(c, "%s: expected %zu values, found %zu", what, n, i);
+		if (i > 0 && !expect(c, ","))
+			return 0;
 		if (isnull && try_literal(c, "null"))
 		{
 			isnull[i] = 1;

@@ -166,7 +166,11 @@ solve_lapack(const Problem *pr, double tol, dd *x, double *cond)
 			step = fmax(step, fabs(rhs[a]));
 		}
 		size = norm_inf_hi(x, k);
-		if (step <= LR_REFINE_DONE * size)
+		/*
+		 * Done when the correction is at the level double-double arithmetic
+		 * resolves for this conditioning (about cond * 2^-106), or below.
+		 */
+		if (step <= fmax(LR_REFINE_DONE, 8.0 * *cond * 0x1p-106) * size)
 		{
 			ok = 1;
 			break;
@@ -341,6 +345,19 @@ lr_moments_build(const LrState *s, LrMoments *m)
 	if (icpt)
 		for (int j = 0; j < d; j++)
 			m->mean[j] = dd_add_d(m->mean[j], K[j]);
+	/* sums that overflowed float64 (rows near 1e154 and beyond) cannot be solved */
+	for (size_t k = 0; k < lr_tri_len(d); k++)
+		if (!isfinite(C[k].hi) || !isfinite(C[k].lo))
+		{
+			lr_moments_free(m);
+			return LR_EOVERFLOW;
+		}
+	for (int j = 0; j < d; j++)
+		if (!isfinite(m->mean[j].hi))
+		{
+			lr_moments_free(m);
+			return LR_EOVERFLOW;
+		}
 
 	/* Constant features (with the intercept, or all-zero) are set aside. */
 	for (int j = 0; j < p; j++)
@@ -476,6 +493,11 @@ lr_solve_ridge(const LrState *s, double tol, double lambda, LrSolution *out)
 		out->rank = pr.k + icpt;
 	}
 	rc = LR_OK;
+	for (int t = 0; t < out->nterms; t++)
+		if (!isfinite(out->coef[t]))
+			rc = LR_EOVERFLOW;
+	if (!(out->cond >= 1.0))
+		out->cond = INFINITY;
 done:
 	free(x);
 	free(alias_feat);

@@ -40,6 +40,7 @@ typedef struct LrSolution
 #define LR_ENOMEM	  -2
 #define LR_EBADTOL	  -3
 #define LR_EBADLAMBDA -4
+#define LR_EOVERFLOW  -5		/* sums or coefficients beyond float64 */
 
 /*
  * Solve the least-squares problem held in s.  The caller provides coef and

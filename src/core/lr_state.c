@@ -55,41 +55,47 @@ reset_sums(LrState *s)
 
 /*
  * Fold w * u u^T into the packed triangle and w * u into the sums, where
- * u = z - K.  Each product w*u_i*u_j is formed exactly up to the tiny term
- * (w*u_i rounding) * u_j, and added with TwoSum: the float64 sum goes to hi
- * and every rounding error to lo, as in Ogita, Rump & Oishi's Dot2.
+ * u = z - K is held exactly as uh + ul (TwoSum).  Each product
+ * w*u_i*u_j is formed to about 2^-106 relative (the exact product of the
+ * high parts by FMA, plus the cross terms with the low parts) and added
+ * with TwoSum: the float64 sum goes to hi and every rounding error to lo,
+ * as in Ogita, Rump & Oishi's Dot2.
  */
 LR_HOT static void
-accumulate(LrState *s, const double *u, double w)
+accumulate(LrState *s, const double *restrict uh, const double *restrict ul, double w)
 {
 	int			d = lr_dim(s);
-	double	   *sum_hi = lr_sum_hi(s);
-	double	   *sum_lo = lr_sum_lo(s);
-	double	   *hi = lr_cross_hi(s);
-	double	   *lo = lr_cross_lo(s);
+	double	   *restrict sum_hi = lr_sum_hi(s);
+	double	   *restrict sum_lo = lr_sum_lo(s);
+	double	   *restrict hi = lr_cross_hi(s);
+	double	   *restrict lo = lr_cross_lo(s);
 
 	for (int i = 0; i < d; i++)
 	{
-		double		ah = w * u[i];
-		double		al = fma(w, u[i], -ah);
+		/* a = w * u_i as ah + al */
+		double		ah = w * uh[i];
+		double		al = fma(w, ul[i], fma(w, uh[i], -ah));
 		double		t = sum_hi[i] + ah;
 		double		bb = t - sum_hi[i];
+		const double *restrict vh = uh + i;
+		const double *restrict vl = ul + i;
+		int			len = d - i;
 
 		sum_lo[i] += al + ((sum_hi[i] - (t - bb)) + (ah - bb));
 		sum_hi[i] = t;
 
-		for (int j = i; j < d; j++)
+		for (int k = 0; k < len; k++)
 		{
-			double		p = ah * u[j];
-			double		e = fma(al, u[j], fma(ah, u[j], -p));
-			double		sj = hi[j - i] + p;
-			double		bj = sj - hi[j - i];
+			double		p = ah * vh[k];
+			double		e = fma(al, vh[k], fma(ah, vl[k], fma(ah, vh[k], -p)));
+			double		sk = hi[k] + p;
+			double		bk = sk - hi[k];
 
-			lo[j - i] += e + ((hi[j - i] - (sj - bj)) + (p - bj));
-			hi[j - i] = sj;
+			lo[k] += e + ((hi[k] - (sk - bk)) + (p - bk));
+			hi[k] = sk;
 		}
-		hi += d - i;
-		lo += d - i;
+		hi += len;
+		lo += len;
 	}
 }
 
@@ -109,32 +115,41 @@ add_weight(LrState *s, double w, double sign)
 	}
 }
 
-/* u = z - K for the row [x, y]; the shift is taken from the row if the state is empty. */
+/*
+ * u = z - K for the row [x, y], exactly, as uh + ul; the shift is taken
+ * from the row when the state is empty.
+ */
 static void
-centre_row(LrState *s, double y, const double *x, double *u)
+centre_row(LrState *s, double y, const double *x, double *uh, double *ul)
 {
 	int			p = s->nfeat;
 	double	   *K = lr_shift(s);
 
 	if (s->rows == 0 && s->intercept)
 	{
-		memcpy(K, x, sizeof(double) * (size_t) p);
+		if (p > 0)
+			memcpy(K, x, sizeof(double) * (size_t) p);
 		K[p] = y;
 	}
-	for (int j = 0; j < p; j++)
-		u[j] = x[j] - K[j];
-	u[p] = y - K[p];
+	for (int j = 0; j <= p; j++)
+	{
+		dd			u = dd_two_sum(j < p ? x[j] : y, -K[j]);
+
+		uh[j] = u.hi;
+		ul[j] = u.lo;
+	}
 }
 
 void
 lr_state_add_row(LrState *s, double y, const double *x, double w)
 {
-	double		u[LR_MAX_FEATURES + 1];
+	double		uh[LR_MAX_FEATURES + 1];
+	double		ul[LR_MAX_FEATURES + 1];
 
 	if (w == 0.0)
 		return;
-	centre_row(s, y, x, u);
-	accumulate(s, u, w);
+	centre_row(s, y, x, uh, ul);
+	accumulate(s, uh, ul, w);
 	add_weight(s, w, 1.0);
 	s->rows++;
 }
@@ -142,7 +157,8 @@ lr_state_add_row(LrState *s, double y, const double *x, double w)
 void
 lr_state_remove_row(LrState *s, double y, const double *x, double w)
 {
-	double		u[LR_MAX_FEATURES + 1];
+	double		uh[LR_MAX_FEATURES + 1];
+	double		ul[LR_MAX_FEATURES + 1];
 
 	if (w == 0.0 || s->rows == 0)
 		return;
@@ -152,8 +168,8 @@ lr_state_remove_row(LrState *s, double y, const double *x, double w)
 		reset_sums(s);
 		return;
 	}
-	centre_row(s, y, x, u);
-	accumulate(s, u, -w);
+	centre_row(s, y, x, uh, ul);
+	accumulate(s, uh, ul, -w);
 	add_weight(s, w, -1.0);
 	s->rows--;
 }
@@ -271,8 +287,10 @@ lr_state_merge(LrState *a, const LrState *b)
 	if (a->rows == 0)
 	{
 		int64_t		skipped = a->skipped + b->skipped;
+		int32_t		len = a->vl_len_;
 
 		memcpy(a, b, lr_state_size(b->nfeat));
+		a->vl_len_ = len;		/* the container's word is not ours */
 		a->skipped = skipped;
 		return 0;
 	}
@@ -303,6 +321,13 @@ lr_state_subtract(LrState *a, const LrState *b)
 	a->skipped = skipped;
 	return 0;
 }
+
+/*
+ * Below this a sum of squares may have lost its value to underflow (values
+ * near 1e-154 and smaller square to subnormals), so the inequalities
+ * between sums are not checked there.
+ */
+#define LR_CHECK_TINY 1e-280
 
 const char *
 lr_state_check(const LrState *s, size_t nbytes)
@@ -353,9 +378,25 @@ lr_state_check(const LrState *s, size_t nbytes)
 
 		if (!s->intercept && lr_cshift(s)[j] != 0.0)
 			return "a state without intercept has a nonzero shift";
-		/* Cauchy-Schwarz: (sum w u)^2 <= W * sum w u^2 */
-		if (c.hi < 0.0 || t.hi * t.hi > W.hi * c.hi * (1.0 + 1e-9) + 1e-300)
+		/* Cauchy-Schwarz: |sum w u| <= sqrt(W) sqrt(sum w u^2) */
+		if (c.hi < 0.0 ||
+			(c.hi > LR_CHECK_TINY && fabs(t.hi) > sqrt(W.hi) * sqrt(c.hi) * (1.0 + 1e-9)))
 			return "sums of squares are inconsistent (negative variance)";
+	}
+	/* and between columns: (sum w u_i u_j)^2 <= sum w u_i^2 * sum w u_j^2 */
+	for (int i = 0; i < d; i++)
+	{
+		double		cii = lr_ccross_hi(s)[lr_tri_index(d, i, i)];
+
+		for (int j = i + 1; j < d; j++)
+		{
+			double		cij = lr_ccross_hi(s)[lr_tri_index(d, i, j)];
+			double		cjj = lr_ccross_hi(s)[lr_tri_index(d, j, j)];
+
+			if (cii > LR_CHECK_TINY && cjj > LR_CHECK_TINY &&
+				fabs(cij) > sqrt(cii) * sqrt(cjj) * (1.0 + 1e-9))
+				return "cross products are inconsistent (correlation above 1)";
+		}
 	}
 	return NULL;
 }

@@ -16,13 +16,13 @@
  *   cross_ij   = sum w (z_i - K_i)(z_j - K_j)       (double-double, i <= j,
  *                                                    packed upper triangle)
  *
- * z_j - K_j is rounded once to float64; every product and sum after that is
- * carried in double-double (exact products by FMA, TwoSum accumulation), so
- * the state is exact to about 2^-106 relative and removing a row (a delete,
- * an update's old values, a row leaving a window frame) subtracts what adding
- * it added.  The means and the centred co-moments follow from these when the
- * model is solved:  mean_j = K_j + sum_j / W,
- * C_ij = cross_ij - sum_i sum_j / W.
+ * z_j - K_j is held exactly (TwoSum gives it as a double-double) and every
+ * product and sum is carried in double-double (exact products by FMA, TwoSum
+ * accumulation), so the state is exact to about 2^-106 relative whatever the
+ * shift, and removing a row (a delete, an update's old values, a row leaving
+ * a window frame) subtracts what adding it added.  The means and the centred
+ * co-moments follow from these when the model is solved:
+ *   mean_j = K_j + sum_j / W,   C_ij = cross_ij - sum_i sum_j / W.
  *
  * Sums are kept as separate hi and lo arrays (not interleaved) so the row
  * update is a straight loop over contiguous memory that the compiler
