@@ -795,6 +795,9 @@ BEGIN
 	IF NOT FOUND OR NOT st.enabled THEN
 		RETURN NULL;
 	END IF;
+	IF st.worker_pid IS DISTINCT FROM pg_backend_pid() THEN
+		UPDATE flinkml.streams s SET worker_pid = pg_backend_pid() WHERE s.model = model_name;
+	END IF;
 	SELECT * INTO m FROM flinkml.models WHERE name = model_name;
 	PERFORM flinkml._allow_output_plugin();
 	WITH c AS (
@@ -921,3 +924,16 @@ SELECT s.model, s.slot, s.enabled,
 FROM flinkml.streams s
 LEFT JOIN pg_stat_activity a ON a.pid = s.worker_pid AND a.backend_type = 'flinkml follower';
 GRANT SELECT ON flinkml.stream_status TO PUBLIC;
+
+-- resume: start the follower of a model that is following but has none
+-- running (after a server restart without the launcher).
+CREATE FUNCTION flinkml.resume(name text) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+	m flinkml.models := flinkml._model(name, true);
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM flinkml.streams s WHERE s.model = m.name AND s.enabled) THEN
+		RAISE EXCEPTION 'flinkml: model "%" is not following', m.name USING ERRCODE = 'undefined_object';
+	END IF;
+	RETURN flinkml._start_follower(m.name);
+END $$;
