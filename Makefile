@@ -22,11 +22,14 @@ SHLIB_LINK = -llapack -lblas -lRmath -lm
 PG_CFLAGS = -std=gnu11 -ffp-contract=off -Isrc
 PG_CPPFLAGS = -Isrc
 
-REGRESS = nist stats evaluate ridge
+REGRESS = types aggregates solver window parallel predict bad_input nist stats evaluate ridge
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# Every object depends on every header (a layout change must rebuild all).
+$(OBJS): $(wildcard src/*.h src/core/*.h)
 
 # The row update and the solver are the hot paths: optimise harder.
 src/core/%.o: override CFLAGS += -O3

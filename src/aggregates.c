@@ -59,20 +59,34 @@ check_finite(const Row *r)
 }
 
 /* Errors for a non-finite y or x, or a negative or non-finite weight. */
+static void
+value_error(const char *what, int pos, double v)
+{
+	char		name[32];
+
+	if (pos > 0)
+		snprintf(name, sizeof(name), "%s[%d]", what, pos);
+	else
+		snprintf(name, sizeof(name), "%s", what);
+	if (!isfinite(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("flinkml: %s is %s", name, nonfinite_name(v)),
+				 errhint("Filter or impute non-finite values; NULL rows are skipped and counted.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("flinkml: %s is %g, beyond the limit of %g in magnitude", name, v, LR_MAX_ABS),
+			 errhint("Rescale the data: sums of squares of such values overflow float8.")));
+}
+
 void
 flinkml_check_row_values(double y, const double *x, int n, double w)
 {
-	if (!isfinite(y))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("flinkml: y is %s", nonfinite_name(y)),
-				 errhint("Filter or impute non-finite values; NULL rows are skipped and counted.")));
+	if (!lr_value_ok(y))
+		value_error("y", 0, y);
 	for (int j = 0; j < n; j++)
-		if (!isfinite(x[j]))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("flinkml: x[%d] is %s", j + 1, nonfinite_name(x[j])),
-					 errhint("Filter or impute non-finite values; NULL rows are skipped and counted.")));
+		if (!lr_value_ok(x[j]))
+			value_error("x", j + 1, x[j]);
 	if (!isfinite(w) || w < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

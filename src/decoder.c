@@ -17,8 +17,8 @@
  * Old row values on UPDATE/DELETE need REPLICA IDENTITY FULL; the plugin
  * refuses a table without it.  A row with a NULL in a used column is
  * skipped and counted, as in the aggregates; so is a row with a non-finite
- * value, since a writer's row cannot be refused here and an error would
- * stop the stream for good.
+ * value or one beyond LR_MAX_ABS, since a writer's row cannot be refused
+ * here and an error would stop the stream for good.
  */
 #include "flinkml.h"
 
@@ -182,9 +182,9 @@ fold_row(Decoder *d, HeapTuple tuple, TupleDesc desc, bool add)
 		ok = column_value(tuple, desc, d->weight, &w);
 	if (ok)
 	{
-		ok = isfinite(y) && isfinite(w) && w >= 0;
+		ok = lr_value_ok(y) && lr_value_ok(w) && w >= 0;
 		for (int j = 0; ok && j < d->nfeat; j++)
-			ok = isfinite(x[j]);
+			ok = lr_value_ok(x[j]);
 	}
 	if (*target == NULL)
 	{

@@ -68,8 +68,8 @@ flinkml_core_error(int rc, const char *what)
 		case LR_EOVERFLOW:
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("%s: the sums or the coefficients overflow float8", what),
-					 errhint("Rescale the data: values near 1e154 and beyond overflow their squares.")));
+					 errmsg("%s: the sums or the coefficients overflow or underflow float8", what),
+					 errhint("Rescale the data: squares of values beyond 1e150 overflow, of values below 1e-150 underflow.")));
 			break;
 		case LR_EBADLAMBDA:
 			ereport(ERROR,

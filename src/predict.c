@@ -129,7 +129,7 @@ linreg_predict_args(PG_FUNCTION_ARGS)
 	{
 		if (PG_ARGISNULL(i))
 			PG_RETURN_NULL();
-		x[i - 1] = flinkml_numeric_arg(cache->argtypes[i], PG_GETARG_DATUM(i), i);
+		x[i - 1] = flinkml_numeric_arg(cache->argtypes[i], PG_GETARG_DATUM(i), i + 1);
 	}
 	PG_RETURN_FLOAT8(lr_model_predict(m, x));
 }

@@ -359,6 +359,22 @@ lr_moments_build(const LrState *s, LrMoments *m)
 			return LR_EOVERFLOW;
 		}
 
+	/*
+	 * Columns of values so small that their squares underflow (|z| below
+	 * about 1e-150) would look constant or lose precision: refuse them.
+	 */
+	for (int j = 0; j < d; j++)
+	{
+		dd			cjj = C[lr_tri_index(d, j, j)];
+		double		raw = dd_add(cjj, dd_mul(m->W, dd_mul(m->mean[j], m->mean[j]))).hi;
+
+		if (raw < 1e-280 * m->W.hi && (sh[j] != 0.0 || sl[j] != 0.0 || K[j] != 0.0))
+		{
+			lr_moments_free(m);
+			return LR_EOVERFLOW;
+		}
+	}
+
 	/* Constant features (with the intercept, or all-zero) are set aside. */
 	for (int j = 0; j < p; j++)
 	{

@@ -43,6 +43,19 @@
  */
 #define LR_MAX_FEATURES 2000
 
+/*
+ * The largest magnitude of an input value: its square, summed over many
+ * rows, stays far from float64's limit (1.8e308).
+ */
+#define LR_MAX_ABS 1e150
+
+/* A value the state can hold: finite and at most LR_MAX_ABS in magnitude. */
+static inline int
+lr_value_ok(double v)
+{
+	return v >= -LR_MAX_ABS && v <= LR_MAX_ABS;
+}
+
 typedef struct LrState
 {
 	int32_t		vl_len_;		/* reserved for the container's length word */
