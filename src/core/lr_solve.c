@@ -37,7 +37,7 @@ A_at(const Problem *pr, int i, int j)
 }
 
 /* r = b - A x over the kept features, in double-double. */
-static void
+LR_HOT static void
 residual(const Problem *pr, const dd *x, dd *r)
 {
 	for (int a = 0; a < pr->k; a++)
@@ -187,7 +187,7 @@ done:
 	return ok;
 }
 
-int
+LR_HOT int
 lr_cholesky_dd(const LrMoments *m, int *kept, int *kp, double tol, dd *L, unsigned char *drop)
 {
 	int			k0 = *kp;
@@ -203,13 +203,11 @@ lr_cholesky_dd(const LrMoments *m, int *kept, int *kp, double tol, dd *L, unsign
 		for (int a = 0; a < k; a++)
 		{
 			const dd   *ra = L + (size_t) a * (size_t) (a + 1) / 2;
-			dd			v = lr_moments_A(m, kept[a], c);
+			dd			v = dd_sub(lr_moments_A(m, kept[a], c), dd_dot(ra, 1, row, 1, a));
 
-			for (int j = 0; j < a; j++)
-				v = dd_sub(v, dd_mul(ra[j], row[j]));
 			row[a] = dd_div(v, ra[a]);
-			piv = dd_sub(piv, dd_mul(row[a], row[a]));
 		}
+		piv = dd_sub(piv, dd_dot(row, 1, row, 1, k));
 		if (tol < 0.0 && !(piv.hi > 0.0))
 			return -1;
 		if (tol >= 0.0 && !(piv.hi > tol * lr_moments_A(m, c, c).hi))
@@ -224,7 +222,7 @@ lr_cholesky_dd(const LrMoments *m, int *kept, int *kp, double tol, dd *L, unsign
 	return 0;
 }
 
-void
+LR_HOT void
 lr_cholesky_solve_dd(const dd *L, int k, dd *r)
 {
 	/* L y = r */
@@ -302,7 +300,7 @@ done:
 	return rc;
 }
 
-int
+LR_HOT int
 lr_moments_build(const LrState *s, LrMoments *m)
 {
 	int			p = s->nfeat;

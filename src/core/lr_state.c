@@ -8,17 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-/*
- * The row update is the hot loop of every fit.  On x86-64 it is compiled
- * twice, for the baseline and for x86-64-v3 (AVX2 + FMA), and the loader
- * picks the clone the processor supports: without hardware FMA every
- * fma() is a library call.
- */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define LR_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define LR_HOT
-#endif
+/* The row update is the hot loop of every fit: LR_HOT (dd.h) clones it for FMA. */
 
 size_t
 lr_state_size(int nfeat)
@@ -210,7 +200,7 @@ put(double *hi, double *lo, size_t k, dd v)
  *   cross_a(b) = cross_b + delta sum_b^T + sum_b delta^T + W_b delta delta^T
  * all in double-double.
  */
-static void
+LR_HOT static void
 combine(LrState *a, const LrState *b, double sign)
 {
 	int			d = lr_dim(a);

@@ -45,7 +45,7 @@ lr_f_upper_p(double f, double df1, double df2)
 }
 
 /* Residual sum of squares at coefficients coef (intercept first), from the raw sums. */
-static dd
+LR_HOT static dd
 residual_ss(const double *coef, int icpt, const LrState *s)
 {
 	int			p = s->nfeat;
@@ -88,45 +88,59 @@ residual_ss(const double *coef, int icpt, const LrState *s)
 }
 
 /*
- * The inverse of the kept block of A (scaled), from the double-double
- * Cholesky factor: Linv, packed by rows, lower triangular.
+ * X = L^-1 for the kept block of A (scaled), from the double-double
+ * Cholesky factor L.  X is lower triangular and stored by columns: column
+ * c (rows c..k-1) starts at col_start(k, c), so every inner loop below runs
+ * over contiguous memory.
  */
-static int
-factor_inverse(const LrMoments *mo, int *kept, int k, dd **Linv_out)
+static inline size_t
+col_start(int k, int c)
+{
+	return (size_t) c * (size_t) k - (size_t) c * (size_t) (c - 1) / 2;
+}
+
+/* X[i][c], i >= c */
+static inline dd *
+xat(dd *X, int k, int i, int c)
+{
+	return X + col_start(k, c) + (size_t) (i - c);
+}
+
+LR_HOT static int
+factor_inverse(const LrMoments *mo, int *kept, int k, dd **X_out)
 {
 	size_t		tri = (size_t) k * (size_t) (k + 1) / 2;
 	dd		   *L = malloc(sizeof(dd) * (tri > 0 ? tri : 1));
-	dd		   *Li = calloc(tri > 0 ? tri : 1, sizeof(dd));
+	dd		   *X = calloc(tri > 0 ? tri : 1, sizeof(dd));
 	int			kk = k;
 
-	if (!L || !Li)
+	if (!L || !X)
 	{
 		free(L);
-		free(Li);
+		free(X);
 		return LR_ENOMEM;
 	}
 	if (lr_cholesky_dd(mo, kept, &kk, -1.0, L, NULL) != 0 || kk != k)
 	{
 		free(L);
-		free(Li);
+		free(X);
 		return LR_ENOROWS;
 	}
-	/* column c of L^-1 by forward substitution of e_c */
+	/* column c of L^-1: forward substitution of e_c */
 	for (int c = 0; c < k; c++)
 	{
-		Li[(size_t) c * (c + 1) / 2 + c] = dd_div(dd_from(1.0), L[(size_t) c * (c + 1) / 2 + c]);
+		dd		   *xc = xat(X, k, c, c);
+
+		xc[0] = dd_div(dd_from(1.0), L[(size_t) c * (c + 1) / 2 + c]);
 		for (int i = c + 1; i < k; i++)
 		{
 			const dd   *ri = L + (size_t) i * (i + 1) / 2;
-			dd			v = dd_from(0.0);
 
-			for (int j = c; j < i; j++)
-				v = dd_add(v, dd_mul(ri[j], Li[(size_t) j * (j + 1) / 2 + c]));
-			Li[(size_t) i * (i + 1) / 2 + c] = dd_neg(dd_div(v, ri[i]));
+			xc[i - c] = dd_neg(dd_div(dd_dot(ri + c, 1, xc, 1, i - c), ri[i]));
 		}
 	}
 	free(L);
-	*Linv_out = Li;
+	*X_out = X;
 	return LR_OK;
 }
 
@@ -136,7 +150,7 @@ factor_inverse(const LrMoments *mo, int *kept, int k, dd **Linv_out)
  * V_00 = 1/W + m' Cinv m, where m are the feature means.  Cinv = S Ainv S.
  * Fills diag only when full is 0.
  */
-static int
+LR_HOT static int
 unscaled(const LrModel *m, double *diag, double *full)
 {
 	const LrState *s = lr_model_state(m);
@@ -186,14 +200,9 @@ unscaled(const LrModel *m, double *diag, double *full)
 	/* g = L^-1 (S m) */
 	if (icpt)
 		for (int a = 0; a < k; a++)
-		{
-			dd			v = dd_mul_d(mo.mean[kept[a]], mo.scale[kept[a]]);
-
 			for (int j = 0; j <= a; j++)
-				g[a] = dd_add(g[a], dd_mul(Li[(size_t) a * (a + 1) / 2 + j],
+				g[a] = dd_add(g[a], dd_mul(*xat(Li, k, a, j),
 										   dd_mul_d(mo.mean[kept[j]], mo.scale[kept[j]])));
-			(void) v;
-		}
 	for (int a = 0; a < k; a++)
 	{
 		int			ja = kept[a];
@@ -202,10 +211,9 @@ unscaled(const LrModel *m, double *diag, double *full)
 		{
 			int			jb = kept[b];
 			int			lo = a > b ? a : b;
-			dd			v = dd_from(0.0);
+			/* (L^-T L^-1)_ab = sum over rows r >= max(a, b) of X[r][a] X[r][b] */
+			dd			v = dd_dot(xat(Li, k, lo, a), 1, xat(Li, k, lo, b), 1, k - lo);
 
-			for (int r = lo; r < k; r++)
-				v = dd_add(v, dd_mul(Li[(size_t) r * (r + 1) / 2 + a], Li[(size_t) r * (r + 1) / 2 + b]));
 			v = dd_mul_d(v, mo.scale[ja] * mo.scale[jb]);
 			if (a == b && diag)
 				diag[icpt + ja] = dd_to_double(v);
@@ -229,8 +237,7 @@ unscaled(const LrModel *m, double *diag, double *full)
 			{
 				dd			v = dd_from(0.0);
 
-				for (int r = a; r < k; r++)
-					v = dd_add(v, dd_mul(Li[(size_t) r * (r + 1) / 2 + a], g[r]));
+				v = dd_dot(xat(Li, k, a, a), 1, g + a, 1, k - a);
 				v = dd_neg(dd_mul_d(v, mo.scale[kept[a]]));
 				full[icpt + kept[a]] = dd_to_double(v);
 				full[(size_t) (icpt + kept[a]) * nt] = dd_to_double(v);
