@@ -22,7 +22,9 @@ SHLIB_LINK = -llapack -lblas -lRmath -lm
 PG_CFLAGS = -std=gnu11 -ffp-contract=off -Isrc
 PG_CPPFLAGS = -Isrc
 
-REGRESS = types aggregates solver window parallel predict bad_input nist stats evaluate ridge
+REGRESS = types aggregates solver window parallel predict bad_input nist stats evaluate ridge \
+          registry triggers
+ISOLATION = trigger_writers compaction
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -367,8 +367,9 @@ CREATE POLICY read ON flinkml.versions FOR SELECT USING (true);
 CREATE POLICY write_own ON flinkml.versions FOR ALL
 	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name = model AND pg_has_role(m.owner, 'MEMBER')));
 CREATE POLICY read ON flinkml.deltas FOR SELECT USING (true);
--- any role that may write the source table appends deltas through the trigger
-CREATE POLICY append ON flinkml.deltas FOR INSERT WITH CHECK (true);
+-- writers append through the trigger (SECURITY DEFINER); directly, only the owner
+CREATE POLICY append ON flinkml.deltas FOR INSERT
+	WITH CHECK (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name = model AND pg_has_role(m.owner, 'MEMBER')));
 CREATE POLICY compact_own ON flinkml.deltas FOR DELETE
 	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name = model AND pg_has_role(m.owner, 'MEMBER')));
 GRANT USAGE ON SCHEMA flinkml TO PUBLIC;
@@ -415,10 +416,13 @@ $$;
 CREATE FUNCTION flinkml._add_version(m flinkml.models, s @extschema@.linreg_state, how text)
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
-	v integer := m.head_version + 1;
+	v integer;
 	f @extschema@.linreg := CASE WHEN s IS NULL THEN NULL ELSE @extschema@.linreg_solve(s) END;
 	fig jsonb;
 BEGIN
+	-- the models row is the lock that numbers versions: read it afresh
+	SELECT * INTO m FROM flinkml.models WHERE name = m.name FOR UPDATE;
+	v := m.head_version + 1;
 	IF f IS NOT NULL THEN
 		BEGIN
 			SELECT jsonb_build_object('r_squared', st.r_squared, 'sigma', st.sigma, 'aic', st.aic)
@@ -453,6 +457,10 @@ BEGIN
 		RAISE EXCEPTION 'flinkml: invalid model name %', coalesce(quote_literal(name), 'NULL')
 			USING ERRCODE = 'invalid_name',
 			      HINT = 'A model name is a letter or underscore followed by letters, digits or underscores (at most 48).';
+	END IF;
+	IF EXISTS (SELECT 1 FROM flinkml.models x WHERE x.name = create_model.name) THEN
+		RAISE EXCEPTION 'flinkml: model "%" already exists', name
+			USING ERRCODE = 'duplicate_object', HINT = 'Use flinkml.refit() for a new version, or flinkml.drop_model() first.';
 	END IF;
 	IF features IS NULL OR array_position(features, NULL) IS NOT NULL THEN
 		RAISE EXCEPTION 'flinkml: features must be an array of column names without NULLs'
@@ -493,8 +501,10 @@ DECLARE
 	s @extschema@.linreg_state;
 BEGIN
 	PERFORM 1 FROM flinkml.models WHERE models.name = m.name FOR UPDATE;
-	EXECUTE flinkml._state_query(m, flinkml._source(m)) INTO s;
-	DELETE FROM flinkml.deltas d WHERE d.model = m.name;
+	-- one statement, one snapshot: a delta is either in the fit's rows and
+	-- consumed, or committed later and kept
+	EXECUTE format('WITH consumed AS (DELETE FROM flinkml.deltas d WHERE d.model = %L RETURNING 1) %s',
+	               m.name, flinkml._state_query(m, flinkml._source(m))) INTO s;
 	RETURN flinkml._add_version(m, s, 'fit');
 END $$;
 
@@ -641,8 +651,11 @@ END $$;
 -- Trigger maintenance: statement-level AFTER triggers with transition tables
 -- fold each statement's rows into one delta row, in the writer's transaction.
 -------------------------------------------------------------------------------
+-- SECURITY DEFINER: any role that may write the table maintains its model
+-- (appending deltas, and on TRUNCATE a new version), though only the model's
+-- owner may write the registry directly.
 CREATE FUNCTION flinkml._fold_statement() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models;
 	a @extschema@.linreg_state;
@@ -854,7 +867,9 @@ DECLARE
 	m flinkml.models := flinkml._model(name, true);
 	src text := flinkml._source(m);
 	ident "char";
-	slot name := 'flinkml_' || lower(m.name);
+	-- slot names are lower case: keep distinct models distinct
+	slot name := 'flinkml_' || left(lower(m.name), 40) ||
+	             CASE WHEN m.name <> lower(m.name) OR length(m.name) > 40 THEN '_' || left(md5(m.name), 8) ELSE '' END;
 	start pg_lsn;
 	opts text[];
 	s @extschema@.linreg_state;

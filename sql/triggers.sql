@@ -10,6 +10,7 @@
 --
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS flinkml;
+DROP ROLE IF EXISTS regress_flinkml_writer;	-- left by an interrupted run
 RESET client_min_messages;
 \set VERBOSITY terse
 
@@ -390,6 +391,7 @@ SELECT flinkml.drop_model('trg_wm');
 SELECT flinkml.drop_model('trg_nm');
 SELECT flinkml.drop_model('trg_nwm');
 SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid IN ('trg_t'::regclass, 'trg_w'::regclass);
+DROP FUNCTION pg_temp.gen(int, int), pg_temp.genw(int, int);
 DROP TABLE trg_t, trg_w;
 DROP ROLE regress_flinkml_writer;
 SELECT count(*) AS left_over FROM flinkml.models WHERE name LIKE 'trg\_%';

@@ -143,35 +143,24 @@ read_array_row(FunctionCallInfo fcinfo, bool weighted, Row *r)
 static void
 read_args_row(FunctionCallInfo fcinfo, Row *r)
 {
-	int			nargs = PG_NARGS();
-	Oid		   *types = (Oid *) fcinfo->flinfo->fn_extra;
+	FeatureArgs *fa = (FeatureArgs *) fcinfo->flinfo->fn_extra;
 
-	if (get_fn_expr_variadic(fcinfo->flinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("flinkml: pass the features as an array, float8[], or as separate arguments, not as VARIADIC")));
-	if (types == NULL)
-		types = flinkml_arg_types(fcinfo);
+	if (fa == NULL)
+	{
+		fa = flinkml_feature_args(fcinfo, 2, "flinkml");
+		fcinfo->flinfo->fn_extra = fa;
+	}
 	r->skip = false;
 	r->w = 1.0;
-	r->n = nargs - 2;
+	r->n = fa->nargs - 2;
 	check_feature_count(r->n);
-	if (PG_ARGISNULL(1))
+	r->x = r->buf;
+	if (PG_ARGISNULL(1) || !flinkml_read_features(fcinfo, fa, r->buf))
 	{
 		r->skip = true;
 		return;
 	}
 	r->y = PG_GETARG_FLOAT8(1);
-	for (int i = 2; i < nargs; i++)
-	{
-		if (PG_ARGISNULL(i))
-		{
-			r->skip = true;
-			return;
-		}
-		r->buf[i - 2] = flinkml_numeric_arg(types[i], PG_GETARG_DATUM(i), i);
-	}
-	r->x = r->buf;
 }
 
 static MemoryContext

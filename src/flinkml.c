@@ -137,15 +137,26 @@ flinkml_numeric_arg(Oid type, Datum d, int argno)
 	return 0.0;					/* not reached */
 }
 
-/* The argument types of a VARIADIC "any" call, looked up once and kept in fn_extra. */
-Oid *
-flinkml_arg_types(FunctionCallInfo fcinfo)
+FeatureArgs *
+flinkml_feature_args(FunctionCallInfo fcinfo, int first, const char *what)
 {
 	int			nargs = PG_NARGS();
-	Oid		   *types = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Oid) * nargs);
+	FeatureArgs *fa;
 
-	for (int i = 0; i < nargs; i++)
-		types[i] = get_fn_expr_argtype(fcinfo->flinfo, i);
-	fcinfo->flinfo->fn_extra = types;
-	return types;
+	if (get_fn_expr_variadic(fcinfo->flinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s: pass the features as an array, float8[], or as separate arguments, not as VARIADIC", what)));
+	fa = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
+							offsetof(FeatureArgs, types) + sizeof(Oid) * (nargs - first + 1));
+	fa->first = first;
+	fa->nargs = nargs;
+	fa->all_float8 = true;
+	for (int i = first; i < nargs; i++)
+	{
+		fa->types[i - first] = get_fn_expr_argtype(fcinfo->flinfo, i);
+		if (fa->types[i - first] != FLOAT8OID)
+			fa->all_float8 = false;
+	}
+	return fa;
 }

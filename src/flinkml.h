@@ -29,8 +29,34 @@ extern LrState *flinkml_copy_state(const LrState *s);
 extern LrModel *flinkml_solve(const LrState *s, double tol, double lambda);
 /* A feature argument of type float8, float4, int2/4/8 or numeric as a double. */
 extern double flinkml_numeric_arg(Oid type, Datum d, int argno);
-/* Argument types of a VARIADIC "any" call, cached in fn_extra. */
-extern Oid *flinkml_arg_types(FunctionCallInfo fcinfo);
+/*
+ * The feature arguments of a VARIADIC "any" call (arguments first ..
+ * nargs-1): their types, looked up once per query.
+ */
+typedef struct FeatureArgs
+{
+	int			first;
+	int			nargs;
+	bool		all_float8;		/* the common case: no conversion per row */
+	Oid			types[FLEXIBLE_ARRAY_MEMBER];
+} FeatureArgs;
+
+/* Look the feature arguments up (allocated in fn_mcxt); refuses a VARIADIC array call. */
+extern FeatureArgs *flinkml_feature_args(FunctionCallInfo fcinfo, int first, const char *what);
+
+/* Read the features into x; false when one of them is NULL. */
+static inline bool
+flinkml_read_features(FunctionCallInfo fcinfo, const FeatureArgs *fa, double *x)
+{
+	for (int i = fa->first; i < fa->nargs; i++)
+	{
+		if (PG_ARGISNULL(i))
+			return false;
+		x[i - fa->first] = fa->all_float8 ? DatumGetFloat8(PG_GETARG_DATUM(i))
+			: flinkml_numeric_arg(fa->types[i - fa->first], PG_GETARG_DATUM(i), i + 1);
+	}
+	return true;
+}
 /* Binary forms of a state, shared by linreg_state and linreg. */
 struct StringInfoData;
 extern void flinkml_state_send(struct StringInfoData *buf, const LrState *s);

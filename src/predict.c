@@ -13,6 +13,7 @@
 #include "access/detoast.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "utils/snapmgr.h"
 #include "utils/array.h"
 
 PG_FUNCTION_INFO_V1(linreg_predict);
@@ -23,7 +24,7 @@ typedef struct PredictCache
 	Size		rawsize;
 	char	   *raw;			/* the raw (toasted or compressed) datum bytes */
 	LrModel    *model;			/* header and coefficients only */
-	Oid		   *argtypes;		/* for the VARIADIC "any" form */
+	FeatureArgs *args;			/* for the VARIADIC "any" form */
 } PredictCache;
 
 static PredictCache *
@@ -111,26 +112,13 @@ linreg_predict_args(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	if (get_fn_expr_variadic(fcinfo->flinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("linreg_predict: pass the features as an array, float8[], or as separate arguments, not as VARIADIC")));
 	m = flinkml_model_arg(fcinfo, PG_GETARG_DATUM(0));
 	check_count(m, n);
 	cache = get_cache(fcinfo);
-	if (cache->argtypes == NULL)
-	{
-		void	   *keep = fcinfo->flinfo->fn_extra;
-
-		cache->argtypes = flinkml_arg_types(fcinfo);
-		fcinfo->flinfo->fn_extra = keep;
-	}
-	for (int i = 1; i <= n; i++)
-	{
-		if (PG_ARGISNULL(i))
-			PG_RETURN_NULL();
-		x[i - 1] = flinkml_numeric_arg(cache->argtypes[i], PG_GETARG_DATUM(i), i + 1);
-	}
+	if (cache->args == NULL)
+		cache->args = flinkml_feature_args(fcinfo, 1, "linreg_predict");
+	if (!flinkml_read_features(fcinfo, cache->args, x))
+		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(lr_model_predict(m, x));
 }
 
@@ -141,6 +129,10 @@ typedef struct NamedModel
 {
 	text	   *name;
 	LrModel    *model;			/* NULL: the model has no rows */
+	/* the snapshot it was looked up under: another one means another query */
+	TransactionId xmin;
+	TransactionId xmax;
+	CommandId	curcid;
 } NamedModel;
 
 /*
@@ -157,7 +149,15 @@ linreg_predict_by_name(PG_FUNCTION_ARGS)
 	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(1);
 	int			n;
 
-	if (nm == NULL || VARSIZE_ANY_EXHDR(nm->name) != VARSIZE_ANY_EXHDR(name) ||
+	Snapshot	snap = GetActiveSnapshot();
+
+	/*
+	 * Look up again for another name, or under another snapshot: a PL/pgSQL
+	 * function keeps this expression's state for the whole transaction, and
+	 * each of its statements must see a version activated before it.
+	 */
+	if (nm == NULL || nm->xmin != snap->xmin || nm->xmax != snap->xmax || nm->curcid != snap->curcid ||
+		VARSIZE_ANY_EXHDR(nm->name) != VARSIZE_ANY_EXHDR(name) ||
 		memcmp(VARDATA_ANY(nm->name), VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name)) != 0)
 	{
 		MemoryContext old;
@@ -177,6 +177,9 @@ linreg_predict_by_name(PG_FUNCTION_ARGS)
 			nm = palloc0(sizeof(NamedModel));
 		nm->name = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(name));
 		nm->model = isnull ? NULL : (LrModel *) PG_DETOAST_DATUM_COPY(d);
+		nm->xmin = snap->xmin;
+		nm->xmax = snap->xmax;
+		nm->curcid = snap->curcid;
 		MemoryContextSwitchTo(old);
 		fcinfo->flinfo->fn_extra = nm;
 		SPI_finish();

@@ -9,6 +9,7 @@
 # only, port $FLINKML_TEST_PORT, default 54321):
 #   - REGRESS   (pg_regress, run by root as a client connecting as postgres)
 #   - ISOLATION (pg_isolation_regress), if the Makefile defines ISOLATION
+#   - test/dump_restore.sh: a pg_dump/pg_restore round trip of the registry
 #   - TAP_TESTS (prove), if the Makefile defines TAP_TESTS.  The TAP framework
 #     runs initdb itself, which PostgreSQL refuses as root, so this part runs
 #     as the postgres user in a postgres-owned copy of the work tree; its
@@ -284,6 +285,24 @@ if [ -n "$ISOLATION_LIST" ]; then
 	RUN_LIST=$(cat "$LOGDIR/run.list")
 	if [ -n "$RUN_LIST" ]; then
 		run_pg_regress_suite isolation output_iso/regression.diffs "$TIMEOUT_ISOLATION" ISOLATION="$RUN_LIST" REGRESS= TAP_TESTS=
+	fi
+fi
+
+# pg_dump / pg_restore round trip of the registry, on the same cluster
+banner "dump_restore: test/dump_restore.sh"
+t=$SECONDS
+if [ -f test/dump_restore.sh ]; then
+	out=$(timeout 600 bash test/dump_restore.sh 2>&1)
+	rc=$?
+	printf '%s\n' "$out"
+	line=$(printf '%s\n' "$out" | grep -E '^dump_restore: [0-9]+ passed, [0-9]+ failed$' | tail -n 1)
+	if [ -n "$line" ]; then
+		p=$(printf '%s' "$line" | sed -E 's/^dump_restore: ([0-9]+) passed.*/\1/')
+		f=$(printf '%s' "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')
+		[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+		record dump_restore "$p" "$f" $((SECONDS - t))
+	else
+		record dump_restore 0 1 $((SECONDS - t)) "no summary line, exit $rc"
 	fi
 fi
 
