@@ -82,11 +82,17 @@ value_error(const char *what, int pos, double v)
 void
 flinkml_check_row_values(double y, const double *x, int n, double w)
 {
+	bool		ok = true;
+
 	if (!lr_value_ok(y))
 		value_error("y", 0, y);
+	/* one branch-free pass (it vectorises); find the culprit only on failure */
 	for (int j = 0; j < n; j++)
-		if (!lr_value_ok(x[j]))
-			value_error("x", j + 1, x[j]);
+		ok &= lr_value_ok(x[j]);
+	if (!ok)
+		for (int j = 0; j < n; j++)
+			if (!lr_value_ok(x[j]))
+				value_error("x", j + 1, x[j]);
 	if (!isfinite(w) || w < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

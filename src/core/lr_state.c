@@ -51,10 +51,9 @@ reset_sums(LrState *s)
  * with TwoSum: the float64 sum goes to hi and every rounding error to lo,
  * as in Ogita, Rump & Oishi's Dot2.
  */
-LR_HOT static void
-accumulate(LrState *s, const double *restrict uh, const double *restrict ul, double w)
+static inline __attribute__((always_inline)) void
+accumulate_d(LrState *s, const double *restrict uh, const double *restrict ul, double w, int d)
 {
-	int			d = lr_dim(s);
 	double	   *restrict sum_hi = lr_sum_hi(s);
 	double	   *restrict sum_lo = lr_sum_lo(s);
 	double	   *restrict hi = lr_cross_hi(s);
@@ -86,6 +85,26 @@ accumulate(LrState *s, const double *restrict uh, const double *restrict ul, dou
 		}
 		hi += len;
 		lo += len;
+	}
+}
+
+/*
+ * The update with the feature count known at compile time for small fits,
+ * so that the short rows of the triangle unroll into straight vector code;
+ * with a count known only at run time the loops spend their time in alias
+ * checks and scalar tails.
+ */
+LR_HOT static void
+accumulate(LrState *s, const double *restrict uh, const double *restrict ul, double w)
+{
+	switch (lr_dim(s))
+	{
+#define SMALL(D) case D: accumulate_d(s, uh, ul, w, D); return;
+			SMALL(1) SMALL(2) SMALL(3) SMALL(4) SMALL(5) SMALL(6) SMALL(7) SMALL(8)
+			SMALL(9) SMALL(10) SMALL(11) SMALL(12) SMALL(13) SMALL(14) SMALL(15) SMALL(16)
+#undef SMALL
+		default:
+			accumulate_d(s, uh, ul, w, lr_dim(s));
 	}
 }
 
@@ -121,12 +140,20 @@ centre_row(LrState *s, double y, const double *x, double *uh, double *ul)
 			memcpy(K, x, sizeof(double) * (size_t) p);
 		K[p] = y;
 	}
-	for (int j = 0; j <= p; j++)
+	/* TwoSum, written out so that the loop vectorises */
+	for (int j = 0; j < p; j++)
 	{
-		dd			u = dd_two_sum(j < p ? x[j] : y, -K[j]);
+		double		h = x[j] - K[j];
+		double		b = h - x[j];
 
-		uh[j] = u.hi;
-		ul[j] = u.lo;
+		uh[j] = h;
+		ul[j] = (x[j] - (h - b)) + (-K[j] - b);
+	}
+	{
+		dd			u = dd_two_sum(y, -K[p]);
+
+		uh[p] = u.hi;
+		ul[p] = u.lo;
 	}
 }
 
