@@ -153,7 +153,7 @@ read_args_row(FunctionCallInfo fcinfo, Row *r)
 
 	if (fa == NULL)
 	{
-		fa = flinkml_feature_args(fcinfo, 2, "flinkml");
+		fa = flinkml_feature_args(fcinfo, 2, 0, "flinkml");	/* index 0: the state */
 		fcinfo->flinfo->fn_extra = fa;
 	}
 	r->skip = false;

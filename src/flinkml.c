@@ -138,7 +138,7 @@ flinkml_numeric_arg(Oid type, Datum d, int argno)
 }
 
 FeatureArgs *
-flinkml_feature_args(FunctionCallInfo fcinfo, int first, const char *what)
+flinkml_feature_args(FunctionCallInfo fcinfo, int first, int argno_offset, const char *what)
 {
 	int			nargs = PG_NARGS();
 	FeatureArgs *fa;
@@ -150,6 +150,7 @@ flinkml_feature_args(FunctionCallInfo fcinfo, int first, const char *what)
 	fa = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
 							offsetof(FeatureArgs, types) + sizeof(Oid) * (nargs - first + 1));
 	fa->first = first;
+	fa->argno_offset = argno_offset;
 	fa->nargs = nargs;
 	fa->all_float8 = true;
 	for (int i = first; i < nargs; i++)

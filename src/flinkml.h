@@ -37,12 +37,14 @@ typedef struct FeatureArgs
 {
 	int			first;
 	int			nargs;
+	int			argno_offset;	/* SQL argument number = fcinfo index + this */
 	bool		all_float8;		/* the common case: no conversion per row */
 	Oid			types[FLEXIBLE_ARRAY_MEMBER];
 } FeatureArgs;
 
 /* Look the feature arguments up (allocated in fn_mcxt); refuses a VARIADIC array call. */
-extern FeatureArgs *flinkml_feature_args(FunctionCallInfo fcinfo, int first, const char *what);
+extern FeatureArgs *flinkml_feature_args(FunctionCallInfo fcinfo, int first, int argno_offset,
+										 const char *what);
 
 /* Read the features into x; false when one of them is NULL. */
 static inline bool
@@ -53,7 +55,7 @@ flinkml_read_features(FunctionCallInfo fcinfo, const FeatureArgs *fa, double *x)
 		if (PG_ARGISNULL(i))
 			return false;
 		x[i - fa->first] = fa->all_float8 ? DatumGetFloat8(PG_GETARG_DATUM(i))
-			: flinkml_numeric_arg(fa->types[i - fa->first], PG_GETARG_DATUM(i), i + 1);
+			: flinkml_numeric_arg(fa->types[i - fa->first], PG_GETARG_DATUM(i), i + fa->argno_offset);
 	}
 	return true;
 }

@@ -116,7 +116,7 @@ linreg_predict_args(PG_FUNCTION_ARGS)
 	check_count(m, n);
 	cache = get_cache(fcinfo);
 	if (cache->args == NULL)
-		cache->args = flinkml_feature_args(fcinfo, 1, "linreg_predict");
+		cache->args = flinkml_feature_args(fcinfo, 1, 1, "linreg_predict");
 	if (!flinkml_read_features(fcinfo, cache->args, x))
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(lr_model_predict(m, x));
