@@ -110,13 +110,13 @@ linreg_predict_args(PG_FUNCTION_ARGS)
 	double		x[LR_MAX_FEATURES];
 	int			n = PG_NARGS() - 1;
 
+	cache = get_cache(fcinfo);
+	if (cache->args == NULL)
+		cache->args = flinkml_feature_args(fcinfo, 1, 1, "linreg_predict");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	m = flinkml_model_arg(fcinfo, PG_GETARG_DATUM(0));
 	check_count(m, n);
-	cache = get_cache(fcinfo);
-	if (cache->args == NULL)
-		cache->args = flinkml_feature_args(fcinfo, 1, 1, "linreg_predict");
 	if (!flinkml_read_features(fcinfo, cache->args, x))
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(lr_model_predict(m, x));
