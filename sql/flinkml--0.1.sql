@@ -651,37 +651,38 @@ END $$;
 -- Trigger maintenance: statement-level AFTER triggers with transition tables
 -- fold each statement's rows into one delta row, in the writer's transaction.
 -------------------------------------------------------------------------------
--- SECURITY DEFINER: any role that may write the table maintains its model
--- (appending deltas, and on TRUNCATE a new version), though only the model's
--- owner may write the registry directly.
+-- The trigger (src/trigger.c) folds the statement's transition tables into
+-- one delta row.  SECURITY DEFINER: any role that may write the table
+-- maintains its model (appending deltas, and on TRUNCATE a new version),
+-- though only the model's owner may write the registry directly.
 CREATE FUNCTION flinkml._fold_statement() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'flinkml_fold_statement'
+	LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+-- TRUNCATE: the table is empty, so is the model (a new version without rows).
+CREATE FUNCTION flinkml._truncated(model_name text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models;
-	a @extschema@.linreg_state;
-	r @extschema@.linreg_state;
 BEGIN
-	SELECT * INTO m FROM flinkml.models WHERE name = TG_ARGV[0];
-	IF NOT FOUND THEN
-		RETURN NULL;
-	END IF;
-	IF TG_OP = 'TRUNCATE' THEN
-		-- the table is empty: so is the model (a new version without rows)
+	SELECT * INTO m FROM flinkml.models WHERE name = model_name FOR UPDATE;
+	IF FOUND THEN
 		DELETE FROM flinkml.deltas d WHERE d.model = m.name;
 		PERFORM flinkml._add_version(m, NULL, 'trigger');
-		RETURN NULL;
 	END IF;
-	IF TG_OP IN ('INSERT', 'UPDATE') THEN
-		EXECUTE flinkml._state_query(m, 'flinkml_new_rows') INTO a;
-	END IF;
-	IF TG_OP IN ('DELETE', 'UPDATE') THEN
-		EXECUTE flinkml._state_query(m, 'flinkml_old_rows') INTO r;
-	END IF;
-	IF a IS NOT NULL OR r IS NOT NULL THEN
-		INSERT INTO flinkml.deltas (model, added, removed, made_by) VALUES (m.name, a, r, 'trigger');
-	END IF;
-	RETURN NULL;
 END $$;
+
+-- Trigger arguments: model, intercept, then attribute numbers of the
+-- target, the weight (0: none) and the features, so renames do no harm.
+CREATE FUNCTION flinkml._trigger_args(m flinkml.models) RETURNS text
+LANGUAGE sql STABLE AS $$
+	SELECT format('%L, %L, %L, %L', m.name, CASE WHEN m.intercept THEN 't' ELSE 'f' END,
+	              (SELECT attnum FROM pg_attribute WHERE attrelid = flinkml._source(m)::regclass AND attname = m.target),
+	              coalesce((SELECT attnum FROM pg_attribute WHERE attrelid = flinkml._source(m)::regclass AND attname = m.weight), 0))
+	    || coalesce((SELECT string_agg(format(', %L', a.attnum), '' ORDER BY u.i)
+	                 FROM unnest(m.features) WITH ORDINALITY u(f, i)
+	                 JOIN pg_attribute a ON a.attrelid = flinkml._source(m)::regclass AND a.attname = u.f), '')
+$$;
 
 -- attach: keep the model exact under INSERT/UPDATE/DELETE/TRUNCATE.  The
 -- table is locked against writers while the triggers are created and the
@@ -692,25 +693,26 @@ DECLARE
 	m flinkml.models := flinkml._model(name, true);
 	src text := flinkml._source(m);
 	s @extschema@.linreg_state;
-	v integer;
+	args text;
 BEGIN
 	IF m.attached THEN
 		RAISE EXCEPTION 'flinkml: model "%" is already attached to %', m.name, src
 			USING ERRCODE = 'duplicate_object';
 	END IF;
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', src);
+	args := flinkml._trigger_args(m);
 	EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS flinkml_new_rows '
-	               'FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement(%L)',
-	               'flinkml_' || m.name || '_ins', src, m.name);
+	               'FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement(%s)',
+	               'flinkml_' || m.name || '_ins', src, args);
 	EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING OLD TABLE AS flinkml_old_rows '
-	               'NEW TABLE AS flinkml_new_rows FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement(%L)',
-	               'flinkml_' || m.name || '_upd', src, m.name);
+	               'NEW TABLE AS flinkml_new_rows FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement(%s)',
+	               'flinkml_' || m.name || '_upd', src, args);
 	EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS flinkml_old_rows '
-	               'FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement(%L)',
-	               'flinkml_' || m.name || '_del', src, m.name);
+	               'FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement(%s)',
+	               'flinkml_' || m.name || '_del', src, args);
 	EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s '
-	               'FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement(%L)',
-	               'flinkml_' || m.name || '_trunc', src, m.name);
+	               'FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement(%s)',
+	               'flinkml_' || m.name || '_trunc', src, args);
 	UPDATE flinkml.models SET attached = true WHERE models.name = m.name;
 	-- start exact: a fresh fit of the table as it is now
 	SELECT * INTO m FROM flinkml.models WHERE models.name = m.name;
