@@ -655,9 +655,11 @@ END $$;
 -- one delta row.  SECURITY DEFINER: any role that may write the table
 -- maintains its model (appending deltas, and on TRUNCATE a new version),
 -- though only the model's owner may write the registry directly.
+-- (No SET search_path: every name it uses is schema-qualified, and a SET
+-- clause would cost a configuration save and restore per statement.)
 CREATE FUNCTION flinkml._fold_statement() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'flinkml_fold_statement'
-	LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+	LANGUAGE C SECURITY DEFINER;
 
 -- TRUNCATE: the table is empty, so is the model (a new version without rows).
 CREATE FUNCTION flinkml._truncated(model_name text) RETURNS void
