@@ -63,6 +63,20 @@ on_sigterm(SIGNAL_ARGS)
 	errno = save_errno;
 }
 
+/* Sleep until the timeout or a signal, then take a configuration reload. */
+static void
+sleep_ms(long ms)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
 /* Run one statement with text arguments; returns the first column of the first row as text, or NULL. */
 static char *
 run(const char *sql, int nargs, const char **args)
@@ -213,15 +227,7 @@ flinkml_follower_main(Datum main_arg)
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(loop_ctx);
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, POLL_MS,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		sleep_ms(POLL_MS);
 	}
 	proc_exit(0);
 }
@@ -305,15 +311,7 @@ flinkml_launcher_main(Datum main_arg)
 				}
 		}
 		end_tx();
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, LAUNCHER_MS,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		sleep_ms(LAUNCHER_MS);
 	}
 	proc_exit(0);
 }
