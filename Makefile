@@ -25,6 +25,7 @@ PG_CPPFLAGS = -Isrc
 REGRESS = types aggregates solver window parallel predict bad_input nist stats evaluate ridge \
           registry triggers
 ISOLATION = trigger_writers compaction
+TAP_TESTS = 1
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -799,7 +799,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
 	st flinkml.streams;
 	m flinkml.models;
-	upto pg_lsn := pg_current_wal_lsn();
+	-- decoding reads only flushed WAL: peeking "up to" the insert position
+	-- could stop short of it, and storing that position would skip commits
+	upto pg_lsn := pg_current_wal_flush_lsn();
 	seen timestamptz := clock_timestamp();
 	t_lsn pg_lsn;
 	a @extschema@.linreg_state;
@@ -917,16 +919,27 @@ DECLARE
 	m flinkml.models := flinkml._model(name, true);
 	st flinkml.streams;
 BEGIN
-	SELECT * INTO st FROM flinkml.streams s WHERE s.model = m.name;
+	-- locked: the launcher skips a model whose row is locked
+	SELECT * INTO st FROM flinkml.streams s WHERE s.model = m.name FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'flinkml: model "%" is not following', m.name USING ERRCODE = 'undefined_object';
 	END IF;
-	-- stop the worker now, then drop the slot once it is released
-	PERFORM pg_terminate_backend(st.worker_pid, 5000)
-	FROM pg_stat_activity a WHERE a.pid = st.worker_pid AND a.backend_type = 'flinkml follower';
-	FOR i IN 1..50 LOOP
-		EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = st.slot AND active);
+	-- stop the worker, then take the lock a follower holds for its whole
+	-- life: once granted, no follower runs and none can start (the launcher
+	-- and new followers see it taken) until this transaction ends
+	FOR i IN 1..100 LOOP
+		EXIT WHEN pg_try_advisory_xact_lock(1718382445, hashtext(m.name));
+		-- whoever follows the model now (the launcher may have started one)
+		PERFORM pg_terminate_backend(l.pid)
+		FROM pg_locks l
+		WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()
+		  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		  AND l.classid = 1718382445::oid AND l.objid = hashtext(m.name)::oid AND l.objsubid = 2;
 		PERFORM pg_sleep(0.1);
+		IF i = 100 THEN
+			RAISE EXCEPTION 'flinkml: the follower of model "%" did not stop', m.name
+				USING ERRCODE = 'lock_not_available';
+		END IF;
 	END LOOP;
 	PERFORM pg_drop_replication_slot(st.slot) FROM pg_replication_slots WHERE slot_name = st.slot;
 	DELETE FROM flinkml.streams s WHERE s.model = m.name;

@@ -158,6 +158,11 @@ flinkml_follower_main(Datum main_arg)
 	elog(LOG, "flinkml follower of model \"%s\" started", model);
 	/* every peek and advance would log "starting logical decoding" */
 	SetConfigOption("log_min_messages", "warning", PGC_SUSET, PGC_S_SESSION);
+	/*
+	 * The slot may only move past what a durable commit holds: an applying
+	 * transaction lost in a crash after the slot advanced would lose changes.
+	 */
+	SetConfigOption("synchronous_commit", "on", PGC_USERSET, PGC_S_SESSION);
 
 	while (!got_sigterm)
 	{
@@ -299,7 +304,8 @@ flinkml_launcher_main(Datum main_arg)
 										 " SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory'"
 										 " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 										 " AND l.classid = " CppAsString2(FOLLOWER_LOCK_CLASS) "::oid"
-										 " AND l.objid = hashtext(s.model)::oid AND l.objsubid = 2)", true, 0);
+										 " AND l.objid = hashtext(s.model)::oid AND l.objsubid = 2)"
+										 " FOR SHARE OF s SKIP LOCKED", false, 0);
 
 			if (rc == SPI_OK_SELECT)
 				for (uint64 i = 0; i < SPI_processed; i++)
