@@ -21,8 +21,10 @@
 #     so with fsync on the single-row lines would measure the disk;
 #   synchronous_commit = off for the trigger lines (a) and (b) (the stricter
 #     choice: the baseline gets faster, the ratio lower; AB_SYNC_COMMIT), on
-#     for the follower lines (c) and (d) (STREAM_SYNC_COMMIT; see the
-#     results file: with off, the follower loses transactions).
+#     for the follower lines (c) and (d) (STREAM_SYNC_COMMIT): (d) times
+#     the model from a durable commit, and the marker's commit position is
+#     the flush position right after it.  (Followers before the
+#     pg_current_wal_flush_lsn() fix lost asynchronous commits.)
 #
 # What it measures:
 #  (a) INSERT ... SELECT of 1,000 rows per statement (one transaction each),
