@@ -311,7 +311,7 @@ t0=$(now)
 write_changes
 t1=$(now)
 C1_WRITE_S=$(calc "$t1 - $t0")
-END=$(q -c "SELECT pg_current_wal_lsn()")
+END=$(q -c "SELECT pg_current_wal_insert_lsn()")
 C1_WAL=$(q -c "SELECT pg_size_pretty(pg_wal_lsn_diff('$END', restart_lsn)) FROM pg_replication_slots WHERE slot_name = 'flinkml_stream_m'")
 C1_DURING=$(( $(applied) - a0 ))
 echo "COMMIT;" >&"${HOLD[1]}"
@@ -331,7 +331,7 @@ t0=$(now)
 write_changes
 t1=$(now)
 C2_WRITE_S=$(calc "$t1 - $t0")
-END=$(q -c "SELECT pg_current_wal_lsn()")
+END=$(q -c "SELECT pg_current_wal_insert_lsn()")
 C2_LAG_AT_END=$(q -c "SELECT pg_size_pretty(lag_bytes) FROM flinkml.stream_status WHERE model = 'stream_m'")
 read -r C2_S C2_ROWS < <(wait_caught_up "$END" "$t0" 300)
 [ "$C2_S" != timeout ] || die "(c2) the follower did not catch up within 300 s"
@@ -400,7 +400,7 @@ paced_run() {
 	                  string_agg(coalesce(round(secs::numeric, 2)::text, 'timeout'), ' ' ORDER BY i)
 	           FROM marker_latency WHERE run = '$run'")
 	IFS='|' read -r D_N D_MED D_P90 D_MAX D_GAP D_SERIES <<<"$lat"
-	end=$(q -c "SELECT pg_current_wal_lsn()")
+	end=$(q -c "SELECT pg_current_wal_insert_lsn()")
 	for i in $(seq 1 600); do
 		[ "$(q -c "SELECT last_lsn >= '$end' FROM flinkml.streams WHERE model = '$model'")" = t ] && break
 		sleep 0.1

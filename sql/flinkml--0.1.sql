@@ -804,13 +804,15 @@ DECLARE
 	upto pg_lsn := pg_current_wal_flush_lsn();
 	seen timestamptz := clock_timestamp();
 	t_lsn pg_lsn;
+	last_seen pg_lsn;
 	a @extschema@.linreg_state;
 	r @extschema@.linreg_state;
 	changes bigint;
 	txns bigint;
 	committed timestamptz;
 BEGIN
-	SELECT * INTO st FROM flinkml.streams s WHERE s.model = model_name FOR UPDATE;
+	-- SKIP LOCKED: a row locked by unfollow() means stop, not wait
+	SELECT * INTO st FROM flinkml.streams s WHERE s.model = model_name FOR UPDATE SKIP LOCKED;
 	IF NOT FOUND OR NOT st.enabled THEN
 		RETURN NULL;
 	END IF;
@@ -831,13 +833,16 @@ BEGIN
 	), t AS (
 		SELECT max(lsn) FILTER (WHERE flag = 'T') AS t_lsn FROM c
 	)
-	SELECT t.t_lsn,
+	SELECT t.t_lsn, max(c.lsn),
 	       @extschema@.linreg_merge(c.added::@extschema@.linreg_state) FILTER (WHERE t.t_lsn IS NULL OR c.lsn >= t.t_lsn),
 	       @extschema@.linreg_merge(c.removed::@extschema@.linreg_state) FILTER (WHERE t.t_lsn IS NULL OR c.lsn >= t.t_lsn),
 	       sum(c.changes), count(*), max(c.committed)
-	INTO t_lsn, a, r, changes, txns, committed
+	INTO t_lsn, last_seen, a, r, changes, txns, committed
 	FROM c, t GROUP BY t.t_lsn;
 
+	-- a commit record may end past the flush position: never store less
+	-- than the position of what was applied, or a redelivery would count it again
+	upto := greatest(upto, last_seen);
 	IF coalesce(txns, 0) = 0 AND st.synced_at > seen - interval '1 second' THEN
 		-- nothing for this model: the slot may move on, the row need not
 		RETURN upto;

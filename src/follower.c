@@ -238,7 +238,7 @@ flinkml_follower_main(Datum main_arg)
 }
 
 static pid_t
-start_follower(Oid dboid, const char *model)
+start_follower(Oid dboid, const char *model, bool quiet)
 {
 	BackgroundWorker w;
 	BackgroundWorkerHandle *h;
@@ -260,7 +260,8 @@ start_follower(Oid dboid, const char *model)
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("flinkml: could not start a follower for model \"%s\"", model),
 				 errhint("Raise max_worker_processes.")));
-	if (WaitForBackgroundWorkerStartup(h, &pid) != BGWH_STARTED)
+	/* a duplicate exits at once (another holds the model's lock): not an error for the launcher */
+	if (WaitForBackgroundWorkerStartup(h, &pid) != BGWH_STARTED && !quiet)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("flinkml: the follower of model \"%s\" did not start", model)));
@@ -277,7 +278,7 @@ flinkml_start_follower(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NAME_TOO_LONG),
 				 errmsg("flinkml: model name too long")));
-	PG_RETURN_INT32((int32) start_follower(MyDatabaseId, model));
+	PG_RETURN_INT32((int32) start_follower(MyDatabaseId, model, false));
 }
 
 /*
@@ -313,7 +314,7 @@ flinkml_launcher_main(Datum main_arg)
 					char	   *model = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 
 					elog(LOG, "flinkml launcher: starting the follower of model \"%s\"", model);
-					start_follower(MyDatabaseId, model);
+					start_follower(MyDatabaseId, model, true);
 				}
 		}
 		end_tx();

@@ -225,7 +225,9 @@ $h2->finish;
 ok(($h2->full_result // 0) == 0, 'phase 2 pgbench ran without failures')
   or diag("pgbench stdout:\n$$o2\nstderr:\n$$e2");
 
-my $end_lsn = $node->safe_psql('postgres', 'SELECT pg_current_wal_lsn()');
+# The insert position, not pg_current_wal_lsn() (the write position): the
+# last asynchronous commits may not be written yet.
+my $end_lsn = $node->safe_psql('postgres', 'SELECT pg_current_wal_insert_lsn()');
 ok( wait_for(
 		$node,
 		qq{SELECT last_lsn >= '$end_lsn' FROM flinkml.stream_status WHERE model = 'm'},
