@@ -6,9 +6,9 @@ EXTENSION = flinkml
 MODULE_big = flinkml
 DATA = sql/flinkml--0.1.sql
 
-CORE_OBJS = src/core/lr_state.o src/core/lr_solve.o src/core/lr_model.o src/core/lr_codec.o \
+CORE_OBJS = src/core/lr_state.o src/core/lr_batch.o src/core/lr_solve.o src/core/lr_model.o src/core/lr_codec.o \
             src/core/lr_stats.o
-GLUE_OBJS = src/flinkml.o src/state_type.o src/aggregates.o src/model_type.o src/predict.o \
+GLUE_OBJS = src/flinkml.o src/state_type.o src/aggregates.o src/expanded_state.o src/model_type.o src/predict.o \
             src/stats.o src/evaluate.o src/cv.o src/robust.o src/decoder.o \
             src/follower.o src/trigger.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS)

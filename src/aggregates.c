@@ -43,7 +43,7 @@ typedef struct Row
 	double		w;
 	int			n;				/* feature count */
 	const double *x;
-	double		buf[LR_MAX_FEATURES];	/* x when read from separate arguments */
+	double		buf[FUNC_MAX_ARGS];	/* x when read from separate arguments */
 } Row;
 
 static const char *
@@ -159,14 +159,22 @@ read_args_row(FunctionCallInfo fcinfo, Row *r)
 	r->skip = false;
 	r->w = 1.0;
 	r->n = fa->nargs - 2;
-	check_feature_count(r->n);
 	r->x = r->buf;
-	if (PG_ARGISNULL(1) || !flinkml_read_features(fcinfo, fa, r->buf))
-	{
-		r->skip = true;
-		return;
-	}
 	r->y = PG_GETARG_FLOAT8(1);
+	if (fa->all_float8)
+	{
+		/* the common case, without a branch per argument */
+		bool		anynull = PG_ARGISNULL(1);
+
+		for (int j = 0; j < r->n; j++)
+		{
+			anynull |= fcinfo->args[j + 2].isnull;
+			r->buf[j] = DatumGetFloat8(fcinfo->args[j + 2].value);
+		}
+		r->skip = anynull;
+	}
+	else
+		r->skip = PG_ARGISNULL(1) || !flinkml_read_features(fcinfo, fa, r->buf);
 }
 
 static MemoryContext
@@ -179,13 +187,82 @@ agg_context(FunctionCallInfo fcinfo, const char *fname)
 	return ctx;
 }
 
+/*
+ * Rows a plain aggregate's state takes one by one before it becomes an
+ * expanded state with a batch (expanded_state.c): a group of a few rows
+ * keeps the small flat state.
+ */
+#define BATCH_AFTER_ROWS 32
+
+/*
+ * The running state given to a transition function: NULL, the expanded
+ * state behind a read-write datum (*es set), or a flat state of ours in the
+ * aggregate context, updated in place.
+ */
+static LrState *
+running_state(FunctionCallInfo fcinfo, ExpandedLrState **es)
+{
+	Datum		d;
+
+	*es = NULL;
+	if (PG_ARGISNULL(0))
+		return NULL;
+	d = PG_GETARG_DATUM(0);
+	*es = flinkml_es_from_datum(d);
+	if (*es != NULL)
+		return (*es)->state;
+	if (VARATT_IS_EXTENDED(DatumGetPointer(d)))
+		elog(ERROR, "flinkml: unexpected form of a linreg_state transition value");
+	return (LrState *) DatumGetPointer(d);
+}
+
+static Datum
+state_result(ExpandedLrState *es, LrState *s)
+{
+	return es != NULL ? flinkml_es_datum(es) : PointerGetDatum(s);
+}
+
+static void
+feature_count_error(int n, int nfeat)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+			 errmsg("flinkml: x has %d elements but earlier rows had %d", n, nfeat),
+			 errhint("Every row of one fit must have the same number of features.")));
+}
+
 /* Fold a row into the state (allocating it on the first row). */
 static Datum
 accumulate(FunctionCallInfo fcinfo, const Row *r, bool intercept)
 {
-	MemoryContext ctx = agg_context(fcinfo, "linreg transition function");
-	LrState    *s = PG_ARGISNULL(0) ? NULL : (LrState *) PG_GETARG_POINTER(0);
+	MemoryContext ctx;
+	int			kind;
+	ExpandedLrState *es;
+	LrState    *s;
 
+	/*
+	 * The fast path, every row but the first few of a plain aggregate: an
+	 * expanded state with a batch (only a transition function in an
+	 * aggregate makes one).  The batch checks the values; the error names
+	 * the bad one.
+	 */
+	if (!PG_ARGISNULL(0) && (es = flinkml_es_from_datum(PG_GETARG_DATUM(0))) != NULL &&
+		es->batch != NULL)
+	{
+		s = es->state;
+		if (r->skip)
+			s->skipped++;
+		else if (s->nfeat != r->n)
+			feature_count_error(r->n, s->nfeat);
+		else if (lr_batch_add_row(es->batch, s, r->y, r->x, r->w) != 0)
+			check_finite(r);
+		return flinkml_es_datum(es);
+	}
+
+	kind = AggCheckCallContext(fcinfo, &ctx);
+	if (kind == 0)
+		elog(ERROR, "linreg transition function called in non-aggregate context");
+	s = running_state(fcinfo, &es);
 	if (r->skip)
 	{
 		if (s == NULL)
@@ -196,9 +273,8 @@ accumulate(FunctionCallInfo fcinfo, const Row *r, bool intercept)
 			MemoryContextSwitchTo(old);
 		}
 		s->skipped++;
-		PG_RETURN_POINTER(s);
+		return state_result(es, s);
 	}
-	check_finite(r);
 	if (s == NULL || s->nfeat < 0)
 	{
 		MemoryContext old = MemoryContextSwitchTo(ctx);
@@ -207,38 +283,49 @@ accumulate(FunctionCallInfo fcinfo, const Row *r, bool intercept)
 		MemoryContextSwitchTo(old);
 		if (s != NULL)
 			fresh->skipped = s->skipped;
-		s = fresh;
+		s = fresh;				/* (an expanded state always has its feature count) */
 	}
 	else if (s->nfeat != r->n)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("flinkml: x has %d elements but earlier rows had %d", r->n, s->nfeat),
-				 errhint("Every row of one fit must have the same number of features.")));
+		feature_count_error(r->n, s->nfeat);
+
+	check_finite(r);
 	lr_state_add_row(s, r->y, r->x, r->w);
-	PG_RETURN_POINTER(s);
+
+	/*
+	 * A plain aggregate (not a window: it removes rows and reads the state at
+	 * every row) whose state has rows enough goes on with a batch.  The
+	 * executor adopts the expanded state and frees the flat one.
+	 */
+	if (es == NULL && kind == AGG_CONTEXT_AGGREGATE && s->rows == BATCH_AFTER_ROWS &&
+		s->nfeat <= LR_BATCH_MAX_FEATURES)
+		return flinkml_es_datum(flinkml_es_new(ctx, s));
+	return state_result(es, s);
 }
 
 /* Remove a row that accumulate() added (a row leaving a window frame). */
 static Datum
 unaccumulate(FunctionCallInfo fcinfo, const Row *r)
 {
+	ExpandedLrState *es;
 	LrState    *s;
 
 	agg_context(fcinfo, "linreg inverse transition function");
-	if (PG_ARGISNULL(0))
+	s = running_state(fcinfo, &es);
+	if (s == NULL)
 		PG_RETURN_NULL();		/* nothing to remove from: recompute */
-	s = (LrState *) PG_GETARG_POINTER(0);
+	if (es != NULL)
+		flinkml_es_drain(es);
 	if (r->skip)
 	{
 		if (s->skipped <= 0)
 			PG_RETURN_NULL();
 		s->skipped--;
-		PG_RETURN_POINTER(s);
+		return state_result(es, s);
 	}
 	if (s->nfeat != r->n || s->rows <= 0)
 		PG_RETURN_NULL();
 	lr_state_remove_row(s, r->y, r->x, r->w);
-	PG_RETURN_POINTER(s);
+	return state_result(es, s);
 }
 
 Datum
@@ -322,17 +409,20 @@ Datum
 linreg_combine(PG_FUNCTION_ARGS)
 {
 	MemoryContext ctx = agg_context(fcinfo, "linreg_combine");
+	ExpandedLrState *es;
 	LrState    *a,
 			   *b;
 
+	a = running_state(fcinfo, &es);
+	if (es != NULL)
+		flinkml_es_drain(es);
 	if (PG_ARGISNULL(1))
 	{
-		if (PG_ARGISNULL(0))
+		if (a == NULL)
 			PG_RETURN_NULL();
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+		return state_result(es, a);
 	}
 	b = PG_GETARG_LRSTATE_P(1);
-	a = PG_ARGISNULL(0) ? NULL : (LrState *) PG_GETARG_POINTER(0);
 	if (a != NULL)
 		flinkml_check_compatible(a, b, "linreg_merge");
 	if (a == NULL || (a->nfeat < 0 && b->nfeat >= 0))
@@ -347,29 +437,36 @@ linreg_combine(PG_FUNCTION_ARGS)
 	}
 	if (lr_state_merge(a, b) != 0)
 		elog(ERROR, "linreg_merge: states do not match");
-	PG_RETURN_POINTER(a);
+	return state_result(es, a);
 }
 
 /* Inverse of linreg_combine for linreg_merge over sliding window frames. */
 Datum
 linreg_uncombine(PG_FUNCTION_ARGS)
 {
+	ExpandedLrState *es;
 	LrState    *a,
 			   *b;
 	const char *why;
 
 	agg_context(fcinfo, "linreg_uncombine");
+	a = running_state(fcinfo, &es);
+	if (es != NULL)
+		flinkml_es_drain(es);
 	if (PG_ARGISNULL(1))
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
-	if (PG_ARGISNULL(0))
+	{
+		if (a == NULL)
+			PG_RETURN_NULL();
+		return state_result(es, a);
+	}
+	if (a == NULL)
 		PG_RETURN_NULL();
-	a = (LrState *) PG_GETARG_POINTER(0);
 	b = PG_GETARG_LRSTATE_P(1);
 	if (!lr_state_compatible(a, b, &why) ||
 		(a->nfeat < 0 && b->nfeat >= 0 && b->rows > 0) ||
 		lr_state_subtract(a, b) != 0)
 		PG_RETURN_NULL();		/* let the executor recompute the frame */
-	PG_RETURN_POINTER(a);
+	return state_result(es, a);
 }
 
 /* Final function of linreg_fit*: solves, never modifies the state. */

@@ -9,8 +9,10 @@
 #include "postgres.h"
 #include "fmgr.h"
 
+#include "core/lr_batch.h"
 #include "core/lr_model.h"
 #include "core/lr_state.h"
+#include "utils/expandeddatum.h"
 
 /* Detoasted (and so 4-byte-header, aligned) values of our two types. */
 #define DatumGetLrStateP(d)		((LrState *) PG_DETOAST_DATUM(d))
@@ -80,5 +82,44 @@ extern void *flinkml_palloc_huge(size_t size);
 /* Raise an error naming why a and b cannot be merged. */
 extern void flinkml_check_compatible(const LrState *a, const LrState *b, const char *what);
 extern void flinkml_core_error(int rc, const char *what) pg_attribute_noreturn();
+
+/*
+ * The running state of a plain fit aggregate once it has rows enough: an
+ * expanded object (expanded_state.c) holding the flat state and a batch of
+ * rows not yet folded into it.
+ */
+typedef struct ExpandedLrState
+{
+	ExpandedObjectHeader hdr;
+	LrState    *state;			/* flat; lacks the rows in batch until drained */
+	LrBatch    *batch;			/* NULL when the feature count is beyond the batch's */
+} ExpandedLrState;
+
+/* A new expanded state holding a copy of s, in a new child context of parent. */
+extern ExpandedLrState *flinkml_es_new(MemoryContext parent, const LrState *s);
+extern const ExpandedObjectMethods flinkml_es_methods;
+
+/* The expanded state behind a read-write datum, or NULL for a flat value. */
+static inline ExpandedLrState *
+flinkml_es_from_datum(Datum d)
+{
+	ExpandedObjectHeader *eoh;
+
+	if (!VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(d)))
+		return NULL;
+	eoh = DatumGetEOHP(d);
+	if (eoh->eoh_methods != &flinkml_es_methods)
+		elog(ERROR, "flinkml: a linreg_state transition value is not a flinkml expanded state");
+	return (ExpandedLrState *) eoh;
+}
+
+/* Its read-write datum. */
+static inline Datum
+flinkml_es_datum(ExpandedLrState *es)
+{
+	return EOHPGetRWDatum(&es->hdr);
+}
+/* Fold the batch into es->state. */
+extern void flinkml_es_drain(ExpandedLrState *es);
 
 #endif							/* FLINKML_H */

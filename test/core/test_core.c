@@ -443,6 +443,7 @@ main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	run_state_tests();
+	run_batch_tests();
 	run_solve_tests();
 	run_model_tests();
 	run_codec_tests();

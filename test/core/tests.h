@@ -103,5 +103,6 @@ void		run_state_tests(void);
 void		run_solve_tests(void);
 void		run_model_tests(void);
 void		run_codec_tests(void);
+void		run_batch_tests(void);
 
 #endif
