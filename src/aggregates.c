@@ -367,8 +367,34 @@ linreg_accum_noint_w(PG_FUNCTION_ARGS)
 Datum
 linreg_accum_args(PG_FUNCTION_ARGS)
 {
+	FeatureArgs *fa = (FeatureArgs *) fcinfo->flinfo->fn_extra;
+	ExpandedLrState *es;
 	Row			r;
 
+	/*
+	 * The hot path of linreg_fit_cols (and of linreg_fit(y, ARRAY[...]),
+	 * which planner.c rewrites into it): float8 columns into the batch of
+	 * an expanded state, without the Row in between.
+	 */
+	if (fa != NULL && fa->all_float8 && !PG_ARGISNULL(0) &&
+		(es = flinkml_es_from_datum(PG_GETARG_DATUM(0))) != NULL && es->batch != NULL &&
+		es->state->nfeat == fa->nargs - 2)
+	{
+		int			n = fa->nargs - 2;
+		double		x[FUNC_MAX_ARGS];
+		bool		anynull = PG_ARGISNULL(1);
+
+		for (int j = 0; j < n; j++)
+		{
+			anynull |= fcinfo->args[j + 2].isnull;
+			x[j] = DatumGetFloat8(fcinfo->args[j + 2].value);
+		}
+		if (anynull)
+			es->state->skipped++;
+		else if (lr_batch_add_row(es->batch, es->state, PG_GETARG_FLOAT8(1), x, 1.0) != 0)
+			flinkml_check_row_values(PG_GETARG_FLOAT8(1), x, n, 1.0);
+		return flinkml_es_datum(es);
+	}
 	read_args_row(fcinfo, &r);
 	return accumulate(fcinfo, &r, true);
 }

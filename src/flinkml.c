@@ -29,6 +29,7 @@ _PG_init(void)
 
 	if (set_threads)
 		set_threads(1);
+	flinkml_install_planner_hook();
 	if (process_shared_preload_libraries_in_progress)
 		flinkml_register_launcher();
 }

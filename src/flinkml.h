@@ -75,6 +75,8 @@ extern const LrModel *flinkml_model_arg(FunctionCallInfo fcinfo, Datum d);
 extern void flinkml_check_row_values(double y, const double *x, int n, double w);
 /* A model's coefficients as float8[], intercept first, NULL for aliased terms. */
 extern Datum flinkml_coef_array(const LrModel *m);
+/* The planner hook that passes ARRAY[...] features as columns (planner.c). */
+extern void flinkml_install_planner_hook(void);
 /* Register the launcher of stream followers (shared_preload_libraries only). */
 extern void flinkml_register_launcher(void);
 /* Raise the error for an LR_* result code from the core. */
@@ -105,9 +107,13 @@ flinkml_es_from_datum(Datum d)
 {
 	ExpandedObjectHeader *eoh;
 
+	varatt_expanded ptr;
+
 	if (!VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(d)))
 		return NULL;
-	eoh = DatumGetEOHP(d);
+	/* DatumGetEOHP(d), without a call per row */
+	memcpy(&ptr, VARDATA_EXTERNAL(DatumGetPointer(d)), sizeof(ptr));
+	eoh = ptr.eohptr;
 	if (eoh->eoh_methods != &flinkml_es_methods)
 		elog(ERROR, "flinkml: a linreg_state transition value is not a flinkml expanded state");
 	return (ExpandedLrState *) eoh;
