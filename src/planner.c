@@ -13,7 +13,8 @@
  * name the same x[i], so the results are identical to the bit.
  *
  * Only an array constructor of float8 elements (the parser has already
- * coerced them) in a plain call of flinkml's two-argument linreg_fit or
+ * coerced them), or of integer, float4 or numeric elements cast as a whole
+ * to float8[] (each element then gets the same cast), in a plain call of flinkml's two-argument linreg_fit or
  * linreg_state is rewritten: no DISTINCT or ORDER BY inside the call, at most
  * 98 elements (an aggregate takes at most 99 arguments), not the window
  * form.  The hook works once the flinkml library is loaded in the session
@@ -31,6 +32,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/planner.h"
+#include "parser/parse_coerce.h"
 #include "parser/parse_func.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -71,6 +73,45 @@ column_form(Oid aggfnoid)
 	return result;
 }
 
+/*
+ * The array constructor behind a float8[] argument: ARRAY[...] of float8
+ * elements, or (*cast set) ARRAY[...] of integer, float4 or numeric elements
+ * cast to float8[] as a whole, which is what the parser makes of
+ * ARRAY[int_column, ...].  NULL otherwise.
+ */
+static ArrayExpr *
+float8_array_constructor(Node *x, bool *cast)
+{
+	ArrayExpr  *arr;
+
+	*cast = false;
+	if (IsA(x, ArrayCoerceExpr) && ((ArrayCoerceExpr *) x)->resulttype == FLOAT8ARRAYOID)
+	{
+		x = (Node *) ((ArrayCoerceExpr *) x)->arg;
+		*cast = true;
+	}
+	if (!IsA(x, ArrayExpr))
+		return NULL;
+	arr = (ArrayExpr *) x;
+	if (arr->multidims)
+		return NULL;
+	if (*cast)
+	{
+		switch (arr->element_typeid)
+		{
+			case INT2OID:
+			case INT4OID:
+			case INT8OID:
+			case FLOAT4OID:
+			case NUMERICOID:
+				return arr;
+			default:
+				return NULL;
+		}
+	}
+	return arr->element_typeid == FLOAT8OID ? arr : NULL;
+}
+
 /* Rewrite agg in place when it is linreg_fit/linreg_state(y, ARRAY[...]). */
 static void
 rewrite_aggref(Aggref *agg)
@@ -78,6 +119,7 @@ rewrite_aggref(Aggref *agg)
 	TargetEntry *y;
 	TargetEntry *x;
 	ArrayExpr  *arr;
+	bool		cast;
 	Oid			cols;
 	List	   *args;
 	List	   *types;
@@ -91,11 +133,10 @@ rewrite_aggref(Aggref *agg)
 		return;
 	y = linitial_node(TargetEntry, agg->args);
 	x = lsecond_node(TargetEntry, agg->args);
-	if (y->resjunk || x->resjunk || !IsA(x->expr, ArrayExpr))
+	if (y->resjunk || x->resjunk)
 		return;
-	arr = (ArrayExpr *) x->expr;
-	if (arr->multidims || arr->element_typeid != FLOAT8OID ||
-		list_length(arr->elements) < 1 || list_length(arr->elements) > MAX_COL_FEATURES)
+	arr = float8_array_constructor((Node *) x->expr, &cast);
+	if (arr == NULL || list_length(arr->elements) < 1 || list_length(arr->elements) > MAX_COL_FEATURES)
 		return;
 	cols = column_form(agg->aggfnoid);
 	if (!OidIsValid(cols))
@@ -105,11 +146,15 @@ rewrite_aggref(Aggref *agg)
 	types = list_make1_oid(FLOAT8OID);
 	foreach(lc, arr->elements)
 	{
-		Expr	   *e = (Expr *) lfirst(lc);
+		Node	   *e = (Node *) lfirst(lc);
 
-		if (exprType((Node *) e) != FLOAT8OID)
+		/* each element cast as the array cast would have cast it */
+		if (cast)
+			e = coerce_to_target_type(NULL, e, exprType(e), FLOAT8OID, -1,
+									  COERCION_IMPLICIT, COERCE_IMPLICIT_CAST, -1);
+		if (e == NULL || exprType(e) != FLOAT8OID)
 			return;				/* not what the parser makes; leave the call alone */
-		args = lappend(args, makeTargetEntry(e, resno++, NULL, false));
+		args = lappend(args, makeTargetEntry((Expr *) e, resno++, NULL, false));
 		types = lappend_oid(types, FLOAT8OID);
 	}
 	agg->aggfnoid = cols;
