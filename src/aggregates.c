@@ -16,9 +16,11 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #include "core/lr_solve.h"
 
@@ -145,16 +147,41 @@ read_array_row(FunctionCallInfo fcinfo, bool weighted, Row *r)
 	r->x = (const double *) ARR_DATA_PTR(a);
 }
 
+/*
+ * What a transition function keeps per aggregate call (fn_extra, in the
+ * query's memory): the feature argument types of the column form, and how
+ * many of its states hold a batch.
+ */
+typedef struct AccumSite
+{
+	FeatureArgs *args;			/* column form, looked up on the first row */
+	int			batched;		/* expanded states alive */
+} AccumSite;
+
+static AccumSite *
+accum_site(FunctionCallInfo fcinfo)
+{
+	AccumSite  *site = (AccumSite *) fcinfo->flinfo->fn_extra;
+
+	if (site == NULL)
+	{
+		site = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(AccumSite));
+		fcinfo->flinfo->fn_extra = site;
+	}
+	return site;
+}
+
 /* Row from (y float8, VARIADIC x "any"): features as separate arguments. */
 static void
 read_args_row(FunctionCallInfo fcinfo, Row *r)
 {
-	FeatureArgs *fa = (FeatureArgs *) fcinfo->flinfo->fn_extra;
+	AccumSite  *site = accum_site(fcinfo);
+	FeatureArgs *fa = site->args;
 
 	if (fa == NULL)
 	{
 		fa = flinkml_feature_args(fcinfo, 2, 0, "flinkml");	/* index 0: the state */
-		fcinfo->flinfo->fn_extra = fa;
+		site->args = fa;
 	}
 	r->skip = false;
 	r->w = 1.0;
@@ -193,6 +220,22 @@ agg_context(FunctionCallInfo fcinfo, const char *fname)
  * keeps the small flat state.
  */
 #define BATCH_AFTER_ROWS 32
+
+/*
+ * Whether one more state of this aggregate may take a batch.  A plain or
+ * sorted aggregate holds one state at a time; a hash aggregate holds one per
+ * group, and PostgreSQL checks its memory limit only when it creates a
+ * group, not when a state grows.  So the batches of one aggregate together
+ * stay within a quarter of work_mem (the first one always may); the other
+ * groups keep the flat state, which is slower to update but small.
+ */
+static bool
+batch_allowed(AccumSite *site, int nfeat)
+{
+	Size		each = lr_batch_size(nfeat) + lr_state_size(nfeat) + 2 * ALLOCSET_SMALL_INITSIZE;
+
+	return site->batched == 0 || (Size) (site->batched + 1) * each <= (Size) work_mem * 1024 / 4;
+}
 
 /*
  * The running state given to a transition function: NULL, the expanded
@@ -298,7 +341,12 @@ accumulate(FunctionCallInfo fcinfo, const Row *r, bool intercept)
 	 */
 	if (es == NULL && kind == AGG_CONTEXT_AGGREGATE && s->rows == BATCH_AFTER_ROWS &&
 		s->nfeat <= LR_BATCH_MAX_FEATURES)
-		return flinkml_es_datum(flinkml_es_new(ctx, s));
+	{
+		AccumSite  *site = accum_site(fcinfo);
+
+		if (batch_allowed(site, s->nfeat))
+			return flinkml_es_datum(flinkml_es_new(ctx, s, &site->batched));
+	}
 	return state_result(es, s);
 }
 
@@ -367,7 +415,8 @@ linreg_accum_noint_w(PG_FUNCTION_ARGS)
 Datum
 linreg_accum_args(PG_FUNCTION_ARGS)
 {
-	FeatureArgs *fa = (FeatureArgs *) fcinfo->flinfo->fn_extra;
+	AccumSite  *site = (AccumSite *) fcinfo->flinfo->fn_extra;
+	FeatureArgs *fa = site != NULL ? site->args : NULL;
 	ExpandedLrState *es;
 	Row			r;
 

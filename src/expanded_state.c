@@ -62,20 +62,32 @@ es_flatten_into(ExpandedObjectHeader *eohptr, void *result, Size allocated_size)
 	SET_VARSIZE(result, size);
 }
 
+/* When the state's context goes (its group is done), one state fewer alive. */
+static void
+es_forget(void *arg)
+{
+	(*(int *) arg)--;
+}
+
 /*
  * A new expanded state in a context of its own under parent, holding a copy
  * of s (which stays the caller's), with a batch when s has a feature count
- * the batch takes.
+ * the batch takes.  *alive counts it until its context is deleted.
  */
 ExpandedLrState *
-flinkml_es_new(MemoryContext parent, const LrState *s)
+flinkml_es_new(MemoryContext parent, const LrState *s, int *alive)
 {
 	MemoryContext cxt = AllocSetContextCreate(parent, "flinkml linreg_state",
-											  ALLOCSET_DEFAULT_SIZES);
+											  ALLOCSET_SMALL_SIZES);
 	ExpandedLrState *es = MemoryContextAlloc(cxt, sizeof(ExpandedLrState));
+	MemoryContextCallback *cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
 	MemoryContext old;
 
 	EOH_init_header(&es->hdr, &flinkml_es_methods, cxt);
+	cb->func = es_forget;
+	cb->arg = alive;
+	MemoryContextRegisterResetCallback(cxt, cb);
+	(*alive)++;
 	old = MemoryContextSwitchTo(cxt);
 	es->state = flinkml_copy_state(s);
 	es->batch = NULL;

@@ -97,8 +97,11 @@ typedef struct ExpandedLrState
 	LrBatch    *batch;			/* NULL when the feature count is beyond the batch's */
 } ExpandedLrState;
 
-/* A new expanded state holding a copy of s, in a new child context of parent. */
-extern ExpandedLrState *flinkml_es_new(MemoryContext parent, const LrState *s);
+/*
+ * A new expanded state holding a copy of s, in a new child context of
+ * parent; *alive is incremented, and decremented when the context goes.
+ */
+extern ExpandedLrState *flinkml_es_new(MemoryContext parent, const LrState *s, int *alive);
 extern const ExpandedObjectMethods flinkml_es_methods;
 
 /* The expanded state behind a read-write datum, or NULL for a flat value. */
