@@ -126,8 +126,11 @@ FROM (SELECT linreg_fit(y, xa) AS m FROM b_ex UNION ALL
       SELECT linreg_fit(yz, xa, wz) FROM b_ex UNION ALL
       SELECT linreg_fit_cols(y, x1, x2, x3) FROM b_ex UNION ALL
       SELECT linreg_fit_noint(y0z, xa, wz) FROM b_ex) AS q;
--- Integer data: every sum is exact in double-double, so the state of a
--- group is the same to the bit whichever path built it.  The plain
+-- Integer data with sums below 2^53: every sum is exact in float64 (lo is
+-- 0 on both paths), so the state of a group is the same to the bit
+-- whichever path built it.  (With larger exact sums the values stay equal,
+-- but the batch stores them normalised and the row-by-row path does not:
+-- the hi/lo split, and so the text, can differ.)  The plain
 -- aggregate (batched) against the window form over the whole partition
 -- (flat), rows in the same order so that the shift (first row) is the same.
 SELECT count(*) AS groups,

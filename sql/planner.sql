@@ -357,3 +357,49 @@ DROP MATERIALIZED VIEW pl_mv;
 DROP VIEW pl_v;
 DROP TABLE pl_t, pl_data, pl_bad;
 RESET max_parallel_workers_per_gather;
+
+--
+-- 6. Privileges: the rewrite never changes who may run the aggregate (all in
+-- a transaction that is rolled back: roles and grants stay as they were).
+--
+BEGIN;
+CREATE ROLE pl_alice;
+CREATE TABLE pl_priv AS SELECT g::float8 AS y, g::float8 AS a, (g % 7)::float8 AS b
+FROM generate_series(1, 50) AS g;
+GRANT SELECT ON pl_priv TO pl_alice;
+-- EXECUTE on linreg_fit revoked: the call stays denied (it is not planned as
+-- linreg_fit_cols, whose privileges now differ), the column form is allowed
+REVOKE EXECUTE ON FUNCTION linreg_fit(float8, float8[]) FROM PUBLIC;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT linreg_fit(y, ARRAY[a, b]) FROM pl_priv;
+SET ROLE pl_alice;
+SAVEPOINT s1;
+SELECT linreg_rows(linreg_fit(y, ARRAY[a, b])) FROM pl_priv;
+ROLLBACK TO s1;
+SELECT linreg_rows(linreg_fit_cols(y, a, b)) FROM pl_priv;
+RESET ROLE;
+-- EXECUTE on linreg_fit_cols revoked instead: linreg_fit(y, ARRAY[...]) keeps working
+GRANT EXECUTE ON FUNCTION linreg_fit(float8, float8[]) TO PUBLIC;
+REVOKE EXECUTE ON FUNCTION linreg_fit_cols(float8, "any") FROM PUBLIC;
+SET ROLE pl_alice;
+SELECT linreg_rows(linreg_fit(y, ARRAY[a, b])) FROM pl_priv;
+SELECT linreg_rows(linreg_fit(y, ARRAY[a, b])) FROM pl_priv;
+RESET ROLE;
+ROLLBACK;
+-- A view read by a role without USAGE on the extension's schema (which
+-- running the view's aggregate does not need): planning the column form
+-- must not ask for it either.
+BEGIN;
+CREATE ROLE pl_bob;
+CREATE SCHEMA pl_views;
+GRANT USAGE ON SCHEMA pl_views TO pl_bob;
+CREATE TABLE pl_views.t AS SELECT g::float8 AS y, g::float8 AS a, (g % 5)::float8 AS b
+FROM generate_series(1, 40) AS g;
+CREATE VIEW pl_views.v AS SELECT linreg_rows(linreg_fit(y, ARRAY[a, b])) AS n FROM pl_views.t;
+GRANT SELECT ON pl_views.v TO pl_bob;
+REVOKE USAGE ON SCHEMA public FROM PUBLIC;
+SET ROLE pl_bob;
+SELECT n FROM pl_views.v;
+SELECT n FROM pl_views.v;
+RESET ROLE;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT n FROM pl_views.v;
+ROLLBACK;

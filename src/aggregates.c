@@ -3,9 +3,11 @@
  * linreg_state(), linreg_fit(), linreg_merge() and their variants, and
  * linreg_solve().
  *
- * The state is a linreg_state value allocated in the aggregate memory
- * context and updated in place (the pattern of float8_regr_accum): memory
- * stays O(p^2) whatever the row count.
+ * The state is a linreg_state value in the aggregate memory context,
+ * updated in place (the pattern of float8_regr_accum); in a plain aggregate
+ * with a few features, after its first rows, an expanded object holding it
+ * and a batch of rows (expanded_state.c, core/lr_batch.h).  Memory stays
+ * O(p^2) whatever the row count.
  *
  * NULLs: a row whose y, x array, any x element or weight is NULL is skipped
  * and counted in the state's "skipped".  Non-finite values, a negative
@@ -289,8 +291,7 @@ accumulate(FunctionCallInfo fcinfo, const Row *r, bool intercept)
 	 * aggregate makes one).  The batch checks the values; the error names
 	 * the bad one.
 	 */
-	if (!PG_ARGISNULL(0) && (es = flinkml_es_from_datum(PG_GETARG_DATUM(0))) != NULL &&
-		es->batch != NULL)
+	if (!PG_ARGISNULL(0) && (es = flinkml_es_from_datum(PG_GETARG_DATUM(0))) != NULL)
 	{
 		s = es->state;
 		if (r->skip)
@@ -308,22 +309,19 @@ accumulate(FunctionCallInfo fcinfo, const Row *r, bool intercept)
 	s = running_state(fcinfo, &es);
 	if (r->skip)
 	{
+		/*
+		 * A new state is made in the call's memory: the executor copies a
+		 * transition value it has not seen into the aggregate context.
+		 */
 		if (s == NULL)
-		{
-			MemoryContext old = MemoryContextSwitchTo(ctx);
-
 			s = flinkml_new_state(-1, intercept);
-			MemoryContextSwitchTo(old);
-		}
 		s->skipped++;
 		return state_result(es, s);
 	}
 	if (s == NULL || s->nfeat < 0)
 	{
-		MemoryContext old = MemoryContextSwitchTo(ctx);
-		LrState    *fresh = flinkml_new_state(r->n, intercept);
+		LrState    *fresh = flinkml_new_state(r->n, intercept);	/* copied, as above */
 
-		MemoryContextSwitchTo(old);
 		if (s != NULL)
 			fresh->skipped = s->skipped;
 		s = fresh;				/* (an expanded state always has its feature count) */
@@ -426,7 +424,7 @@ linreg_accum_args(PG_FUNCTION_ARGS)
 	 * an expanded state, without the Row in between.
 	 */
 	if (fa != NULL && fa->all_float8 && !PG_ARGISNULL(0) &&
-		(es = flinkml_es_from_datum(PG_GETARG_DATUM(0))) != NULL && es->batch != NULL &&
+		(es = flinkml_es_from_datum(PG_GETARG_DATUM(0))) != NULL &&
 		es->state->nfeat == fa->nargs - 2)
 	{
 		int			n = fa->nargs - 2;
@@ -483,11 +481,11 @@ linreg_accum_args_inv(PG_FUNCTION_ARGS)
 Datum
 linreg_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext ctx = agg_context(fcinfo, "linreg_combine");
 	ExpandedLrState *es;
 	LrState    *a,
 			   *b;
 
+	agg_context(fcinfo, "linreg_combine");
 	a = running_state(fcinfo, &es);
 	if (es != NULL)
 		flinkml_es_drain(es);
@@ -502,10 +500,9 @@ linreg_combine(PG_FUNCTION_ARGS)
 		flinkml_check_compatible(a, b, "linreg_merge");
 	if (a == NULL || (a->nfeat < 0 && b->nfeat >= 0))
 	{
-		MemoryContext old = MemoryContextSwitchTo(ctx);
+		/* in the call's memory: the executor copies it into the aggregate context */
 		LrState    *c = flinkml_copy_state(b);
 
-		MemoryContextSwitchTo(old);
 		if (a != NULL)
 			c->skipped += a->skipped;
 		PG_RETURN_POINTER(c);

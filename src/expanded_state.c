@@ -36,8 +36,7 @@ const ExpandedObjectMethods flinkml_es_methods = {
 void
 flinkml_es_drain(ExpandedLrState *es)
 {
-	if (es->batch != NULL)
-		lr_batch_drain(es->batch, es->state);
+	lr_batch_drain(es->batch, es->state);
 }
 
 static Size
@@ -71,8 +70,9 @@ es_forget(void *arg)
 
 /*
  * A new expanded state in a context of its own under parent, holding a copy
- * of s (which stays the caller's), with a batch when s has a feature count
- * the batch takes.  *alive counts it until its context is deleted.
+ * of s (which stays the caller's; it has a feature count the batch takes,
+ * 0 .. LR_BATCH_MAX_FEATURES) and a batch.  *alive counts it until its
+ * context is deleted.
  */
 ExpandedLrState *
 flinkml_es_new(MemoryContext parent, const LrState *s, int *alive)
@@ -83,6 +83,7 @@ flinkml_es_new(MemoryContext parent, const LrState *s, int *alive)
 	MemoryContextCallback *cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
 	MemoryContext old;
 
+	Assert(s->nfeat >= 0 && s->nfeat <= LR_BATCH_MAX_FEATURES);
 	EOH_init_header(&es->hdr, &flinkml_es_methods, cxt);
 	cb->func = es_forget;
 	cb->arg = alive;
@@ -90,12 +91,8 @@ flinkml_es_new(MemoryContext parent, const LrState *s, int *alive)
 	(*alive)++;
 	old = MemoryContextSwitchTo(cxt);
 	es->state = flinkml_copy_state(s);
-	es->batch = NULL;
-	if (s->nfeat >= 0 && s->nfeat <= LR_BATCH_MAX_FEATURES)
-	{
-		es->batch = palloc(lr_batch_size(s->nfeat));
-		lr_batch_init(es->batch, s->nfeat);
-	}
+	es->batch = palloc(lr_batch_size(s->nfeat));
+	lr_batch_init(es->batch, s->nfeat);
 	MemoryContextSwitchTo(old);
 	return es;
 }

@@ -94,7 +94,7 @@ typedef struct ExpandedLrState
 {
 	ExpandedObjectHeader hdr;
 	LrState    *state;			/* flat; lacks the rows in batch until drained */
-	LrBatch    *batch;			/* NULL when the feature count is beyond the batch's */
+	LrBatch    *batch;			/* rows not yet folded into state */
 } ExpandedLrState;
 
 /*

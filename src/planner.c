@@ -9,18 +9,23 @@
  * count(ARRAY[x1, ..., x10]) takes about 2.4 times regr_slope(y, x1) on the
  * benchmark table).  The column form reads the same values straight from
  * the row.  The two forms are the same aggregate: the same transition state
- * and rows in the same order, NULL elements skip the row in both, and errors
- * name the same x[i], so the results are identical to the bit.
+ * and rows in the same order, NULL elements skip the row in both, and a
+ * non-finite value is reported as the same x[i], so the results are
+ * identical to the bit.  (When the element expressions themselves fail on
+ * one row in several places, say a division by zero and an overflow, the
+ * array form evaluates them all before casting any, and the column form
+ * evaluates and casts one at a time: the error reported can differ.)
  *
  * Only an array constructor of float8 elements (the parser has already
  * coerced them), or of integer, float4 or numeric elements cast as a whole
  * to float8[] (each element then gets the same cast), in a plain call of flinkml's two-argument linreg_fit or
  * linreg_state is rewritten: no DISTINCT or ORDER BY inside the call, at most
  * 98 elements (an aggregate takes at most 99 arguments), not the window
- * form.  The hook works once the flinkml library is loaded in the session
- * (by the first call of any flinkml function, or from the start with
- * shared_preload_libraries or session_preload_libraries); the setting
- * flinkml.rewrite_array_args turns it off.
+ * form; and only when the user's function and its column form have the
+ * same owner and privileges.  The hook works once the flinkml library is
+ * loaded in the session (by the first call of any flinkml function, or from
+ * the start with shared_preload_libraries or session_preload_libraries); the
+ * setting flinkml.rewrite_array_args turns it off for plans made after it.
  */
 #include "flinkml.h"
 
@@ -33,9 +38,11 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/planner.h"
 #include "parser/parse_coerce.h"
-#include "parser/parse_func.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 static planner_hook_type prev_planner_hook = NULL;
 static bool rewrite_array_args = true;
@@ -43,13 +50,45 @@ static bool rewrite_array_args = true;
 /* An aggregate takes at most FUNC_MAX_ARGS - 1 arguments: y and 98 features. */
 #define MAX_COL_FEATURES (FUNC_MAX_ARGS - 2)
 
-/* The column form of flinkml's aggregate aggfnoid, or InvalidOid. */
+/* pg_proc's owner and privileges of a function: equal for both, the same checks. */
+static bool
+same_privileges(Oid a, Oid b)
+{
+	HeapTuple	ta = SearchSysCache1(PROCOID, ObjectIdGetDatum(a));
+	HeapTuple	tb = SearchSysCache1(PROCOID, ObjectIdGetDatum(b));
+	bool		same = false;
+
+	if (HeapTupleIsValid(ta) && HeapTupleIsValid(tb))
+	{
+		bool		nulla,
+					nullb;
+		Datum		acla = SysCacheGetAttr(PROCOID, ta, Anum_pg_proc_proacl, &nulla);
+		Datum		aclb = SysCacheGetAttr(PROCOID, tb, Anum_pg_proc_proacl, &nullb);
+
+		same = ((Form_pg_proc) GETSTRUCT(ta))->proowner == ((Form_pg_proc) GETSTRUCT(tb))->proowner &&
+			nulla == nullb &&
+			(nulla || datumIsEqual(acla, aclb, false, -1));
+	}
+	if (HeapTupleIsValid(ta))
+		ReleaseSysCache(ta);
+	if (HeapTupleIsValid(tb))
+		ReleaseSysCache(tb);
+	return same;
+}
+
+/*
+ * The column form of flinkml's aggregate aggfnoid, or InvalidOid.  Looked up
+ * in the catalog directly: a name lookup would check the user's USAGE on the
+ * schema, which running the aggregate (say, through a view) does not need.
+ * And only when both carry the same owner and privileges, so that the
+ * executor's EXECUTE check on the column form is the check the user's call
+ * would have met, for whichever role runs the plan.
+ */
 static Oid
 column_form(Oid aggfnoid)
 {
 	char	   *name = get_func_name(aggfnoid);
 	const char *cols;
-	Oid			nsp;
 	Oid			ext;
 	Oid			argtypes[2] = {FLOAT8OID, ANYOID};
 	Oid			result;
@@ -65,10 +104,11 @@ column_form(Oid aggfnoid)
 	ext = get_extension_oid("flinkml", true);
 	if (!OidIsValid(ext) || getExtensionOfObject(ProcedureRelationId, aggfnoid) != ext)
 		return InvalidOid;
-	nsp = get_func_namespace(aggfnoid);
-	result = LookupFuncName(list_make2(makeString(get_namespace_name(nsp)), makeString((char *) cols)),
-							2, argtypes, true);
-	if (OidIsValid(result) && getExtensionOfObject(ProcedureRelationId, result) != ext)
+	result = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum(cols),
+							 PointerGetDatum(buildoidvector(argtypes, 2)),
+							 ObjectIdGetDatum(get_func_namespace(aggfnoid)));
+	if (!OidIsValid(result) || getExtensionOfObject(ProcedureRelationId, result) != ext ||
+		!same_privileges(aggfnoid, result))
 		return InvalidOid;
 	return result;
 }

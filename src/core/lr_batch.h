@@ -21,7 +21,10 @@
  * carried in double-double exactly as in lr_state_add_row (exact products
  * by FMA, TwoSum accumulation), so a state fed through a batch equals one
  * fed row by row up to double-double rounding (the summation order
- * differs); with sums that are exact in double-double they are identical.
+ * differs).  Where every sum is exact the values are equal, but not always
+ * their split into hi and lo: the batch stores each sum normalised, the
+ * row-by-row update keeps the running float64 sum in hi and the gathered
+ * errors in lo.  So the text of two such states can differ.
  *
  * The batch belongs to one state: its shift is the state's, taken from the
  * first row when the state is empty.  lr_batch_drain() folds what the batch
@@ -41,8 +44,8 @@
 /*
  * The largest feature count a batch takes.  Beyond it the triangle's rows
  * are long enough for the row-by-row update to fill the vector lanes, and
- * the partial sums (LR_BATCH_ROWS times the triangle) would outgrow the
- * processor's first-level caches.
+ * the partial sums (LR_BATCH_ROWS times the triangle: 44 kB at 16
+ * features) grow past the processor's fastest caches.
  */
 #define LR_BATCH_MAX_FEATURES 16
 
