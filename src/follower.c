@@ -63,6 +63,20 @@ on_sigterm(SIGNAL_ARGS)
 	errno = save_errno;
 }
 
+/*
+ * For the current transaction only (SET LOCAL): every peek and advance of
+ * the slot logs "starting logical decoding for slot ..." at LOG, ten times a
+ * second, and LOG passes any log_min_messages below FATAL.  An error of the
+ * transaction still reaches the log: the loop catches it and logs it as a
+ * WARNING after the abort, which has restored the setting.
+ */
+static void
+quiet_decoding_logs(void)
+{
+	(void) set_config_option("log_min_messages", "fatal", PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+}
+
 /* Sleep until the timeout or a signal, then take a configuration reload. */
 static void
 sleep_ms(long ms)
@@ -156,8 +170,6 @@ flinkml_follower_main(Datum main_arg)
 	run("UPDATE flinkml.streams SET worker_pid = pg_backend_pid() WHERE model = $1", 1, args);
 	end_tx();
 	elog(LOG, "flinkml follower of model \"%s\" started", model);
-	/* every peek and advance would log "starting logical decoding" */
-	SetConfigOption("log_min_messages", "warning", PGC_SUSET, PGC_S_SESSION);
 	/*
 	 * The slot may only move past what a durable commit holds: an applying
 	 * transaction lost in a crash after the slot advanced would lose changes.
@@ -174,6 +186,7 @@ flinkml_follower_main(Datum main_arg)
 			char	   *slot = NULL;
 
 			begin_tx("flinkml: applying changes");
+			quiet_decoding_logs();
 			got = run("SELECT enabled FROM flinkml.streams WHERE model = $1", 1, args);
 			if (got == NULL || strcmp(got, "t") != 0)
 			{
@@ -201,6 +214,7 @@ flinkml_follower_main(Datum main_arg)
 				args[0] = slot;
 				args[1] = lsn;
 				begin_tx("flinkml: advancing the slot");
+				quiet_decoding_logs();
 				run("SELECT pg_replication_slot_advance($1, $2::pg_lsn)", 2, args);
 				end_tx();
 				args[0] = model;
@@ -226,6 +240,15 @@ flinkml_follower_main(Datum main_arg)
 				AbortCurrentTransaction();
 			}
 			PG_END_TRY();
+			/*
+			 * As the message says, holding the follower's lock meanwhile (the
+			 * launcher would start another at once, and the postmaster
+			 * restarts this one a second after it exits): without the pause
+			 * a persistent error is retried, and logged, many times a second.
+			 */
+			ResetLatch(MyLatch);
+			if (!got_sigterm)
+				sleep_ms(1000);
 			proc_exit(1);
 		}
 		PG_END_TRY();
