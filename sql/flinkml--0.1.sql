@@ -356,17 +356,24 @@ SELECT pg_catalog.pg_extension_config_dump('flinkml.deltas', '');
 SELECT pg_catalog.pg_extension_config_dump('flinkml.deltas_id_seq', '');
 
 -- Who may change a model: its owner and the roles that are members of it.
+-- Who may read it: those, and the roles that may read its source table (who
+-- could fit it themselves): a state holds sums over the table's rows, and a
+-- model its means and covariances.
 ALTER TABLE flinkml.models ENABLE ROW LEVEL SECURITY;
 ALTER TABLE flinkml.versions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE flinkml.deltas ENABLE ROW LEVEL SECURITY;
-CREATE POLICY read ON flinkml.models FOR SELECT USING (true);
+CREATE POLICY read ON flinkml.models FOR SELECT
+	USING (pg_has_role(owner, 'MEMBER')
+		   OR has_table_privilege(to_regclass(format('%I.%I', source_schema, source_table)), 'SELECT'));
 CREATE POLICY create_own ON flinkml.models FOR INSERT WITH CHECK (pg_has_role(owner, 'MEMBER'));
 CREATE POLICY change_own ON flinkml.models FOR UPDATE USING (pg_has_role(owner, 'MEMBER'));
 CREATE POLICY drop_own ON flinkml.models FOR DELETE USING (pg_has_role(owner, 'MEMBER'));
-CREATE POLICY read ON flinkml.versions FOR SELECT USING (true);
+CREATE POLICY read ON flinkml.versions FOR SELECT
+	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name = model));	-- a model one may read
 CREATE POLICY write_own ON flinkml.versions FOR ALL
 	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name = model AND pg_has_role(m.owner, 'MEMBER')));
-CREATE POLICY read ON flinkml.deltas FOR SELECT USING (true);
+CREATE POLICY read ON flinkml.deltas FOR SELECT
+	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name = model));
 -- writers append through the trigger (SECURITY DEFINER); directly, only the owner
 CREATE POLICY append ON flinkml.deltas FOR INSERT
 	WITH CHECK (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name = model AND pg_has_role(m.owner, 'MEMBER')));

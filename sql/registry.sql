@@ -320,7 +320,8 @@ DROP SCHEMA "Reg Schema";
 
 --
 -- Ownership: a second role cannot change another role's model, until it is
--- granted the owner role.  Anyone may read the registry and predict.
+-- granted the owner role.  It may read the model and predict with it only
+-- if it may read the model's source table.
 --
 CREATE ROLE regress_flinkml_owner;
 CREATE ROLE regress_flinkml_other;
@@ -333,7 +334,17 @@ SELECT flinkml.refit('reg_owned');
 RESET ROLE;
 SELECT owner FROM flinkml.models WHERE name = 'reg_owned';
 SET ROLE regress_flinkml_other;
--- reading and predicting are open to all
+-- not a reader of the source table: the model, its versions and deltas are
+-- not visible (a state holds sums over the table's rows)
+SELECT count(*) AS visible_models FROM flinkml.models WHERE name = 'reg_owned';
+SELECT count(*) AS visible_versions FROM flinkml.versions WHERE model = 'reg_owned';
+SELECT count(*) AS visible_deltas FROM flinkml.deltas WHERE model = 'reg_owned';
+SELECT flinkml.current_model('reg_owned');
+SELECT linreg_predict('reg_owned', ARRAY[1, 1]::float8[]);
+RESET ROLE;
+GRANT SELECT ON reg_perm TO regress_flinkml_other;
+SET ROLE regress_flinkml_other;
+-- a reader of the table may read the model and predict with it
 SELECT version, active, made_by, rows FROM flinkml.versions('reg_owned');
 SELECT flinkml.current_model('reg_owned')::text = v.fit::text AS readable
 FROM flinkml.versions v WHERE v.model = 'reg_owned' AND v.version = 2;
