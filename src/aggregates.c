@@ -240,9 +240,10 @@ batch_allowed(AccumSite *site, int nfeat)
 }
 
 /*
- * The running state given to a transition function: NULL, the expanded
- * state behind a read-write datum (*es set), or a flat state of ours in the
- * aggregate context, updated in place.
+ * The running state given to a transition function, flat: NULL, a flat
+ * state of ours in the aggregate context, updated in place, or the state of
+ * the expanded state behind a read-write datum (*es set), its batch folded
+ * in.
  */
 static LrState *
 running_state(FunctionCallInfo fcinfo, ExpandedLrState **es)
@@ -255,7 +256,10 @@ running_state(FunctionCallInfo fcinfo, ExpandedLrState **es)
 	d = PG_GETARG_DATUM(0);
 	*es = flinkml_es_from_datum(d);
 	if (*es != NULL)
+	{
+		flinkml_es_drain(*es);
 		return (*es)->state;
+	}
 	if (VARATT_IS_EXTENDED(DatumGetPointer(d)))
 		elog(ERROR, "flinkml: unexpected form of a linreg_state transition value");
 	return (LrState *) DatumGetPointer(d);
@@ -306,7 +310,7 @@ accumulate(FunctionCallInfo fcinfo, const Row *r, bool intercept)
 	kind = AggCheckCallContext(fcinfo, &ctx);
 	if (kind == 0)
 		elog(ERROR, "linreg transition function called in non-aggregate context");
-	s = running_state(fcinfo, &es);
+	s = running_state(fcinfo, &es);		/* flat: an expanded one took the path above */
 	if (r->skip)
 	{
 		/*
@@ -316,7 +320,7 @@ accumulate(FunctionCallInfo fcinfo, const Row *r, bool intercept)
 		if (s == NULL)
 			s = flinkml_new_state(-1, intercept);
 		s->skipped++;
-		return state_result(es, s);
+		PG_RETURN_POINTER(s);
 	}
 	if (s == NULL || s->nfeat < 0)
 	{
@@ -324,7 +328,7 @@ accumulate(FunctionCallInfo fcinfo, const Row *r, bool intercept)
 
 		if (s != NULL)
 			fresh->skipped = s->skipped;
-		s = fresh;				/* (an expanded state always has its feature count) */
+		s = fresh;
 	}
 	else if (s->nfeat != r->n)
 		feature_count_error(r->n, s->nfeat);
@@ -337,7 +341,7 @@ accumulate(FunctionCallInfo fcinfo, const Row *r, bool intercept)
 	 * every row) whose state has rows enough goes on with a batch.  The
 	 * executor adopts the expanded state and frees the flat one.
 	 */
-	if (es == NULL && kind == AGG_CONTEXT_AGGREGATE && s->rows == BATCH_AFTER_ROWS &&
+	if (kind == AGG_CONTEXT_AGGREGATE && s->rows == BATCH_AFTER_ROWS &&
 		s->nfeat <= LR_BATCH_MAX_FEATURES)
 	{
 		AccumSite  *site = accum_site(fcinfo);
@@ -345,7 +349,7 @@ accumulate(FunctionCallInfo fcinfo, const Row *r, bool intercept)
 		if (batch_allowed(site, s->nfeat))
 			return flinkml_es_datum(flinkml_es_new(ctx, s, &site->batched));
 	}
-	return state_result(es, s);
+	PG_RETURN_POINTER(s);
 }
 
 /* Remove a row that accumulate() added (a row leaving a window frame). */
@@ -359,8 +363,6 @@ unaccumulate(FunctionCallInfo fcinfo, const Row *r)
 	s = running_state(fcinfo, &es);
 	if (s == NULL)
 		PG_RETURN_NULL();		/* nothing to remove from: recompute */
-	if (es != NULL)
-		flinkml_es_drain(es);
 	if (r->skip)
 	{
 		if (s->skipped <= 0)
@@ -413,35 +415,8 @@ linreg_accum_noint_w(PG_FUNCTION_ARGS)
 Datum
 linreg_accum_args(PG_FUNCTION_ARGS)
 {
-	AccumSite  *site = (AccumSite *) fcinfo->flinfo->fn_extra;
-	FeatureArgs *fa = site != NULL ? site->args : NULL;
-	ExpandedLrState *es;
 	Row			r;
 
-	/*
-	 * The hot path of linreg_fit_cols (and of linreg_fit(y, ARRAY[...]),
-	 * which planner.c rewrites into it): float8 columns into the batch of
-	 * an expanded state, without the Row in between.
-	 */
-	if (fa != NULL && fa->all_float8 && !PG_ARGISNULL(0) &&
-		(es = flinkml_es_from_datum(PG_GETARG_DATUM(0))) != NULL &&
-		es->state->nfeat == fa->nargs - 2)
-	{
-		int			n = fa->nargs - 2;
-		double		x[FUNC_MAX_ARGS];
-		bool		anynull = PG_ARGISNULL(1);
-
-		for (int j = 0; j < n; j++)
-		{
-			anynull |= fcinfo->args[j + 2].isnull;
-			x[j] = DatumGetFloat8(fcinfo->args[j + 2].value);
-		}
-		if (anynull)
-			es->state->skipped++;
-		else if (lr_batch_add_row(es->batch, es->state, PG_GETARG_FLOAT8(1), x, 1.0) != 0)
-			flinkml_check_row_values(PG_GETARG_FLOAT8(1), x, n, 1.0);
-		return flinkml_es_datum(es);
-	}
 	read_args_row(fcinfo, &r);
 	return accumulate(fcinfo, &r, true);
 }
@@ -487,8 +462,6 @@ linreg_combine(PG_FUNCTION_ARGS)
 
 	agg_context(fcinfo, "linreg_combine");
 	a = running_state(fcinfo, &es);
-	if (es != NULL)
-		flinkml_es_drain(es);
 	if (PG_ARGISNULL(1))
 	{
 		if (a == NULL)
@@ -523,8 +496,6 @@ linreg_uncombine(PG_FUNCTION_ARGS)
 
 	agg_context(fcinfo, "linreg_uncombine");
 	a = running_state(fcinfo, &es);
-	if (es != NULL)
-		flinkml_es_drain(es);
 	if (PG_ARGISNULL(1))
 	{
 		if (a == NULL)

@@ -109,12 +109,11 @@ static inline ExpandedLrState *
 flinkml_es_from_datum(Datum d)
 {
 	ExpandedObjectHeader *eoh;
-
 	varatt_expanded ptr;
 
 	if (!VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(d)))
 		return NULL;
-	/* DatumGetEOHP(d), without a call per row */
+	/* what DatumGetEOHP(d) does, without a call per row */
 	memcpy(&ptr, VARDATA_EXTERNAL(DatumGetPointer(d)), sizeof(ptr));
 	eoh = ptr.eohptr;
 	if (eoh->eoh_methods != &flinkml_es_methods)
