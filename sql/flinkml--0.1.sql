@@ -306,23 +306,39 @@ CREATE AGGREGATE linreg_robust_se(model linreg, y float8, x float8[], weight flo
 -------------------------------------------------------------------------------
 -- The model registry (schema flinkml): models, their versions, and the
 -- pending deltas that triggers and stream followers append.
+--
+-- Privileges (README, "Security"): a model belongs to its owner role.  Its
+-- owner and the owner's members may change it; they and the roles that may
+-- read every row of its source table may read it; to anyone else it does
+-- not exist.  The source table is held by OID, never by name.  What needs
+-- more rights than its caller (creating the triggers, the stream's slot and
+-- row, starting a follower, the trigger's own append) goes through C gates
+-- in src/privileged.c and src/trigger.c that check the caller, the model's
+-- owner and the table by OID, then run fixed, schema-qualified SQL; the
+-- functions they run are not executable by PUBLIC.  Followers run as the
+-- model's owner.  Every name in this section is schema-qualified.
 -------------------------------------------------------------------------------
 CREATE SCHEMA flinkml;
 
 CREATE TABLE flinkml.models (
 	name text PRIMARY KEY
-		CHECK (name ~ '^[A-Za-z_][A-Za-z0-9_]*$' AND length(name) <= 48),
-	source_schema text NOT NULL,
-	source_table text NOT NULL,
+		CHECK (name OPERATOR(pg_catalog.~) '^[A-Za-z_][A-Za-z0-9_]*$'
+		       AND pg_catalog.length(name) OPERATOR(pg_catalog.<=) 48),
+	source regclass NOT NULL,					-- the table, by OID (a dump names it)
 	target text NOT NULL,
 	features text[] NOT NULL,
 	weight text,
 	intercept boolean NOT NULL DEFAULT true,
-	owner name NOT NULL DEFAULT current_user,
+	-- attribute numbers of the target, the weight (0: none) and the
+	-- features: what triggers and followers read; renames keep them
+	attnums int2[] NOT NULL,
+	owner regrole NOT NULL DEFAULT pg_catalog.quote_ident(CURRENT_USER)::pg_catalog.regrole,
 	head_version integer NOT NULL DEFAULT 0,	-- the newest version
 	active_version integer,						-- the one predictions use
 	attached boolean NOT NULL DEFAULT false,	-- triggers installed
-	created_at timestamptz NOT NULL DEFAULT now()
+	stale text,									-- NULL: exact; else why it is not (a refit is needed)
+	stale_at timestamptz,
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 
 CREATE TABLE flinkml.versions (
@@ -330,10 +346,10 @@ CREATE TABLE flinkml.versions (
 	version integer NOT NULL,
 	state @extschema@.linreg_state,		-- NULL: no rows
 	fit @extschema@.linreg,				-- NULL: no rows
-	made_by text NOT NULL CHECK (made_by IN ('fit', 'trigger', 'stream', 'manual')),
+	made_by text NOT NULL CHECK (made_by OPERATOR(pg_catalog.=) ANY (ARRAY['fit', 'trigger', 'stream', 'manual'])),
 	rows bigint NOT NULL DEFAULT 0,
 	figures jsonb,
-	created_at timestamptz NOT NULL DEFAULT now(),
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	PRIMARY KEY (model, version)
 );
 
@@ -346,7 +362,7 @@ CREATE TABLE flinkml.deltas (
 	added @extschema@.linreg_state,
 	removed @extschema@.linreg_state,
 	made_by text NOT NULL,
-	made_at timestamptz NOT NULL DEFAULT now()
+	made_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 CREATE INDEX ON flinkml.deltas (model);
 
@@ -356,37 +372,50 @@ SELECT pg_catalog.pg_extension_config_dump('flinkml.deltas', '');
 SELECT pg_catalog.pg_extension_config_dump('flinkml.deltas_id_seq', '');
 
 -- Who may change a model: its owner and the roles that are members of it.
--- Who may read it: those, and the roles that may read its source table (who
--- could fit it themselves): a state holds sums over the table's rows, and a
--- model its means and covariances.
+-- Who may read it: those, and the roles that may read every row of its
+-- source table (SELECT on it, no row-level security applying to them), who
+-- could fit it themselves: a state holds sums over the table's rows, and a
+-- model its means and covariances.  By OID: a dropped table's models are
+-- readable by their owners only, and a table made later under the same name
+-- gives no one access.  Nothing here can raise for another role's model.
 ALTER TABLE flinkml.models ENABLE ROW LEVEL SECURITY;
 ALTER TABLE flinkml.versions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE flinkml.deltas ENABLE ROW LEVEL SECURITY;
 CREATE POLICY read ON flinkml.models FOR SELECT
-	USING (pg_has_role(owner, 'MEMBER')
-		   OR has_table_privilege(to_regclass(format('%I.%I', source_schema, source_table)), 'SELECT'));
-CREATE POLICY create_own ON flinkml.models FOR INSERT WITH CHECK (pg_has_role(owner, 'MEMBER'));
-CREATE POLICY change_own ON flinkml.models FOR UPDATE USING (pg_has_role(owner, 'MEMBER'));
-CREATE POLICY drop_own ON flinkml.models FOR DELETE USING (pg_has_role(owner, 'MEMBER'));
-CREATE POLICY read ON flinkml.versions FOR SELECT
-	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name = model));	-- a model one may read
+	USING (pg_catalog.pg_has_role(owner, 'MEMBER')
+		   OR (pg_catalog.has_table_privilege(source, 'SELECT')
+		       AND NOT pg_catalog.row_security_active(source)));
+CREATE POLICY create_own ON flinkml.models FOR INSERT WITH CHECK (pg_catalog.pg_has_role(owner, 'MEMBER'));
+CREATE POLICY change_own ON flinkml.models FOR UPDATE USING (pg_catalog.pg_has_role(owner, 'MEMBER'))
+	WITH CHECK (pg_catalog.pg_has_role(owner, 'MEMBER'));
+CREATE POLICY drop_own ON flinkml.models FOR DELETE USING (pg_catalog.pg_has_role(owner, 'MEMBER'));
+CREATE POLICY read ON flinkml.versions FOR SELECT	-- of a model one may read
+	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) model));
 CREATE POLICY write_own ON flinkml.versions FOR ALL
-	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name = model AND pg_has_role(m.owner, 'MEMBER')));
+	USING (EXISTS (SELECT 1 FROM flinkml.models m
+	               WHERE m.name OPERATOR(pg_catalog.=) model AND pg_catalog.pg_has_role(m.owner, 'MEMBER')));
 CREATE POLICY read ON flinkml.deltas FOR SELECT
-	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name = model));
--- writers append through the trigger (SECURITY DEFINER); directly, only the owner
+	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) model));
+-- writers append through the trigger (src/trigger.c); directly, only the owner
 CREATE POLICY append ON flinkml.deltas FOR INSERT
-	WITH CHECK (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name = model AND pg_has_role(m.owner, 'MEMBER')));
+	WITH CHECK (EXISTS (SELECT 1 FROM flinkml.models m
+	                    WHERE m.name OPERATOR(pg_catalog.=) model AND pg_catalog.pg_has_role(m.owner, 'MEMBER')));
 CREATE POLICY compact_own ON flinkml.deltas FOR DELETE
-	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name = model AND pg_has_role(m.owner, 'MEMBER')));
+	USING (EXISTS (SELECT 1 FROM flinkml.models m
+	               WHERE m.name OPERATOR(pg_catalog.=) model AND pg_catalog.pg_has_role(m.owner, 'MEMBER')));
 GRANT USAGE ON SCHEMA flinkml TO PUBLIC;
-GRANT SELECT, INSERT, UPDATE, DELETE ON flinkml.models, flinkml.versions TO PUBLIC;
+-- a model's definition is set by create_model and the gates: users write
+-- only the columns that the registry functions running as them write
+GRANT SELECT, DELETE ON flinkml.models TO PUBLIC;
+GRANT INSERT (name, source, target, features, weight, intercept, attnums, owner) ON flinkml.models TO PUBLIC;
+GRANT UPDATE (owner, head_version, active_version, stale, stale_at) ON flinkml.models TO PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON flinkml.versions TO PUBLIC;
 GRANT SELECT, INSERT, DELETE ON flinkml.deltas TO PUBLIC;
 GRANT USAGE ON SEQUENCE flinkml.deltas_id_seq TO PUBLIC;
 
 -- The model row, checked to exist and, with for_change, to be the caller's.
 CREATE FUNCTION flinkml._model(model_name text, for_change boolean DEFAULT false)
-RETURNS flinkml.models LANGUAGE plpgsql STABLE AS $$
+RETURNS flinkml.models LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models;
 BEGIN
@@ -398,37 +427,79 @@ BEGIN
 	IF for_change AND NOT pg_has_role(m.owner, 'MEMBER') THEN
 		RAISE EXCEPTION 'flinkml: permission denied to change model "%"', model_name
 			USING ERRCODE = 'insufficient_privilege',
-			      HINT = format('Only its owner %I, or a role granted %I, can change it.', m.owner, m.owner);
+			      HINT = format('Only its owner %s, or a role granted %s, can change it.', m.owner, m.owner);
 	END IF;
 	RETURN m;
 END $$;
 
--- The source table, schema-qualified and quoted, for dynamic SQL.
+-- The source table, schema-qualified and quoted, for dynamic SQL; an error
+-- naming the model when the table was dropped.
 CREATE FUNCTION flinkml._source(m flinkml.models) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$ SELECT format('%I.%I', m.source_schema, m.source_table) $$;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	src text;
+BEGIN
+	SELECT format('%I.%I', n.nspname, c.relname) INTO src
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = m.source;
+	IF src IS NULL THEN
+		RAISE EXCEPTION 'flinkml: the table of model "%" was dropped', m.name
+			USING ERRCODE = 'undefined_table',
+			      HINT = format('SELECT flinkml.drop_model(%L);', m.name);
+	END IF;
+	RETURN src;
+END $$;
+
+-- Refuse a table whose rows the caller sees only in part: a model over some
+-- rows, read by roles that see all of them or kept by triggers that add all
+-- of them, would be wrong.
+CREATE FUNCTION flinkml._check_readable(m flinkml.models) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF NOT has_table_privilege(m.source, 'SELECT') THEN
+		RAISE EXCEPTION 'flinkml: permission denied to read %', flinkml._source(m)
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF row_security_active(m.source) THEN
+		RAISE EXCEPTION 'flinkml: row-level security of % hides rows from role %', flinkml._source(m), current_user
+			USING ERRCODE = 'insufficient_privilege',
+			      HINT = 'A model is fitted over every row of its table; its owner must see them all.';
+	END IF;
+END $$;
+
+-- A model that no longer matches its table says so, naming why.
+CREATE FUNCTION flinkml._check_fresh(m flinkml.models) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF m.stale IS NOT NULL THEN
+		RAISE EXCEPTION 'flinkml: model "%" is stale: %', m.name, m.stale
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = format('SELECT flinkml.refit(%L); fits it again over the table as it is now.', m.name);
+	END IF;
+END $$;
 
 -- SELECT list that folds rows of relation rel into a state for model m.
 CREATE FUNCTION flinkml._state_query(m flinkml.models, rel text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-	SELECT format('SELECT @extschema@.%s(%I::float8, ARRAY[%s]::float8[]%s) FROM %s',
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT format('SELECT @extschema@.%s(%I::pg_catalog.float8, ARRAY[%s]::pg_catalog.float8[]%s) FROM %s',
 		CASE WHEN m.intercept THEN 'linreg_state' ELSE 'linreg_state_noint' END,
 		m.target,
 		(SELECT coalesce(string_agg(format('%I', f), ', ' ORDER BY i), '') FROM unnest(m.features) WITH ORDINALITY AS u(f, i)),
-		CASE WHEN m.weight IS NULL THEN '' ELSE format(', %I::float8', m.weight) END,
+		CASE WHEN m.weight IS NULL THEN '' ELSE format(', %I::pg_catalog.float8', m.weight) END,
 		rel)
 $$;
 
 -- A new version from a state; it becomes the head, and the active one
 -- unless an older version was pinned by activate().
 CREATE FUNCTION flinkml._add_version(m flinkml.models, s @extschema@.linreg_state, how text)
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v integer;
 	f @extschema@.linreg := CASE WHEN s IS NULL THEN NULL ELSE @extschema@.linreg_solve(s) END;
 	fig jsonb;
 BEGIN
-	-- the models row is the lock that numbers versions: read it afresh
-	SELECT * INTO m FROM flinkml.models WHERE name = m.name FOR UPDATE;
+	-- the models row is the lock that numbers versions: read it afresh (NO
+	-- KEY: writers' appends and readers never wait for it)
+	SELECT * INTO m FROM flinkml.models WHERE name = m.name FOR NO KEY UPDATE;
 	v := m.head_version + 1;
 	IF f IS NOT NULL THEN
 		BEGIN
@@ -453,21 +524,22 @@ END $$;
 -- create_model: register a model over a table and fit version 1.
 CREATE FUNCTION flinkml.create_model(name text, source regclass, target text, features text[],
 	weight text DEFAULT NULL, intercept boolean DEFAULT true)
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models;
 	s @extschema@.linreg_state;
 	col text;
 	typ regtype;
+	num int2;
+	nums int2[] := '{}';
 BEGIN
 	IF name IS NULL OR name !~ '^[A-Za-z_][A-Za-z0-9_]*$' OR length(name) > 48 THEN
 		RAISE EXCEPTION 'flinkml: invalid model name %', coalesce(quote_literal(name), 'NULL')
 			USING ERRCODE = 'invalid_name',
 			      HINT = 'A model name is a letter or underscore followed by letters, digits or underscores (at most 48).';
 	END IF;
-	IF EXISTS (SELECT 1 FROM flinkml.models x WHERE x.name = create_model.name) THEN
-		RAISE EXCEPTION 'flinkml: model "%" already exists', name
-			USING ERRCODE = 'duplicate_object', HINT = 'Use flinkml.refit() for a new version, or flinkml.drop_model() first.';
+	IF source IS NULL THEN
+		RAISE EXCEPTION 'flinkml: source must not be NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
 	IF features IS NULL OR array_position(features, NULL) IS NOT NULL THEN
 		RAISE EXCEPTION 'flinkml: features must be an array of column names without NULLs'
@@ -477,9 +549,18 @@ BEGIN
 		RAISE EXCEPTION 'flinkml: permission denied to read %', source
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
-	-- every column must exist in the table and be numeric
-	FOREACH col IN ARRAY features || target || CASE WHEN weight IS NULL THEN '{}'::text[] ELSE ARRAY[weight] END LOOP
-		SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
+	IF row_security_active(source) THEN
+		RAISE EXCEPTION 'flinkml: row-level security of % hides rows from role %', source, current_user
+			USING ERRCODE = 'insufficient_privilege',
+			      HINT = 'A model is fitted over every row of its table; its owner must see them all.';
+	END IF;
+	-- every column must exist in the table and be numeric; by attribute number
+	FOREACH col IN ARRAY ARRAY[target, weight] || features LOOP
+		IF col IS NULL THEN		-- no weight
+			nums := nums || 0::int2;
+			CONTINUE;
+		END IF;
+		SELECT a.atttypid::regtype, a.attnum INTO typ, num FROM pg_attribute a
 		WHERE a.attrelid = source AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'flinkml: column "%" does not exist in %', col, source
@@ -490,50 +571,63 @@ BEGIN
 			RAISE EXCEPTION 'flinkml: column "%" of % has type %; it must be numeric', col, source, typ
 				USING ERRCODE = 'datatype_mismatch';
 		END IF;
+		nums := nums || num;
 	END LOOP;
-	INSERT INTO flinkml.models (name, source_schema, source_table, target, features, weight, intercept)
-	SELECT create_model.name, n.nspname, c.relname, create_model.target, create_model.features,
-	       create_model.weight, create_model.intercept
-	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = source
-	RETURNING * INTO m;
+	BEGIN
+		INSERT INTO flinkml.models (name, source, target, features, weight, intercept, attnums)
+		VALUES (create_model.name, create_model.source, create_model.target, create_model.features,
+		        create_model.weight, create_model.intercept, nums)
+		RETURNING * INTO m;
+	EXCEPTION WHEN unique_violation THEN
+		RAISE EXCEPTION 'flinkml: model "%" already exists', name
+			USING ERRCODE = 'duplicate_object', HINT = 'Use flinkml.refit() for a new version, or flinkml.drop_model() first.';
+	END;
+	-- a model starts clean
+	DELETE FROM flinkml.deltas d WHERE d.model = m.name;
 	EXECUTE flinkml._state_query(m, flinkml._source(m)) INTO s;
 	RETURN flinkml._add_version(m, s, 'fit');
 END $$;
 
 -- refit: a full fit over the table as a new version; pending deltas are
--- consumed (the fit already holds their rows).
-CREATE FUNCTION flinkml.refit(name text) RETURNS integer LANGUAGE plpgsql AS $$
+-- consumed (the fit already holds their rows).  A stale model (a feature's
+-- type changed) is exact again after it.
+CREATE FUNCTION flinkml.refit(name text) RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models := flinkml._model(name, true);
+	src text := flinkml._source(m);
 	s @extschema@.linreg_state;
+	missing text;
 BEGIN
-	PERFORM 1 FROM flinkml.models WHERE models.name = m.name FOR UPDATE;
+	SELECT string_agg(quote_ident(c), ', ') INTO missing
+	FROM unnest(ARRAY[m.target, m.weight] || m.features) c
+	WHERE c IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = m.source AND a.attname = c
+	                                    AND a.attnum > 0 AND NOT a.attisdropped);
+	IF missing IS NOT NULL THEN
+		RAISE EXCEPTION 'flinkml: model "%" cannot be refitted: column % of % was dropped', m.name, missing, src
+			USING ERRCODE = 'undefined_column',
+			      HINT = format('SELECT flinkml.drop_model(%L); then create it again.', m.name);
+	END IF;
+	PERFORM flinkml._check_readable(m);
+	SELECT * INTO m FROM flinkml.models WHERE models.name = m.name FOR NO KEY UPDATE;
+	IF m.stale IS NOT NULL AND m.attached THEN
+		-- the triggers skip a stale model: no writer may commit between the
+		-- fit and the moment the model is fresh again
+		EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', src);
+	END IF;
 	-- one statement, one snapshot: a delta is either in the fit's rows and
 	-- consumed, or committed later and kept
-	EXECUTE format('WITH consumed AS (DELETE FROM flinkml.deltas d WHERE d.model = %L RETURNING 1) %s',
-	               m.name, flinkml._state_query(m, flinkml._source(m))) INTO s;
+	EXECUTE format('WITH consumed AS (DELETE FROM flinkml.deltas d WHERE d.model OPERATOR(pg_catalog.=) %L RETURNING 1) %s',
+	               m.name, flinkml._state_query(m, src)) INTO s;
+	IF m.stale IS NOT NULL THEN
+		UPDATE flinkml.models SET stale = NULL, stale_at = NULL WHERE models.name = m.name;
+	END IF;
 	RETURN flinkml._add_version(m, s, 'fit');
-END $$;
-
--- The state of the head version plus every committed pending delta.
-CREATE FUNCTION flinkml.current_state(name text) RETURNS @extschema@.linreg_state
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	m flinkml.models := flinkml._model(name);
-	base @extschema@.linreg_state;
-	a @extschema@.linreg_state;
-	r @extschema@.linreg_state;
-BEGIN
-	SELECT v.state INTO base FROM flinkml.versions v WHERE v.model = m.name AND v.version = m.head_version;
-	SELECT @extschema@.linreg_merge(d.added), @extschema@.linreg_merge(d.removed) INTO a, r
-	FROM flinkml.deltas d WHERE d.model = m.name;
-	RETURN flinkml._apply(base, a, r);
 END $$;
 
 -- base + added - removed, any of them NULL (no rows).
 CREATE FUNCTION flinkml._apply(base @extschema@.linreg_state, added @extschema@.linreg_state,
 	removed @extschema@.linreg_state)
-RETURNS @extschema@.linreg_state LANGUAGE sql IMMUTABLE AS $$
+RETURNS @extschema@.linreg_state LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 	SELECT CASE
 		WHEN removed IS NULL THEN
 			CASE WHEN base IS NULL THEN added WHEN added IS NULL THEN base
@@ -544,15 +638,33 @@ RETURNS @extschema@.linreg_state LANGUAGE sql IMMUTABLE AS $$
 	END
 $$;
 
+-- The state of the head version plus every committed pending delta.
+CREATE FUNCTION flinkml.current_state(name text) RETURNS @extschema@.linreg_state
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	m flinkml.models := flinkml._model(name);
+	base @extschema@.linreg_state;
+	a @extschema@.linreg_state;
+	r @extschema@.linreg_state;
+BEGIN
+	PERFORM flinkml._check_fresh(m);
+	SELECT v.state INTO base FROM flinkml.versions v WHERE v.model = m.name AND v.version = m.head_version;
+	SELECT @extschema@.linreg_merge(d.added), @extschema@.linreg_merge(d.removed) INTO a, r
+	FROM flinkml.deltas d WHERE d.model = m.name;
+	RETURN flinkml._apply(base, a, r);
+END $$;
+
 -- The model predictions use: the active version, or, when the active
--- version is the head, the head merged with the pending deltas.
+-- version is the head, the head merged with the pending deltas.  A stale
+-- model is an error that says why, not a silently outdated answer.
 CREATE FUNCTION flinkml.current_model(name text) RETURNS @extschema@.linreg
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models := flinkml._model(name);
 	f @extschema@.linreg;
 	s @extschema@.linreg_state;
 BEGIN
+	PERFORM flinkml._check_fresh(m);
 	IF m.active_version IS DISTINCT FROM m.head_version THEN
 		SELECT v.fit INTO f FROM flinkml.versions v WHERE v.model = m.name AND v.version = m.active_version;
 		RETURN f;
@@ -575,7 +687,7 @@ END $$;
 -- compact: fold the pending deltas into a new head version.  Writers keep
 -- appending meanwhile: only the deltas this transaction sees are consumed.
 CREATE FUNCTION flinkml.compact(name text, how text DEFAULT 'trigger') RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models := flinkml._model(name, true);
 	base @extschema@.linreg_state;
@@ -584,7 +696,7 @@ DECLARE
 	n bigint;
 BEGIN
 	-- one compaction at a time per model: the models row is the lock
-	SELECT * INTO m FROM flinkml.models WHERE models.name = m.name FOR UPDATE;
+	SELECT * INTO m FROM flinkml.models WHERE models.name = m.name FOR NO KEY UPDATE;
 	WITH d AS (DELETE FROM flinkml.deltas d WHERE d.model = m.name RETURNING d.added, d.removed)
 	SELECT @extschema@.linreg_merge(d.added), @extschema@.linreg_merge(d.removed), count(*) INTO a, r, n FROM d;
 	IF n = 0 THEN
@@ -597,7 +709,7 @@ END $$;
 CREATE FUNCTION flinkml.versions(name text)
 RETURNS TABLE (version integer, active boolean, made_by text, rows bigint, created_at timestamptz,
                coefficients float8[], figures jsonb)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 	SELECT v.version, v.version = m.active_version, v.made_by, v.rows, v.created_at,
 	       @extschema@.linreg_coefficients(v.fit), v.figures
 	FROM flinkml.versions v JOIN flinkml.models m ON m.name = v.model
@@ -608,7 +720,7 @@ $$;
 -- activate: predictions use this version (pinned); activating the head
 -- version unpins (pending deltas apply again).
 CREATE FUNCTION flinkml.activate(name text, version integer) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models := flinkml._model(name, true);
 BEGIN
@@ -621,7 +733,7 @@ END $$;
 
 -- rollback: activate the version before the active one.
 CREATE FUNCTION flinkml.rollback(name text) RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models := flinkml._model(name, true);
 	v integer;
@@ -636,111 +748,125 @@ BEGIN
 	RETURN v;
 END $$;
 
-CREATE FUNCTION flinkml.drop_model(name text) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-	m flinkml.models := flinkml._model(name, true);
-BEGIN
-	IF m.attached THEN
-		PERFORM flinkml.detach(m.name);
-	END IF;
-	IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-	           WHERE n.nspname = 'flinkml' AND c.relname = 'streams') THEN
-		IF EXISTS (SELECT 1 FROM flinkml.streams s WHERE s.model = m.name) THEN
-			PERFORM flinkml.unfollow(m.name);
-		END IF;
-	END IF;
-	DELETE FROM flinkml.deltas d WHERE d.model = m.name;
-	DELETE FROM flinkml.models WHERE models.name = m.name;
-END $$;
-
 -------------------------------------------------------------------------------
 -- Trigger maintenance: statement-level AFTER triggers with transition tables
 -- fold each statement's rows into one delta row, in the writer's transaction.
 -------------------------------------------------------------------------------
 -- The trigger (src/trigger.c) folds the statement's transition tables into
--- one delta row.  SECURITY DEFINER: any role that may write the table
--- maintains its model (appending deltas, and on TRUNCATE a new version),
--- though only the model's owner may write the registry directly.
--- (No SET search_path: every name it uses is schema-qualified, and a SET
--- clause would cost a configuration save and restore per statement.)
+-- one delta row.  It runs as the writer and appends as the extension's owner
+-- (as PostgreSQL's foreign-key triggers act as the table's owner), with one
+-- fixed, qualified statement that appends only when the trigger is the one
+-- attach made, on the model's source table, for a model that is attached
+-- and not stale.  Nobody may create a trigger with it but attach.
 CREATE FUNCTION flinkml._fold_statement() RETURNS trigger
-	AS 'MODULE_PATHNAME', 'flinkml_fold_statement'
-	LANGUAGE C SECURITY DEFINER;
+	AS 'MODULE_PATHNAME', 'flinkml_fold_statement' LANGUAGE C;
+REVOKE ALL ON FUNCTION flinkml._fold_statement() FROM PUBLIC;
 
--- TRUNCATE: the table is empty, so is the model (a new version without rows).
-CREATE FUNCTION flinkml._truncated(model_name text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+-- TRUNCATE: the table is empty, so is the model (a new version without
+-- rows).  Called by the trigger only, as the extension's owner, for the
+-- table it fired on.
+CREATE FUNCTION flinkml._truncated(model_name text, relid oid) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models;
 BEGIN
-	SELECT * INTO m FROM flinkml.models WHERE name = model_name FOR UPDATE;
+	SELECT * INTO m FROM flinkml.models
+	WHERE name = model_name AND source = relid AND attached AND stale IS NULL FOR NO KEY UPDATE;
 	IF FOUND THEN
 		DELETE FROM flinkml.deltas d WHERE d.model = m.name;
 		PERFORM flinkml._add_version(m, NULL, 'trigger');
 	END IF;
 END $$;
+REVOKE ALL ON FUNCTION flinkml._truncated(text, oid) FROM PUBLIC;
 
--- Trigger arguments: model, intercept, then attribute numbers of the
+-- Run as the extension's owner by the gate flinkml._set_attached (C), which
+-- checked that the caller may change the model and has TRIGGER on its table.
+-- Trigger arguments: model, intercept, then the attribute numbers of the
 -- target, the weight (0: none) and the features, so renames do no harm.
-CREATE FUNCTION flinkml._trigger_args(m flinkml.models) RETURNS text
-LANGUAGE sql STABLE AS $$
-	SELECT format('%L, %L, %L, %L', m.name, CASE WHEN m.intercept THEN 't' ELSE 'f' END,
-	              (SELECT attnum FROM pg_attribute WHERE attrelid = flinkml._source(m)::regclass AND attname = m.target),
-	              coalesce((SELECT attnum FROM pg_attribute WHERE attrelid = flinkml._source(m)::regclass AND attname = m.weight), 0))
-	    || coalesce((SELECT string_agg(format(', %L', a.attnum), '' ORDER BY u.i)
-	                 FROM unnest(m.features) WITH ORDINALITY u(f, i)
-	                 JOIN pg_attribute a ON a.attrelid = flinkml._source(m)::regclass AND a.attname = u.f), '')
-$$;
+CREATE FUNCTION flinkml._attach_triggers(model_name text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	m flinkml.models;
+	src text;
+	args text;
+	ev text[];
+BEGIN
+	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name FOR NO KEY UPDATE;
+	src := flinkml._source(m);
+	args := format('%L, %L', m.name, CASE WHEN m.intercept THEN 't' ELSE 'f' END)
+	     || (SELECT string_agg(format(', %L', a), '' ORDER BY i) FROM unnest(m.attnums) WITH ORDINALITY u(a, i));
+	FOREACH ev SLICE 1 IN ARRAY ARRAY[
+		['_ins', 'INSERT', 'REFERENCING NEW TABLE AS flinkml_new_rows'],
+		['_upd', 'UPDATE', 'REFERENCING OLD TABLE AS flinkml_old_rows NEW TABLE AS flinkml_new_rows'],
+		['_del', 'DELETE', 'REFERENCING OLD TABLE AS flinkml_old_rows'],
+		['_trunc', 'TRUNCATE', '']] LOOP
+		EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement(%s)',
+		               'flinkml_' || m.name || ev[1], ev[2], src, ev[3], args);
+	END LOOP;
+	UPDATE flinkml.models SET attached = true WHERE name = m.name;
+END $$;
+REVOKE ALL ON FUNCTION flinkml._attach_triggers(text) FROM PUBLIC;
+
+CREATE FUNCTION flinkml._detach_triggers(model_name text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	m flinkml.models;
+	t text;
+BEGIN
+	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name FOR NO KEY UPDATE;
+	-- first: dropping the triggers of an attached model marks it stale
+	UPDATE flinkml.models SET attached = false WHERE name = m.name;
+	IF EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = m.source) THEN
+		FOREACH t IN ARRAY ARRAY['_ins', '_upd', '_del', '_trunc'] LOOP
+			EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'flinkml_' || m.name || t, flinkml._source(m));
+		END LOOP;
+	END IF;
+END $$;
+REVOKE ALL ON FUNCTION flinkml._detach_triggers(text) FROM PUBLIC;
+
+-- The gate: checks the caller (member of the model's owner; for attach,
+-- TRIGGER privilege on the source table by OID), then runs one of the two
+-- functions above as the extension's owner.
+CREATE FUNCTION flinkml._set_attached(model_name text, attach boolean) RETURNS void
+	AS 'MODULE_PATHNAME', 'flinkml_set_attached' LANGUAGE C STRICT;
 
 -- attach: keep the model exact under INSERT/UPDATE/DELETE/TRUNCATE.  The
 -- table is locked against writers while the triggers are created and the
 -- model is refitted, so no change falls between the fit and the triggers.
 CREATE FUNCTION flinkml.attach(name text) RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models := flinkml._model(name, true);
 	src text := flinkml._source(m);
 	s @extschema@.linreg_state;
-	args text;
 BEGIN
 	IF m.attached THEN
 		RAISE EXCEPTION 'flinkml: model "%" is already attached to %', m.name, src
 			USING ERRCODE = 'duplicate_object';
 	END IF;
+	IF EXISTS (SELECT 1 FROM flinkml.streams st WHERE st.model = m.name) THEN
+		RAISE EXCEPTION 'flinkml: model "%" is following the WAL; unfollow it first', m.name
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	PERFORM flinkml._check_readable(m);
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', src);
-	args := flinkml._trigger_args(m);
-	EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS flinkml_new_rows '
-	               'FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement(%s)',
-	               'flinkml_' || m.name || '_ins', src, args);
-	EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING OLD TABLE AS flinkml_old_rows '
-	               'NEW TABLE AS flinkml_new_rows FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement(%s)',
-	               'flinkml_' || m.name || '_upd', src, args);
-	EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS flinkml_old_rows '
-	               'FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement(%s)',
-	               'flinkml_' || m.name || '_del', src, args);
-	EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s '
-	               'FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement(%s)',
-	               'flinkml_' || m.name || '_trunc', src, args);
-	UPDATE flinkml.models SET attached = true WHERE models.name = m.name;
+	PERFORM flinkml._set_attached(m.name, true);
 	-- start exact: a fresh fit of the table as it is now
 	SELECT * INTO m FROM flinkml.models WHERE models.name = m.name;
 	EXECUTE flinkml._state_query(m, src) INTO s;
 	DELETE FROM flinkml.deltas d WHERE d.model = m.name;
+	IF m.stale IS NOT NULL THEN
+		UPDATE flinkml.models SET stale = NULL, stale_at = NULL WHERE models.name = m.name;
+	END IF;
 	RETURN flinkml._add_version(m, s, 'fit');
 END $$;
 
 CREATE FUNCTION flinkml.detach(name text) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models := flinkml._model(name, true);
-	src text := flinkml._source(m);
-	t text;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['_ins', '_upd', '_del', '_trunc'] LOOP
-		EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'flinkml_' || m.name || t, src);
-	END LOOP;
-	UPDATE flinkml.models SET attached = false WHERE models.name = m.name;
+	PERFORM flinkml._set_attached(m.name, false);
 END $$;
 
 -- Score with a registry model by name (the active version, looked up once per query).
@@ -749,60 +875,132 @@ CREATE FUNCTION linreg_predict(name text, x float8[]) RETURNS float8
 
 -------------------------------------------------------------------------------
 -- Following the WAL: the output plugin "flinkml" (src/decoder.c) and a
--- background worker per model (src/follower.c) apply each committed
--- transaction exactly once.
+-- background worker per model (src/follower.c), running as the model's
+-- owner, apply each committed transaction exactly once.
 -------------------------------------------------------------------------------
 CREATE TABLE flinkml.streams (
 	model text PRIMARY KEY REFERENCES flinkml.models (name) ON DELETE CASCADE,
-	slot name NOT NULL,
+	slot name NOT NULL UNIQUE,				-- made by flinkml for this model
 	options text[] NOT NULL,				-- decoder options, name/value pairs
-	enabled boolean NOT NULL DEFAULT true,
+	enabled boolean NOT NULL DEFAULT true,	-- false: stopped (see last_error)
 	last_lsn pg_lsn NOT NULL,				-- everything up to here is in the model
-	synced_at timestamptz NOT NULL DEFAULT now(),	-- when the WAL ended at last_lsn
+	synced_at timestamptz NOT NULL DEFAULT pg_catalog.now(),	-- of the last apply
 	last_commit_time timestamptz,			-- of the newest applied transaction
 	rows_applied bigint NOT NULL DEFAULT 0,
 	transactions_applied bigint NOT NULL DEFAULT 0,
 	worker_pid integer,
-	last_error text,
+	last_error text,						-- cleared once the follower applies again
 	last_error_at timestamptz,
-	started_at timestamptz NOT NULL DEFAULT now()
+	started_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 SELECT pg_catalog.pg_extension_config_dump('flinkml.streams', '');
 ALTER TABLE flinkml.streams ENABLE ROW LEVEL SECURITY;
-CREATE POLICY read ON flinkml.streams FOR SELECT USING (true);
-CREATE POLICY write_own ON flinkml.streams FOR ALL
-	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name = model AND pg_has_role(m.owner, 'MEMBER')));
-GRANT SELECT, INSERT, UPDATE, DELETE ON flinkml.streams TO PUBLIC;
-
-CREATE FUNCTION flinkml._start_follower(model text) RETURNS integer
-	AS 'MODULE_PATHNAME', 'flinkml_start_follower' LANGUAGE C STRICT;
+CREATE POLICY read ON flinkml.streams FOR SELECT	-- of a model one may read
+	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) model));
+CREATE POLICY progress_own ON flinkml.streams FOR UPDATE
+	USING (EXISTS (SELECT 1 FROM flinkml.models m
+	               WHERE m.name OPERATOR(pg_catalog.=) model AND pg_catalog.pg_has_role(m.owner, 'MEMBER')));
+-- the model, slot and options are written by the gates only; the follower
+-- (its owner) records its progress
+GRANT SELECT ON flinkml.streams TO PUBLIC;
+GRANT UPDATE (last_lsn, synced_at, last_commit_time, rows_applied, transactions_applied, worker_pid,
+              last_error, last_error_at) ON flinkml.streams TO PUBLIC;
 
 -- PostgreSQL 15.20 and later only let the output plugins listed in
--- output_plugin_libraries decode; add flinkml for this transaction (a
--- superuser may), or explain how to allow it for good.
+-- output_plugin_libraries decode for non-superusers: C, reading the setting
+-- directly; a superuser gets flinkml added for the transaction, anyone else
+-- an error whose hint is the command that allows it.
 CREATE FUNCTION flinkml._allow_output_plugin() RETURNS void
-LANGUAGE plpgsql AS $$
+	AS 'MODULE_PATHNAME', 'flinkml_allow_output_plugin' LANGUAGE C;
+
+-- The slot name of a model (slot names are lower case: distinct models stay distinct).
+CREATE FUNCTION flinkml._slot_name(model_name text) RETURNS name
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT ('flinkml_' || left(lower(model_name), 40) ||
+	        CASE WHEN model_name <> lower(model_name) OR length(model_name) > 40
+	             THEN '_' || left(md5(model_name), 8) ELSE '' END)::name
+$$;
+
+-- Run as the extension's owner by the gate flinkml._create_stream (C), which
+-- checked the caller, the owner's LOGIN and REPLICATION and its right to
+-- read every row of the table.  Registers the stream, then creates its slot
+-- (last: nothing after it can fail), returns the slot's start.
+CREATE FUNCTION flinkml._create_stream_privileged(model_name text) RETURNS pg_lsn
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	libs text := current_setting('output_plugin_libraries', true);
+	m flinkml.models;
+	slot name := flinkml._slot_name(model_name);
+	start pg_lsn;
 BEGIN
-	IF libs IS NULL OR 'flinkml' = ANY (string_to_array(replace(libs, ' ', ''), ',')) THEN
+	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name FOR NO KEY UPDATE;
+	INSERT INTO flinkml.streams (model, slot, options, last_lsn)
+	VALUES (m.name, slot,
+	        ARRAY['relid', m.source::oid::text,
+	              'target', m.attnums[1]::text,
+	              'weight', m.attnums[2]::text,
+	              'features', array_to_string(m.attnums[3:], ','),
+	              'intercept', m.intercept::text],
+	        '0/0');
+	PERFORM flinkml._allow_output_plugin();
+	SELECT lsn INTO start FROM pg_create_logical_replication_slot(slot, 'flinkml');
+	UPDATE flinkml.streams s SET last_lsn = start WHERE s.model = m.name;
+	RETURN start;
+END $$;
+REVOKE ALL ON FUNCTION flinkml._create_stream_privileged(text) FROM PUBLIC;
+
+CREATE FUNCTION flinkml._create_stream(model_name text) RETURNS pg_lsn
+	AS 'MODULE_PATHNAME', 'flinkml_create_stream' LANGUAGE C STRICT;
+
+-- Run as the extension's owner by the gate flinkml._drop_stream (C): stop
+-- the model's follower, drop its slot and its stream row.
+CREATE FUNCTION flinkml._drop_stream_privileged(model_name text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	st flinkml.streams;
+BEGIN
+	-- locked: the starter skips a model whose row is locked
+	SELECT * INTO st FROM flinkml.streams s WHERE s.model = model_name FOR UPDATE;
+	IF NOT FOUND THEN
 		RETURN;
 	END IF;
-	BEGIN
-		PERFORM set_config('output_plugin_libraries', libs || ', flinkml', true);
-	EXCEPTION WHEN insufficient_privilege THEN
-		RAISE EXCEPTION 'flinkml: the output plugin flinkml is not in output_plugin_libraries'
-			USING ERRCODE = 'insufficient_privilege',
-			      HINT = format('As a superuser: ALTER SYSTEM SET output_plugin_libraries = %L; SELECT pg_reload_conf();',
-			                    libs || ', flinkml');
-	END;
+	-- stop the worker, then take the lock a follower holds for its whole
+	-- life: once granted, no follower runs and none can start until this
+	-- transaction ends
+	FOR i IN 1..100 LOOP
+		EXIT WHEN pg_try_advisory_xact_lock(1718382445, hashtext(model_name));
+		PERFORM pg_terminate_backend(l.pid)
+		FROM pg_locks l
+		WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()
+		  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		  AND l.classid = 1718382445::oid AND l.objid = hashtext(model_name)::oid AND l.objsubid = 2;
+		PERFORM pg_sleep(0.1);
+		IF i = 100 THEN
+			RAISE EXCEPTION 'flinkml: the follower of model "%" did not stop', model_name
+				USING ERRCODE = 'lock_not_available';
+		END IF;
+	END LOOP;
+	PERFORM pg_drop_replication_slot(r.slot_name) FROM pg_replication_slots r
+	WHERE r.slot_name = st.slot AND r.plugin = 'flinkml'
+	  AND r.database = (SELECT oid FROM pg_database WHERE datname = current_database());
+	DELETE FROM flinkml.streams s WHERE s.model = model_name;
 END $$;
+REVOKE ALL ON FUNCTION flinkml._drop_stream_privileged(text) FROM PUBLIC;
 
--- One poll of a follower: apply the decoded transactions committed after
--- the stored LSN, up to the WAL position now, as one delta; store that
--- position.  The caller commits, then advances the slot to the result.
+CREATE FUNCTION flinkml._drop_stream(model_name text) RETURNS void
+	AS 'MODULE_PATHNAME', 'flinkml_drop_stream' LANGUAGE C STRICT;
+
+-- resume: start the follower of a model that is following but has none
+-- running.  Checks the caller; the follower runs as the model's owner.
+-- Returns its pid, or NULL with a WARNING saying why it could not start.
+CREATE FUNCTION flinkml.resume(name text) RETURNS integer
+	AS 'MODULE_PATHNAME', 'flinkml_resume' LANGUAGE C STRICT;
+
+-- One poll of a follower, as the model's owner: apply the decoded
+-- transactions committed after the stored LSN, up to the WAL position now,
+-- as one delta; store that position.  The caller commits, then advances the
+-- slot to the result.  Nothing is written when nothing for the model came.
 CREATE FUNCTION flinkml._stream_apply(model_name text) RETURNS pg_lsn
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	st flinkml.streams;
 	m flinkml.models;
@@ -823,10 +1021,13 @@ BEGIN
 	IF NOT FOUND OR NOT st.enabled THEN
 		RETURN NULL;
 	END IF;
+	SELECT * INTO m FROM flinkml.models WHERE name = model_name;
+	PERFORM flinkml._check_fresh(m);
+	-- decoding sees every row: the owner must still be allowed to
+	PERFORM flinkml._check_readable(m);
 	IF st.worker_pid IS DISTINCT FROM pg_backend_pid() THEN
 		UPDATE flinkml.streams s SET worker_pid = pg_backend_pid() WHERE s.model = model_name;
 	END IF;
-	SELECT * INTO m FROM flinkml.models WHERE name = model_name;
 	PERFORM flinkml._allow_output_plugin();
 	WITH c AS (
 		SELECT lsn,
@@ -850,8 +1051,9 @@ BEGIN
 	-- a commit record may end past the flush position: never store less
 	-- than the position of what was applied, or a redelivery would count it again
 	upto := greatest(upto, last_seen);
-	IF coalesce(txns, 0) = 0 AND st.synced_at > seen - interval '1 second' THEN
+	IF coalesce(txns, 0) = 0 THEN
 		-- nothing for this model: the slot may move on, the row need not
+		-- (an idle follower writes nothing)
 		RETURN upto;
 	END IF;
 	IF t_lsn IS NOT NULL THEN
@@ -866,7 +1068,8 @@ BEGIN
 	SET last_lsn = upto, synced_at = seen,
 	    last_commit_time = coalesce(committed, s.last_commit_time),
 	    rows_applied = s.rows_applied + coalesce(changes, 0),
-	    transactions_applied = s.transactions_applied + coalesce(txns, 0)
+	    transactions_applied = s.transactions_applied + coalesce(txns, 0),
+	    last_error = NULL, last_error_at = NULL
 	WHERE s.model = model_name;
 	-- keep reads cheap: fold the pending deltas into a version now and then
 	IF (SELECT count(*) FROM flinkml.deltas d WHERE d.model = m.name) >= 100 THEN
@@ -876,108 +1079,258 @@ BEGIN
 END $$;
 
 -- follow: learn from the WAL through logical decoding, off the writers'
--- path.  Creates the slot "flinkml_<model>", fits the table as of the slot's
--- start (the table is locked against writers for that moment), and starts
--- the follower.  Call it in a transaction of its own.
+-- path.  Fits the table (locked against writers for that moment), creates
+-- the slot "flinkml_<model>" at that point, and starts the follower, which
+-- runs as the model's owner: the owner needs LOGIN and REPLICATION.  Call it
+-- in a transaction of its own.
 CREATE FUNCTION flinkml.follow(name text) RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models := flinkml._model(name, true);
 	src text := flinkml._source(m);
-	ident "char";
-	-- slot names are lower case: keep distinct models distinct
-	slot name := 'flinkml_' || left(lower(m.name), 40) ||
-	             CASE WHEN m.name <> lower(m.name) OR length(m.name) > 40 THEN '_' || left(md5(m.name), 8) ELSE '' END;
-	start pg_lsn;
-	opts text[];
+	rel pg_class;
 	s @extschema@.linreg_state;
 BEGIN
 	IF m.attached THEN
 		RAISE EXCEPTION 'flinkml: model "%" is maintained by triggers; detach it first', m.name
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
+	PERFORM flinkml._check_fresh(m);
 	IF EXISTS (SELECT 1 FROM flinkml.streams WHERE model = m.name) THEN
 		RAISE EXCEPTION 'flinkml: model "%" is already following', m.name
 			USING ERRCODE = 'duplicate_object';
 	END IF;
-	SELECT c.relreplident INTO ident FROM pg_class c WHERE c.oid = src::regclass;
-	IF ident <> 'f' THEN
+	SELECT * INTO rel FROM pg_class c WHERE c.oid = m.source;
+	IF rel.relkind <> 'r' OR rel.relpersistence <> 'p' THEN
+		RAISE EXCEPTION 'flinkml: % is not a logged plain table; only those can be followed', src
+			USING ERRCODE = 'wrong_object_type',
+			      HINT = 'Partitioned, unlogged and temporary tables, views and foreign tables do not reach the WAL as one table; use flinkml.attach.';
+	END IF;
+	IF rel.relreplident <> 'f' THEN
 		RAISE EXCEPTION 'flinkml: table % must have REPLICA IDENTITY FULL to be followed', src
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      HINT = format('ALTER TABLE %s REPLICA IDENTITY FULL; so that deletes and updates carry the old row.', src);
 	END IF;
-	opts := ARRAY['relid', (src::regclass::oid)::text,
-	              'target', (SELECT attnum::text FROM pg_attribute WHERE attrelid = src::regclass AND attname = m.target),
-	              'features', (SELECT coalesce(string_agg(a.attnum::text, ',' ORDER BY u.i), '')
-	                           FROM unnest(m.features) WITH ORDINALITY u(f, i)
-	                           JOIN pg_attribute a ON a.attrelid = src::regclass AND a.attname = u.f),
-	              'weight', coalesce((SELECT attnum::text FROM pg_attribute WHERE attrelid = src::regclass AND attname = m.weight), '0'),
-	              'intercept', m.intercept::text];
-	PERFORM flinkml._allow_output_plugin();
-	-- no writer may commit between the slot's start and the fit
+	PERFORM flinkml._check_readable(m);
+	-- no writer may commit between the fit and the slot's start
 	EXECUTE format('LOCK TABLE %s IN SHARE MODE', src);
-	SELECT lsn INTO start FROM pg_create_logical_replication_slot(slot, 'flinkml');
 	EXECUTE flinkml._state_query(m, src) INTO s;
 	DELETE FROM flinkml.deltas d WHERE d.model = m.name;
 	PERFORM flinkml._add_version(m, s, 'fit');
-	INSERT INTO flinkml.streams (model, slot, options, last_lsn) VALUES (m.name, slot, opts, start);
-	RETURN flinkml._start_follower(m.name);
+	PERFORM flinkml._create_stream(m.name);
+	RETURN flinkml.resume(m.name);
 END $$;
 
--- unfollow: stop the follower; it drops its slot on the way out.
+-- unfollow: stop the follower, drop the slot and the stream.
 CREATE FUNCTION flinkml.unfollow(name text) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models := flinkml._model(name, true);
-	st flinkml.streams;
 BEGIN
-	-- locked: the launcher skips a model whose row is locked
-	SELECT * INTO st FROM flinkml.streams s WHERE s.model = m.name FOR UPDATE;
-	IF NOT FOUND THEN
+	IF NOT EXISTS (SELECT 1 FROM flinkml.streams s WHERE s.model = m.name) THEN
 		RAISE EXCEPTION 'flinkml: model "%" is not following', m.name USING ERRCODE = 'undefined_object';
 	END IF;
-	-- stop the worker, then take the lock a follower holds for its whole
-	-- life: once granted, no follower runs and none can start (the launcher
-	-- and new followers see it taken) until this transaction ends
-	FOR i IN 1..100 LOOP
-		EXIT WHEN pg_try_advisory_xact_lock(1718382445, hashtext(m.name));
-		-- whoever follows the model now (the launcher may have started one)
-		PERFORM pg_terminate_backend(l.pid)
-		FROM pg_locks l
-		WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()
-		  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-		  AND l.classid = 1718382445::oid AND l.objid = hashtext(m.name)::oid AND l.objsubid = 2;
-		PERFORM pg_sleep(0.1);
-		IF i = 100 THEN
-			RAISE EXCEPTION 'flinkml: the follower of model "%" did not stop', m.name
-				USING ERRCODE = 'lock_not_available';
-		END IF;
-	END LOOP;
-	PERFORM pg_drop_replication_slot(st.slot) FROM pg_replication_slots WHERE slot_name = st.slot;
-	DELETE FROM flinkml.streams s WHERE s.model = m.name;
+	PERFORM flinkml._drop_stream(m.name);
 END $$;
 
-CREATE VIEW flinkml.stream_status AS
-SELECT s.model, s.slot, s.enabled,
-       (a.pid IS NOT NULL) AS running, s.worker_pid,
+-- Whether flinkml was preloaded (a launcher brings followers back after a restart).
+CREATE FUNCTION flinkml._launcher_loaded() RETURNS boolean
+	AS 'MODULE_PATHNAME', 'flinkml_launcher_loaded' LANGUAGE C STABLE;
+
+-- Rows for the models the caller may read only (the view runs as its
+-- caller: the streams table's row-level security applies).
+CREATE VIEW flinkml.stream_status WITH (security_invoker = true) AS
+SELECT s.model, s.slot, s.enabled, f.running, s.worker_pid,
+       CASE
+           WHEN f.running THEN 'running'
+           WHEN m.stale IS NOT NULL THEN 'stopped: the model is stale: ' || m.stale
+           WHEN NOT s.enabled THEN 'stopped: ' || coalesce(s.last_error, 'disabled')
+           WHEN s.last_error IS NOT NULL THEN 'not running: ' || s.last_error
+           WHEN NOT flinkml._launcher_loaded() THEN
+               pg_catalog.format('not running: no launcher (flinkml is not in shared_preload_libraries) '
+                                 'restarts it after a server restart; SELECT flinkml.resume(%L);', s.model)
+           ELSE pg_catalog.format('not running: SELECT flinkml.resume(%L);', s.model)
+       END AS state,
        s.last_lsn,
-       pg_wal_lsn_diff(pg_current_wal_lsn(), s.last_lsn)::bigint AS lag_bytes,
-       extract(epoch FROM now() - s.synced_at)::float8 AS lag_seconds,
+       lag.bytes AS lag_bytes,
+       CASE WHEN lag.bytes OPERATOR(pg_catalog.<=) 0 THEN 0::float8
+            ELSE pg_catalog.date_part('epoch', pg_catalog.now() OPERATOR(pg_catalog.-) s.synced_at) END AS lag_seconds,
        s.rows_applied, s.transactions_applied, s.last_commit_time,
        s.last_error, s.last_error_at, s.started_at
 FROM flinkml.streams s
-LEFT JOIN pg_stat_activity a ON a.pid = s.worker_pid AND a.backend_type = 'flinkml follower';
+JOIN flinkml.models m ON m.name OPERATOR(pg_catalog.=) s.model
+LEFT JOIN pg_catalog.pg_replication_slots r ON r.slot_name OPERATOR(pg_catalog.=) s.slot
+CROSS JOIN LATERAL (
+	SELECT EXISTS (
+		SELECT 1 FROM pg_catalog.pg_locks l
+		WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory' AND l.granted
+		  AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
+		                                         WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+		  AND l.classid OPERATOR(pg_catalog.=) 1718382445::pg_catalog.oid
+		  AND l.objid OPERATOR(pg_catalog.=) pg_catalog.hashtext(s.model)::pg_catalog.oid
+		  AND l.objsubid OPERATOR(pg_catalog.=) 2) AS running) f
+CROSS JOIN LATERAL (
+	SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_flush_lsn(),
+	                                  GREATEST(s.last_lsn, r.confirmed_flush_lsn))::bigint AS bytes) lag;
 GRANT SELECT ON flinkml.stream_status TO PUBLIC;
 
--- resume: start the follower of a model that is following but has none
--- running (after a server restart without the launcher).
-CREATE FUNCTION flinkml.resume(name text) RETURNS integer
-LANGUAGE plpgsql AS $$
+-- The state of every model one may read: stale or exact, maintained how.
+CREATE VIEW flinkml.model_status WITH (security_invoker = true) AS
+SELECT m.name, m.owner, m.source, m.head_version, m.active_version, m.attached,
+       EXISTS (SELECT 1 FROM flinkml.streams s WHERE s.model OPERATOR(pg_catalog.=) m.name) AS following,
+       m.stale, m.stale_at
+FROM flinkml.models m;
+GRANT SELECT ON flinkml.model_status TO PUBLIC;
+
+CREATE FUNCTION flinkml.drop_model(name text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models := flinkml._model(name, true);
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM flinkml.streams s WHERE s.model = m.name AND s.enabled) THEN
-		RAISE EXCEPTION 'flinkml: model "%" is not following', m.name USING ERRCODE = 'undefined_object';
+	IF m.attached THEN
+		PERFORM flinkml._set_attached(m.name, false);
 	END IF;
-	RETURN flinkml._start_follower(m.name);
+	IF EXISTS (SELECT 1 FROM flinkml.streams s WHERE s.model = m.name) THEN
+		PERFORM flinkml._drop_stream(m.name);
+	END IF;
+	DELETE FROM flinkml.deltas d WHERE d.model = m.name;
+	DELETE FROM flinkml.models WHERE models.name = m.name;
 END $$;
+
+-------------------------------------------------------------------------------
+-- Schema changes: event triggers keep every model exact or visibly stale.
+-- They run as the extension's owner (SECURITY DEFINER, fixed search_path),
+-- on the objects PostgreSQL reports by OID, and touch only the registry.
+-------------------------------------------------------------------------------
+-- Mark a model stale and stop its stream (its follower drops the slot).
+CREATE FUNCTION flinkml._mark_stale(model_name text, reason text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	UPDATE flinkml.models SET stale = reason, stale_at = now() WHERE name = model_name AND stale IS NULL;
+	UPDATE flinkml.streams SET enabled = false, last_error = 'the model is stale: ' || reason, last_error_at = now()
+	WHERE model = model_name AND enabled;
+END $$;
+REVOKE ALL ON FUNCTION flinkml._mark_stale(text, text) FROM PUBLIC;
+
+-- The names of the columns an ALTER TABLE command changed the type of (C:
+-- the command's subcommands are not visible to SQL).
+CREATE FUNCTION flinkml._altered_columns(cmd pg_ddl_command) RETURNS text[]
+	AS 'MODULE_PATHNAME', 'flinkml_altered_columns' LANGUAGE C STRICT;
+REVOKE ALL ON FUNCTION flinkml._altered_columns(pg_ddl_command) FROM PUBLIC;
+
+-- Check the models of one table after an ALTER: columns followed by attribute
+-- number (a rename renames them in the model; a dropped column or a changed
+-- type makes it stale), the triggers of attached models (present, enabled),
+-- the WAL of followed ones (REPLICA IDENTITY FULL, logged).
+CREATE FUNCTION flinkml._check_table(relid oid, retyped text[]) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	m flinkml.models;
+	names text[];
+	gone text;
+	changed text;
+	rel pg_class;
+BEGIN
+	SELECT * INTO rel FROM pg_class WHERE oid = relid;
+	FOR m IN SELECT * FROM flinkml.models WHERE source = relid AND stale IS NULL FOR NO KEY UPDATE LOOP
+		SELECT array_agg(a.attname::text ORDER BY u.i),
+		       string_agg(format('%s', u.n), ', ') FILTER (WHERE a.attname IS NULL AND u.n > 0)
+		INTO names, gone
+		FROM unnest(m.attnums) WITH ORDINALITY u(n, i)
+		LEFT JOIN pg_attribute a ON a.attrelid = relid AND a.attnum = u.n AND u.n > 0 AND NOT a.attisdropped;
+		IF gone IS NOT NULL THEN
+			PERFORM flinkml._mark_stale(m.name, format('a column of %s (attribute %s) was dropped', relid::regclass, gone));
+			CONTINUE;
+		END IF;
+		-- names[1] target, names[2] weight (NULL: none), names[3:] features
+		IF names[1] IS DISTINCT FROM m.target OR names[2] IS DISTINCT FROM m.weight
+		   OR coalesce(names[3:], '{}') IS DISTINCT FROM m.features THEN
+			UPDATE flinkml.models SET target = names[1], weight = names[2], features = coalesce(names[3:], '{}')
+			WHERE name = m.name;
+		END IF;
+		SELECT string_agg(quote_ident(c), ', ') INTO changed FROM unnest(retyped) c WHERE c = ANY (names);
+		IF changed IS NOT NULL THEN
+			PERFORM flinkml._mark_stale(m.name, format('column %s of %s changed type (ALTER COLUMN TYPE rewrites the rows without firing triggers)', changed, relid::regclass));
+			CONTINUE;
+		END IF;
+		IF m.attached AND (SELECT count(*) FROM pg_trigger t
+		                   WHERE t.tgrelid = relid AND t.tgenabled IN ('O', 'A')
+		                     AND t.tgname IN ('flinkml_' || m.name || '_ins', 'flinkml_' || m.name || '_upd',
+		                                      'flinkml_' || m.name || '_del', 'flinkml_' || m.name || '_trunc')) <> 4 THEN
+			PERFORM flinkml._mark_stale(m.name, format('a trigger of the model on %s was disabled, renamed or dropped', relid::regclass));
+			CONTINUE;
+		END IF;
+		IF EXISTS (SELECT 1 FROM flinkml.streams s WHERE s.model = m.name)
+		   AND (rel.relreplident <> 'f' OR rel.relpersistence <> 'p') THEN
+			PERFORM flinkml._mark_stale(m.name, format('%s is no longer a logged table with REPLICA IDENTITY FULL', relid::regclass));
+		END IF;
+	END LOOP;
+END $$;
+REVOKE ALL ON FUNCTION flinkml._check_table(oid, text[]) FROM PUBLIC;
+
+CREATE FUNCTION flinkml._on_ddl_end() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	c record;
+BEGIN
+	FOR c IN
+		SELECT CASE WHEN d.classid = 'pg_class'::regclass THEN d.objid
+		            ELSE (SELECT t.tgrelid FROM pg_trigger t WHERE t.oid = d.objid) END AS relid,
+		       CASE WHEN d.command_tag = 'ALTER TABLE' THEN flinkml._altered_columns(d.command) END AS retyped
+		FROM pg_event_trigger_ddl_commands() d
+		WHERE d.classid IN ('pg_class'::regclass, 'pg_trigger'::regclass)
+	LOOP
+		IF c.relid IS NOT NULL AND EXISTS (SELECT 1 FROM flinkml.models m WHERE m.source = c.relid) THEN
+			PERFORM flinkml._check_table(c.relid, coalesce(c.retyped, '{}'));
+		END IF;
+	END LOOP;
+END $$;
+REVOKE ALL ON FUNCTION flinkml._on_ddl_end() FROM PUBLIC;
+
+CREATE FUNCTION flinkml._on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	d record;
+	m flinkml.models;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'flinkml') THEN
+		RETURN;		-- DROP EXTENSION flinkml itself
+	END IF;
+	-- tables and columns first: a dropped table's triggers go with it
+	FOR d IN SELECT * FROM pg_event_trigger_dropped_objects() o
+	         WHERE o.classid IN ('pg_class'::regclass, 'pg_trigger'::regclass)
+	         ORDER BY o.classid = 'pg_trigger'::regclass LOOP
+		IF d.classid = 'pg_class'::regclass THEN
+			FOR m IN SELECT * FROM flinkml.models
+			         WHERE source = d.objid AND (d.objsubid = 0 OR d.objsubid = ANY (attnums)) LOOP
+				IF d.objsubid = 0 THEN
+					UPDATE flinkml.models SET attached = false WHERE name = m.name;
+					PERFORM flinkml._mark_stale(m.name, format('its table %s was dropped', d.object_identity));
+				ELSE
+					PERFORM flinkml._mark_stale(m.name, format('column %s was dropped', d.object_identity));
+				END IF;
+			END LOOP;
+		ELSE
+			FOR m IN SELECT * FROM flinkml.models x WHERE x.attached AND x.stale IS NULL
+			         AND d.object_identity = ANY (ARRAY(
+			             SELECT format('%I on %s', 'flinkml_' || x.name || sfx, x.source::regclass::text)
+			             FROM unnest(ARRAY['_ins', '_upd', '_del', '_trunc']) sfx)) LOOP
+				PERFORM flinkml._mark_stale(m.name, format('its trigger %s was dropped', d.object_identity));
+			END LOOP;
+		END IF;
+	END LOOP;
+END $$;
+REVOKE ALL ON FUNCTION flinkml._on_sql_drop() FROM PUBLIC;
+
+-- DROP EXTENSION flinkml: every slot flinkml made gets a follower, which
+-- drops it and exits once the drop has committed (C: the command's target
+-- is not visible to SQL).
+CREATE FUNCTION flinkml._on_ddl_start() RETURNS event_trigger
+	AS 'MODULE_PATHNAME', 'flinkml_on_ddl_start' LANGUAGE C;
+REVOKE ALL ON FUNCTION flinkml._on_ddl_start() FROM PUBLIC;
+
+CREATE EVENT TRIGGER flinkml_ddl_end ON ddl_command_end
+	WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER') EXECUTE FUNCTION flinkml._on_ddl_end();
+CREATE EVENT TRIGGER flinkml_sql_drop ON sql_drop EXECUTE FUNCTION flinkml._on_sql_drop();
+CREATE EVENT TRIGGER flinkml_ddl_start ON ddl_command_start
+	WHEN TAG IN ('DROP EXTENSION') EXECUTE FUNCTION flinkml._on_ddl_start();

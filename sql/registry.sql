@@ -60,7 +60,7 @@ FROM generate_series(1, 40) AS id;
 --
 SELECT flinkml.create_model('reg_price', 'reg_sales', target => 'price',
                             features => ARRAY['age', 'income', 'buys']);
-SELECT name, source_schema, source_table, target, features, weight, intercept,
+SELECT name, source, target, features, weight, intercept,
        owner = current_user AS owned, head_version, active_version, attached
 FROM flinkml.models WHERE name = 'reg_price';
 SELECT version, active, made_by, rows, pg_temp.rc(coefficients) AS coefficients,
@@ -288,7 +288,7 @@ FROM generate_series(1, 30) AS g;
 SELECT flinkml.create_model('reg_odd', '"Reg Schema"."Sales Table"', 'Price ($)',
                             ARRAY['Age (years)', 'In"come', 'x); DROP TABLE reg_sales; --'],
                             weight => 'Weight, %');
-SELECT source_schema, source_table, target, features, weight FROM flinkml.models WHERE name = 'reg_odd';
+SELECT source, target, features, weight FROM flinkml.models WHERE name = 'reg_odd';
 SELECT pg_temp.same(flinkml.current_model('reg_odd'),
                     (SELECT linreg_fit("Price ($)", ARRAY["Age (years)", "In""come", "x); DROP TABLE reg_sales; --"]::float8[], "Weight, %")
                      FROM "Reg Schema"."Sales Table")) AS same_as_fresh,

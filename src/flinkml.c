@@ -12,6 +12,7 @@
 #include "utils/lsyscache.h"
 
 #include "core/lr_solve.h"
+#include "follower.h"
 
 PG_MODULE_MAGIC;
 
@@ -30,6 +31,7 @@ _PG_init(void)
 	if (set_threads)
 		set_threads(1);
 	flinkml_install_planner_hook();
+	flinkml_define_follower_settings();
 	if (process_shared_preload_libraries_in_progress)
 		flinkml_register_launcher();
 }

@@ -2,8 +2,12 @@
  * follower.c — background workers that keep registry models current from
  * the WAL through logical decoding.
  *
- * A follower (one per followed model, a dynamic background worker) polls
- * its slot every 100 ms.  Each poll applies the changes exactly once:
+ * A follower (one per followed model, a dynamic background worker) runs as
+ * the model's owner, with a fixed search_path, on the slot flinkml made for
+ * the model.  Every 50 ms it reads the WAL's flush position from shared
+ * memory; only when that moved does it poll its slot, so an idle follower
+ * runs no query and writes nothing.  Each poll applies the changes exactly
+ * once:
  *
  *   1. one transaction runs flinkml._stream_apply(model): it peeks the slot
  *      up to the current WAL position X, folds the decoded transactions
@@ -17,14 +21,25 @@
  *
  * Errors are logged, recorded in flinkml.streams.last_error, and the worker
  * exits with code 1 so that the postmaster restarts it a second later.
- * When the model stops following, the worker drops the slot and exits 0.
- * With flinkml in shared_preload_libraries, a launcher restarts the
- * followers of flinkml.database after a server restart.  A session-level
- * advisory lock per model keeps a second follower of the same model out.
+ * When the model stops following (unfollow, a schema change that made it
+ * stale, a new owner) or the extension is dropped, the worker drops its
+ * slot and exits 0.  A session-level advisory lock per model keeps a second
+ * follower of the same model out.
+ *
+ * With flinkml in shared_preload_libraries, a launcher (connected to no
+ * database) starts, after every server start or crash, one short-lived
+ * starter per database, which starts the followers that database's streams
+ * need.  flinkml.max_followers bounds the followers of the cluster.
  */
 #include "flinkml.h"
 
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "access/heapam.h"
+#include "access/xlog.h"
+#include "catalog/pg_database.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -33,25 +48,43 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "follower.h"
+
 PGDLLEXPORT void flinkml_follower_main(Datum main_arg);
+PGDLLEXPORT void flinkml_starter_main(Datum main_arg);
 PGDLLEXPORT void flinkml_launcher_main(Datum main_arg);
 
-PG_FUNCTION_INFO_V1(flinkml_start_follower);
+PG_FUNCTION_INFO_V1(flinkml_resume);
+PG_FUNCTION_INFO_V1(flinkml_launcher_loaded);
 
-#define POLL_MS 100
-#define LAUNCHER_MS 1000
-/* advisory lock key space of followers: 'flkm' */
-#define FOLLOWER_LOCK_CLASS 1718382445
+#define CHECK_MS 50
+#define FOLLOWER_TYPE "flinkml follower"
+#define MODEL_NAME_MAX 48
 
+/* What a follower is started with (bgw_extra); bgw_main_arg is the database. */
+typedef struct FollowerArgs
+{
+	Oid			owner;			/* it runs as this role */
+	TransactionId wait_xid;		/* the transaction that started it (follow): wait for its end */
+	char		model[MODEL_NAME_MAX + 1];
+	char		slot[NAMEDATALEN];
+} FollowerArgs;
+
+StaticAssertDecl(sizeof(FollowerArgs) <= BGW_EXTRALEN, "FollowerArgs must fit in bgw_extra");
+
+static int	max_followers = 4;
+bool		flinkml_preloaded = false;
 static volatile sig_atomic_t got_sigterm = false;
-static char *launcher_database = NULL;
 
 static void
 on_sigterm(SIGNAL_ARGS)
@@ -65,16 +98,31 @@ on_sigterm(SIGNAL_ARGS)
 
 /*
  * For the current transaction only (SET LOCAL): every peek and advance of
- * the slot logs "starting logical decoding for slot ..." at LOG, ten times a
- * second, and LOG passes any log_min_messages below FATAL.  An error of the
- * transaction still reaches the log: the loop catches it and logs it as a
- * WARNING after the abort, which has restored the setting.
+ * the slot logs "starting logical decoding for slot ..." at LOG, and LOG
+ * passes any log_min_messages below FATAL.  An error of the transaction
+ * still reaches the log: the loop catches it and logs it as a WARNING after
+ * the abort, which has restored the setting.
  */
 static void
 quiet_decoding_logs(void)
 {
 	(void) set_config_option("log_min_messages", "fatal", PGC_SUSET, PGC_S_SESSION,
 							 GUC_ACTION_LOCAL, true, 0, false);
+}
+
+/*
+ * Settings a worker does not take from ALTER DATABASE / ALTER ROLE: its
+ * queries are qualified, and nobody else's search_path or defaults apply.
+ */
+static void
+fixed_settings(void)
+{
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("idle_in_transaction_session_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
 }
 
 /* Sleep until the timeout or a signal, then take a configuration reload. */
@@ -130,143 +178,237 @@ end_tx(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
-/* Record an error for the model in a transaction of its own. */
+/* Drop this follower's slot, if it is flinkml's and idle (in a transaction). */
 static void
-record_error(const char *model, const char *message)
+drop_own_slot(const FollowerArgs *fa)
 {
-	const char *args[2] = {model, message};
+	char		db[16];
+	const char *args[2] = {fa->slot, db};
 
-	begin_tx("flinkml: recording an error");
-	run("UPDATE flinkml.streams SET last_error = $2, last_error_at = now() WHERE model = $1", 2, args);
+	snprintf(db, sizeof(db), "%u", MyDatabaseId);
+	run("SELECT pg_catalog.pg_drop_replication_slot(r.slot_name) FROM pg_catalog.pg_replication_slots r "
+		"WHERE r.slot_name OPERATOR(pg_catalog.=) $1::pg_catalog.name "
+		"AND r.plugin OPERATOR(pg_catalog.=) 'flinkml' "
+		"AND r.database OPERATOR(pg_catalog.=) $2::pg_catalog.oid AND NOT r.active", 2, args);
+}
+
+/* Stop for good: drop the slot (the transaction is open), commit, exit 0. */
+static void
+stop_following(const FollowerArgs *fa, const char *why)
+{
+	drop_own_slot(fa);
 	end_tx();
+	elog(LOG, "flinkml follower of model \"%s\" stopped: %s; slot %s dropped", fa->model, why, fa->slot);
+	proc_exit(0);
+}
+
+/*
+ * One poll (see the file's comment).  Stops the worker when the model no
+ * longer follows with this slot, as this role, or the extension is gone.
+ */
+static void
+poll_once(const FollowerArgs *fa)
+{
+	char		owner[16];
+	const char *args[3] = {fa->model, fa->slot, owner};
+	char	   *lsn;
+
+	snprintf(owner, sizeof(owner), "%u", fa->owner);
+
+	begin_tx("flinkml: applying changes");
+	quiet_decoding_logs();
+	if (!flinkml_extension(NULL, NULL, NULL))
+		stop_following(fa, "the extension was dropped");
+	if (run("SELECT 1 FROM flinkml.streams s JOIN flinkml.models m ON m.name OPERATOR(pg_catalog.=) s.model "
+			"WHERE s.model OPERATOR(pg_catalog.=) $1 AND s.enabled "
+			"AND s.slot OPERATOR(pg_catalog.=) $2::pg_catalog.name "
+			"AND m.owner::pg_catalog.oid OPERATOR(pg_catalog.=) $3::pg_catalog.oid",
+			3, args) == NULL)
+	{
+		run("UPDATE flinkml.streams SET worker_pid = NULL WHERE model OPERATOR(pg_catalog.=) $1", 1, args);
+		stop_following(fa, "the model no longer follows the WAL with this slot as this role");
+	}
+	lsn = run("SELECT flinkml._stream_apply($1)::pg_catalog.text", 1, args);
+	if (lsn)
+		lsn = MemoryContextStrdup(TopMemoryContext, lsn);
+	end_tx();
+
+	/* only after the applying transaction committed */
+	if (lsn)
+	{
+		const char *adv[2] = {fa->slot, lsn};
+
+		begin_tx("flinkml: advancing the slot");
+		quiet_decoding_logs();
+		run("SELECT pg_catalog.pg_replication_slot_advance($1::pg_catalog.name, $2::pg_catalog.pg_lsn)", 2, adv);
+		end_tx();
+		pfree(lsn);
+	}
+}
+
+/* Record an error for the model in a transaction of its own (best effort). */
+static void
+record_error(const FollowerArgs *fa, const char *message)
+{
+	const char *args[2] = {fa->model, message};
+
+	PG_TRY();
+	{
+		begin_tx("flinkml: recording an error");
+		if (flinkml_extension(NULL, NULL, NULL))
+			run("UPDATE flinkml.streams SET last_error = $2, last_error_at = pg_catalog.now() "
+				"WHERE model OPERATOR(pg_catalog.=) $1", 2, args);
+		else
+			stop_following(fa, "the extension was dropped");
+		end_tx();
+	}
+	PG_CATCH();
+	{
+		FlushErrorState();
+		AbortCurrentTransaction();
+	}
+	PG_END_TRY();
 }
 
 void
 flinkml_follower_main(Datum main_arg)
 {
-	char		model[NAMEDATALEN];
-	const char *args[2];
+	FollowerArgs fa;
+	const char *args[1];
 	char	   *got;
+	XLogRecPtr	seen = InvalidXLogRecPtr;
 	MemoryContext loop_ctx;
 
-	memcpy(model, MyBgworkerEntry->bgw_extra, NAMEDATALEN);
-	model[NAMEDATALEN - 1] = '\0';
+	memcpy(&fa, MyBgworkerEntry->bgw_extra, sizeof(fa));
+	fa.model[MODEL_NAME_MAX] = '\0';
+	fa.slot[NAMEDATALEN - 1] = '\0';
 	pqsignal(SIGTERM, on_sigterm);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), InvalidOid, 0);
-	pgstat_report_appname("flinkml follower");
+	/* as the model's owner, never as a superuser it is not */
+	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), fa.owner, 0);
+	pgstat_report_appname(FOLLOWER_TYPE);
+	fixed_settings();
+	/*
+	 * The slot may only move past what a durable commit holds: an applying
+	 * transaction lost in a crash after the slot advanced would lose changes.
+	 */
+	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
 	loop_ctx = AllocSetContextCreate(TopMemoryContext, "flinkml follower", ALLOCSET_DEFAULT_SIZES);
 
+	/* follow() starts it before its transaction commits: wait for that */
+	if (TransactionIdIsValid(fa.wait_xid))
+	{
+		StartTransactionCommand();
+		XactLockTableWait(fa.wait_xid, NULL, NULL, XLTW_None);
+		CommitTransactionCommand();
+	}
+
 	/* one follower per model */
-	args[0] = model;
+	args[0] = fa.model;
 	begin_tx("flinkml: starting");
-	got = run("SELECT pg_try_advisory_lock(" CppAsString2(FOLLOWER_LOCK_CLASS) ", hashtext($1))", 1, args);
+	if (!flinkml_extension(NULL, NULL, NULL))
+		stop_following(&fa, "the extension was dropped");
+	got = run("SELECT pg_catalog.pg_try_advisory_lock(" CppAsString2(FOLLOWER_LOCK_CLASS)
+			  ", pg_catalog.hashtext($1))", 1, args);
 	if (got == NULL || strcmp(got, "t") != 0)
 	{
 		end_tx();
 		proc_exit(0);
 	}
-	run("UPDATE flinkml.streams SET worker_pid = pg_backend_pid() WHERE model = $1", 1, args);
 	end_tx();
-	elog(LOG, "flinkml follower of model \"%s\" started", model);
-	/*
-	 * The slot may only move past what a durable commit holds: an applying
-	 * transaction lost in a crash after the slot advanced would lose changes.
-	 */
-	SetConfigOption("synchronous_commit", "on", PGC_USERSET, PGC_S_SESSION);
+	elog(LOG, "flinkml follower of model \"%s\" started", fa.model);
 
 	while (!got_sigterm)
 	{
 		MemoryContext old = MemoryContextSwitchTo(loop_ctx);
+		XLogRecPtr	flush = GetFlushRecPtr(NULL);
 
-		PG_TRY();
+		/* nothing was written anywhere since the last poll: nothing to do */
+		if (flush != seen)
 		{
-			char	   *lsn;
-			char	   *slot = NULL;
-
-			begin_tx("flinkml: applying changes");
-			quiet_decoding_logs();
-			got = run("SELECT enabled FROM flinkml.streams WHERE model = $1", 1, args);
-			if (got == NULL || strcmp(got, "t") != 0)
-			{
-				/* stopped following: drop the slot and leave */
-				run("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-					"WHERE slot_name = (SELECT slot FROM flinkml.streams WHERE model = $1) AND NOT active",
-					1, args);
-				run("UPDATE flinkml.streams SET worker_pid = NULL WHERE model = $1", 1, args);
-				end_tx();
-				elog(WARNING, "flinkml follower of model \"%s\" stopped following", model);
-				proc_exit(0);
-			}
-			lsn = run("SELECT flinkml._stream_apply($1)::text", 1, args);
-			if (lsn)
-				slot = run("SELECT slot FROM flinkml.streams WHERE model = $1", 1, args);
-			if (lsn)
-				lsn = MemoryContextStrdup(loop_ctx, lsn);
-			if (slot)
-				slot = MemoryContextStrdup(loop_ctx, slot);
-			end_tx();
-
-			/* only after the applying transaction committed */
-			if (lsn && slot)
-			{
-				args[0] = slot;
-				args[1] = lsn;
-				begin_tx("flinkml: advancing the slot");
-				quiet_decoding_logs();
-				run("SELECT pg_replication_slot_advance($1, $2::pg_lsn)", 2, args);
-				end_tx();
-				args[0] = model;
-			}
-		}
-		PG_CATCH();
-		{
-			ErrorData  *e;
-
-			MemoryContextSwitchTo(loop_ctx);
-			e = CopyErrorData();
-			FlushErrorState();
-			AbortCurrentTransaction();
-			elog(WARNING, "flinkml follower of model \"%s\": %s; retrying in a second", model, e->message);
-			args[0] = model;
 			PG_TRY();
 			{
-				record_error(model, e->message);
+				poll_once(&fa);
+				seen = flush;
 			}
 			PG_CATCH();
 			{
+				ErrorData  *e;
+
+				MemoryContextSwitchTo(loop_ctx);
+				e = CopyErrorData();
 				FlushErrorState();
 				AbortCurrentTransaction();
+				elog(WARNING, "flinkml follower of model \"%s\": %s; retrying in a second", fa.model, e->message);
+				record_error(&fa, e->message);
+				/*
+				 * As the message says, holding the follower's lock meanwhile
+				 * (the postmaster restarts this one a second after it exits):
+				 * without the pause a persistent error is retried, and
+				 * logged, many times a second.
+				 */
+				ResetLatch(MyLatch);
+				if (!got_sigterm)
+					sleep_ms(1000);
+				proc_exit(1);
 			}
 			PG_END_TRY();
-			/*
-			 * As the message says, holding the follower's lock meanwhile (the
-			 * launcher would start another at once, and the postmaster
-			 * restarts this one a second after it exits): without the pause
-			 * a persistent error is retried, and logged, many times a second.
-			 */
-			ResetLatch(MyLatch);
-			if (!got_sigterm)
-				sleep_ms(1000);
-			proc_exit(1);
 		}
-		PG_END_TRY();
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(loop_ctx);
-
-		sleep_ms(POLL_MS);
+		sleep_ms(CHECK_MS);
 	}
 	proc_exit(0);
 }
 
+/* Followers running in the cluster, every database. */
+static int
+count_followers(void)
+{
+	int			n = 0;
+
+	pgstat_clear_snapshot();
+	for (int i = 1; i <= pgstat_fetch_stat_numbackends(); i++)
+	{
+		LocalPgBackendStatus *l = pgstat_fetch_stat_local_beentry(i);
+		const char *type;
+
+		if (l == NULL || l->backendStatus.st_backendType != B_BG_WORKER)
+			continue;
+		type = GetBackgroundWorkerTypeByPid(l->backendStatus.st_procpid);
+		if (type && strcmp(type, FOLLOWER_TYPE) == 0)
+			n++;
+	}
+	return n;
+}
+
+/*
+ * Register a follower of model (as owner, on slot) in this database;
+ * returns its pid, or 0 with a WARNING when it cannot start.
+ */
 static pid_t
-start_follower(Oid dboid, const char *model, bool quiet)
+start_follower(Oid owner, const char *model, const char *slot, TransactionId wait_xid)
 {
 	BackgroundWorker w;
 	BackgroundWorkerHandle *h;
+	FollowerArgs fa;
 	pid_t		pid = 0;
 
+	if (count_followers() >= max_followers)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("flinkml: the follower of model \"%s\" was not started: %d followers run, flinkml.max_followers is %d",
+						model, count_followers(), max_followers),
+				 errhint("Raise flinkml.max_followers (and max_worker_processes), then SELECT flinkml.resume('%s');", model)));
+		return 0;
+	}
+	memset(&fa, 0, sizeof(fa));
+	fa.owner = owner;
+	fa.wait_xid = wait_xid;
+	strlcpy(fa.model, model, sizeof(fa.model));
+	strlcpy(fa.slot, slot, sizeof(fa.slot));
 	memset(&w, 0, sizeof(w));
 	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
@@ -274,76 +416,256 @@ start_follower(Oid dboid, const char *model, bool quiet)
 	snprintf(w.bgw_library_name, BGW_MAXLEN, "flinkml");
 	snprintf(w.bgw_function_name, BGW_MAXLEN, "flinkml_follower_main");
 	snprintf(w.bgw_name, BGW_MAXLEN, "flinkml follower %s", model);
-	snprintf(w.bgw_type, BGW_MAXLEN, "flinkml follower");
-	w.bgw_main_arg = ObjectIdGetDatum(dboid);
-	strlcpy(w.bgw_extra, model, NAMEDATALEN);
+	snprintf(w.bgw_type, BGW_MAXLEN, FOLLOWER_TYPE);
+	w.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
+	memcpy(w.bgw_extra, &fa, sizeof(fa));
 	w.bgw_notify_pid = MyProcPid;
 	if (!RegisterDynamicBackgroundWorker(&w, &h))
-		ereport(ERROR,
+	{
+		ereport(WARNING,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("flinkml: could not start a follower for model \"%s\"", model),
-				 errhint("Raise max_worker_processes.")));
-	/* a duplicate exits at once (another holds the model's lock): not an error for the launcher */
-	if (WaitForBackgroundWorkerStartup(h, &pid) != BGWH_STARTED && !quiet)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("flinkml: the follower of model \"%s\" did not start", model)));
+				 errmsg("flinkml: the follower of model \"%s\" was not started: no free background worker slot", model),
+				 errhint("Raise max_worker_processes, then SELECT flinkml.resume('%s');", model)));
+		return 0;
+	}
+	if (WaitForBackgroundWorkerStartup(h, &pid) != BGWH_STARTED)
+		return 0;
 	return pid;
 }
 
-/* flinkml._start_follower(model text) → pid: start the model's follower now. */
-Datum
-flinkml_start_follower(PG_FUNCTION_ARGS)
+/* The advisory lock every follower holds: who holds it for model, or 0. */
+static int
+follower_pid(const char *model)
 {
-	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model)};
+	bool		isnull;
+	int			pid = 0;
 
-	if (strlen(model) >= NAMEDATALEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_NAME_TOO_LONG),
-				 errmsg("flinkml: model name too long")));
-	PG_RETURN_INT32((int32) start_follower(MyDatabaseId, model, false));
+	if (flinkml_spi_as(flinkml_extension_owner(),
+					   "SELECT l.pid FROM pg_catalog.pg_locks l WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory' "
+					   "AND l.granted AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d "
+					   "WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) "
+					   "AND l.classid OPERATOR(pg_catalog.=) " CppAsString2(FOLLOWER_LOCK_CLASS) "::pg_catalog.oid "
+					   "AND l.objid OPERATOR(pg_catalog.=) pg_catalog.hashtext($1)::pg_catalog.oid "
+					   "AND l.objsubid OPERATOR(pg_catalog.=) 2",
+					   1, types, values, NULL, true) > 0)
+		pid = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return pid;
 }
 
 /*
- * The launcher: with flinkml in shared_preload_libraries, it connects to
- * flinkml.database and, every second, starts a follower for each model
- * that is following but has none (after a restart or a crash).
+ * flinkml.resume(model) → pid: start the model's follower if none runs.
+ * The caller must be allowed to change the model; the follower runs as the
+ * model's owner.  NULL, with a WARNING, when it cannot start now.
+ */
+Datum
+flinkml_resume(PG_FUNCTION_ARGS)
+{
+	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		values[2];
+	bool		isnull;
+	Oid			owner,
+				source;
+	bool		enabled,
+				stale;
+	char	   *slot;
+	TransactionId xid = GetTopTransactionIdIfAny();
+	pid_t		pid;
+
+	SPI_connect();
+	values[0] = CStringGetTextDatum(model);
+	if (flinkml_spi_as(flinkml_extension_owner(),
+					   "SELECT m.owner::pg_catalog.oid, m.source::pg_catalog.oid, s.enabled, m.stale IS NOT NULL, "
+					   "s.slot::pg_catalog.text FROM flinkml.models m JOIN flinkml.streams s ON s.model OPERATOR(pg_catalog.=) m.name "
+					   "WHERE m.name OPERATOR(pg_catalog.=) $1", 1, types, values, NULL, true) != 1 ||
+		!is_member_of_role(GetUserId(), DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("flinkml: model \"%s\" is not following, or permission denied to change it", model)));
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	enabled = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	stale = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+	slot = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5);
+	if (stale || !enabled)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("flinkml: the stream of model \"%s\" was stopped%s", model,
+						stale ? ": the model is stale" : ""),
+				 errhint("SELECT flinkml.unfollow('%s'); SELECT flinkml.refit('%s'); SELECT flinkml.follow('%s');",
+						 model, model, model)));
+	flinkml_check_follower_owner(owner, source, model);
+
+	/* one start at a time per model, and none while one runs */
+	values[1] = Int32GetDatum(0);
+	flinkml_spi_as(flinkml_extension_owner(),
+				   "SELECT pg_catalog.pg_advisory_xact_lock(" CppAsString2(FOLLOWER_START_LOCK_CLASS) ", pg_catalog.hashtext($1))",
+				   1, types, values, NULL, false);
+	pid = follower_pid(model);
+	if (pid == 0)
+	{
+		pid = start_follower(owner, model, slot, xid);
+		/* unless it waits for this transaction: until it holds its lock */
+		for (int i = 0; pid != 0 && !TransactionIdIsValid(xid) && i < 200 && follower_pid(model) == 0; i++)
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	SPI_finish();
+	if (pid == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32((int32) pid);
+}
+
+void
+flinkml_start_followers(bool every_slot)
+{
+	Oid			types[1] = {BOOLOID};
+	Datum		values[1] = {BoolGetDatum(every_slot)};
+	uint64		n;
+	SPITupleTable *tab;
+
+	n = flinkml_spi_as(flinkml_extension_owner(),
+					   "SELECT s.model, s.slot::pg_catalog.text, m.owner::pg_catalog.oid, m.source::pg_catalog.oid "
+					   "FROM flinkml.streams s JOIN flinkml.models m ON m.name OPERATOR(pg_catalog.=) s.model "
+					   "WHERE (s.enabled AND m.stale IS NULL) OR ($1 AND EXISTS ("
+					   " SELECT 1 FROM pg_catalog.pg_replication_slots r WHERE r.slot_name OPERATOR(pg_catalog.=) s.slot))",
+					   1, types, values, NULL, true);
+	tab = SPI_tuptable;
+	for (uint64 i = 0; i < n; i++)
+	{
+		char	   *model = SPI_getvalue(tab->vals[i], tab->tupdesc, 1);
+		char	   *slot = SPI_getvalue(tab->vals[i], tab->tupdesc, 2);
+		bool		isnull;
+		Oid			owner = DatumGetObjectId(SPI_getbinval(tab->vals[i], tab->tupdesc, 3, &isnull));
+		Oid			source = DatumGetObjectId(SPI_getbinval(tab->vals[i], tab->tupdesc, 4, &isnull));
+
+		if (follower_pid(model) != 0)
+			continue;
+		PG_TRY();
+		{
+			if (!every_slot)
+				flinkml_check_follower_owner(owner, source, model);
+			elog(LOG, "flinkml: starting the follower of model \"%s\"", model);
+			(void) start_follower(owner, model, slot, InvalidTransactionId);
+		}
+		PG_CATCH();
+		{
+			/* the reason goes to the log; stream_status says it is not running */
+			EmitErrorReport();
+			FlushErrorState();
+		}
+		PG_END_TRY();
+	}
+}
+
+/*
+ * A starter: connects to one database (as the bootstrap superuser, fixed
+ * settings), starts the followers its streams need, and exits.
+ */
+void
+flinkml_starter_main(Datum main_arg)
+{
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), InvalidOid, 0);
+	pgstat_report_appname("flinkml starter");
+	fixed_settings();
+	begin_tx("flinkml: starting followers");
+	if (flinkml_extension(NULL, NULL, NULL))
+		flinkml_start_followers(false);
+	end_tx();
+	proc_exit(0);
+}
+
+/*
+ * The launcher: after every server start (and crash), a starter for each
+ * database that takes connections, one at a time; then it sleeps until
+ * shutdown, costing nothing.
  */
 void
 flinkml_launcher_main(Datum main_arg)
 {
+	List	   *dbs = NIL;
+	ListCell   *lc;
+
 	pqsignal(SIGTERM, on_sigterm);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(launcher_database, NULL, 0);
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	pgstat_report_appname("flinkml launcher");
 
-	while (!got_sigterm)
+	StartTransactionCommand();
 	{
-		begin_tx("flinkml: checking followers");
-		if (run("SELECT 1 FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid "
-				"WHERE n.nspname = 'flinkml' AND c.relname = 'streams'", 0, NULL) != NULL)
+		Relation	rel = table_open(DatabaseRelationId, AccessShareLock);
+		TableScanDesc scan = table_beginscan_catalog(rel, 0, NULL);
+		HeapTuple	tup;
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 		{
-			int			rc = SPI_execute("SELECT s.model FROM flinkml.streams s WHERE s.enabled AND NOT EXISTS ("
-										 " SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory'"
-										 " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-										 " AND l.classid = " CppAsString2(FOLLOWER_LOCK_CLASS) "::oid"
-										 " AND l.objid = hashtext(s.model)::oid AND l.objsubid = 2)"
-										 " FOR SHARE OF s SKIP LOCKED", false, 0);
+			Form_pg_database d = (Form_pg_database) GETSTRUCT(tup);
 
-			if (rc == SPI_OK_SELECT)
-				for (uint64 i = 0; i < SPI_processed; i++)
-				{
-					char	   *model = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-
-					elog(LOG, "flinkml launcher: starting the follower of model \"%s\"", model);
-					start_follower(MyDatabaseId, model, true);
-				}
+			if (d->datallowconn && d->datconnlimit != DATCONNLIMIT_INVALID_DB)
+				dbs = lappend_oid(dbs, d->oid);
 		}
-		end_tx();
-		sleep_ms(LAUNCHER_MS);
+		MemoryContextSwitchTo(old);
+		table_endscan(scan);
+		table_close(rel, AccessShareLock);
 	}
+	CommitTransactionCommand();
+
+	foreach(lc, dbs)
+	{
+		BackgroundWorker w;
+		BackgroundWorkerHandle *h;
+		pid_t		pid;
+
+		if (got_sigterm)
+			break;
+		memset(&w, 0, sizeof(w));
+		w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+		w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+		w.bgw_restart_time = BGW_NEVER_RESTART;
+		snprintf(w.bgw_library_name, BGW_MAXLEN, "flinkml");
+		snprintf(w.bgw_function_name, BGW_MAXLEN, "flinkml_starter_main");
+		snprintf(w.bgw_name, BGW_MAXLEN, "flinkml starter %u", lfirst_oid(lc));
+		snprintf(w.bgw_type, BGW_MAXLEN, "flinkml starter");
+		w.bgw_main_arg = ObjectIdGetDatum(lfirst_oid(lc));
+		w.bgw_notify_pid = MyProcPid;
+		if (!RegisterDynamicBackgroundWorker(&w, &h))
+		{
+			elog(WARNING, "flinkml launcher: no free background worker slot for the starter of database %u",
+				 lfirst_oid(lc));
+			continue;
+		}
+		if (WaitForBackgroundWorkerStartup(h, &pid) == BGWH_STARTED)
+			(void) WaitForBackgroundWorkerShutdown(h);
+	}
+
+	while (!got_sigterm)
+		sleep_ms(3600 * 1000L);
 	proc_exit(0);
+}
+
+/* flinkml._launcher_loaded(): was flinkml preloaded (is there a launcher)? */
+Datum
+flinkml_launcher_loaded(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(flinkml_preloaded);
+}
+
+void
+flinkml_define_follower_settings(void)
+{
+	DefineCustomIntVariable("flinkml.max_followers",
+							"Most stream followers the cluster runs at once.",
+							"Each is a background worker: keep max_worker_processes above this plus what parallel query needs.",
+							&max_followers, 4, 0, 1000, PGC_SIGHUP, 0, NULL, NULL, NULL);
 }
 
 /* Called from _PG_init when loaded by shared_preload_libraries. */
@@ -352,10 +674,7 @@ flinkml_register_launcher(void)
 {
 	BackgroundWorker w;
 
-	DefineCustomStringVariable("flinkml.database",
-							   "Database whose followed models the flinkml launcher restarts.",
-							   NULL, &launcher_database, "postgres",
-							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	flinkml_preloaded = true;
 	memset(&w, 0, sizeof(w));
 	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	w.bgw_start_time = BgWorkerStart_RecoveryFinished;

@@ -7,7 +7,16 @@
  * appends one row to flinkml.deltas through a saved plan: one insert per
  * statement, whatever its row count, and no lock on the model, so
  * concurrent writers never wait for each other.  TRUNCATE calls
- * flinkml._truncated(model), which starts the model again from no rows.
+ * flinkml._truncated(model, table), which starts the model again from no
+ * rows.
+ *
+ * It runs as the writer, who may not write the registry; the append runs as
+ * the extension's owner, as PostgreSQL's foreign-key triggers act as the
+ * table's owner.  So it trusts nothing it is given: the trigger must be one
+ * attach made (its name, events and form), on the model's source table (by
+ * OID), with the model's columns, and the model attached and not stale;
+ * the insert itself checks the last three, so that the check costs no
+ * extra query.  Every name in its SQL is qualified.
  *
  * Trigger arguments (written by flinkml.attach): the model name, "t" or "f"
  * for the intercept, the target's attribute number, the weight's (0 for
@@ -19,38 +28,62 @@
 #include "flinkml.h"
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/lsyscache.h"
 #include "utils/builtins.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
+
+#include "follower.h"
 
 PG_FUNCTION_INFO_V1(flinkml_fold_statement);
 
-/* The saved insert into flinkml.deltas, prepared once per backend. */
+/*
+ * The saved insert into flinkml.deltas, prepared once per backend and
+ * installation of the extension.  It appends only for the model whose
+ * source table, columns and intercept the trigger names, while it is
+ * attached and fresh.
+ */
 static SPIPlanPtr insert_plan = NULL;
+static Oid	insert_plan_ext = InvalidOid;
 
 static SPIPlanPtr
-delta_insert_plan(void)
+delta_insert_plan(Oid ext, Oid schema)
 {
-	Oid			types[3];
-	bool		isnull;
+	Oid			types[6];
 
-	if (insert_plan)
+	if (insert_plan && insert_plan_ext == ext)
 		return insert_plan;
-	/* the state type is the deltas table's column type (the extension's schema may vary) */
-	if (SPI_execute("SELECT atttypid FROM pg_catalog.pg_attribute "
-					"WHERE attrelid = 'flinkml.deltas'::pg_catalog.regclass AND attname = 'added'",
-					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "flinkml: cannot find flinkml.deltas");
+	if (insert_plan)
+		SPI_freeplan(insert_plan);
+	insert_plan = NULL;
 	types[0] = TEXTOID;
-	types[1] = types[2] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	/* the state type lives in the extension's schema */
+	types[1] = types[2] = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("linreg_state"),
+										  ObjectIdGetDatum(schema));
+	types[3] = OIDOID;
+	types[4] = INT2ARRAYOID;
+	types[5] = BOOLOID;
+	if (!OidIsValid(types[1]))
+		elog(ERROR, "flinkml: type linreg_state not found");
 	insert_plan = SPI_prepare("INSERT INTO flinkml.deltas (model, added, removed, made_by) "
-							  "VALUES ($1, $2, $3, 'trigger')", 3, types);
+							  "SELECT m.name, $2, $3, 'trigger' FROM flinkml.models m "
+							  "WHERE m.name OPERATOR(pg_catalog.=) $1 "
+							  "AND m.source::pg_catalog.oid OPERATOR(pg_catalog.=) $4 "
+							  "AND m.attnums OPERATOR(pg_catalog.=) $5 "
+							  "AND m.intercept OPERATOR(pg_catalog.=) $6 "
+							  "AND m.attached AND m.stale IS NULL", 6, types);
 	if (insert_plan == NULL || SPI_keepplan(insert_plan) != 0)
 		elog(ERROR, "flinkml: cannot prepare the delta insert");
+	insert_plan_ext = ext;
 	return insert_plan;
 }
 
@@ -133,6 +166,57 @@ fold_table(Tuplestorestate *ts, TupleDesc desc, const Columns *c)
 	return s;
 }
 
+/*
+ * The trigger must be the one attach made for this model and event:
+ * flinkml_<model>_ins|_upd|_del|_trunc, AFTER ... FOR EACH STATEMENT on that
+ * one event, with no WHEN condition.
+ */
+static void
+check_trigger_form(const TriggerData *td, const char *model)
+{
+	const Trigger *tg = td->tg_trigger;
+	const char *suffix;
+	int16		event;
+	char		want[NAMEDATALEN * 2];
+
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		suffix = "_ins", event = TRIGGER_TYPE_INSERT;
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		suffix = "_upd", event = TRIGGER_TYPE_UPDATE;
+	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		suffix = "_del", event = TRIGGER_TYPE_DELETE;
+	else
+		suffix = "_trunc", event = TRIGGER_TYPE_TRUNCATE;
+	snprintf(want, sizeof(want), "flinkml_%s%s", model, suffix);
+	if (strcmp(tg->tgname, want) != 0 || tg->tgtype != (TRIGGER_TYPE_AFTER | event) ||
+		tg->tgqual != NULL || tg->tgnattr != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("flinkml: trigger \"%s\" on %s was not made by flinkml.attach for model \"%s\"",
+						tg->tgname, RelationGetRelationName(td->tg_relation), model)));
+}
+
+/* A statement that appended nothing: refuse a trigger that is not the model's. */
+static void
+check_not_appended(Oid owner, const char *model, Oid relid, Datum attnums, bool intercept)
+{
+	Oid			types[4] = {TEXTOID, OIDOID, INT2ARRAYOID, BOOLOID};
+	Datum		args[4] = {CStringGetTextDatum(model), ObjectIdGetDatum(relid), attnums, BoolGetDatum(intercept)};
+	bool		isnull;
+
+	/* no such model (dropped), or one detached or stale: nothing to keep */
+	if (flinkml_spi_as(owner,
+					   "SELECT m.source::pg_catalog.oid OPERATOR(pg_catalog.=) $2 "
+					   "AND m.attnums OPERATOR(pg_catalog.=) $3 AND m.intercept OPERATOR(pg_catalog.=) $4 "
+					   "FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) $1",
+					   4, types, args, NULL, true) == 0 ||
+		DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("flinkml: this trigger on %s does not belong to model \"%s\"", get_rel_name(relid), model)));
+}
+
 Datum
 flinkml_fold_statement(PG_FUNCTION_ARGS)
 {
@@ -143,6 +227,12 @@ flinkml_fold_statement(PG_FUNCTION_ARGS)
 	Columns		c;
 	LrState    *added = NULL,
 			   *removed = NULL;
+	Oid			ext,
+				owner,
+				schema;
+	Oid			relid;
+	Datum	   *nums;
+	Datum		attnums;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
 		!TRIGGER_FIRED_AFTER(td->tg_event))
@@ -151,16 +241,19 @@ flinkml_fold_statement(PG_FUNCTION_ARGS)
 	if (tg->tgnargs < 4)
 		elog(ERROR, "flinkml_fold_statement: trigger arguments missing");
 	model = tg->tgargs[0];
+	check_trigger_form(td, model);
+	relid = RelationGetRelid(td->tg_relation);
+	if (!flinkml_extension(&ext, &owner, &schema))
+		elog(ERROR, "flinkml: the extension is not installed");
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "flinkml: SPI_connect failed");
 	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
 	{
-		Oid			argtypes[1] = {TEXTOID};
-		Datum		args[1] = {CStringGetTextDatum(model)};
+		Oid			argtypes[2] = {TEXTOID, OIDOID};
+		Datum		args[2] = {CStringGetTextDatum(model), ObjectIdGetDatum(relid)};
 
-		if (SPI_execute_with_args("SELECT flinkml._truncated($1)", 1, argtypes, args, NULL, false, 0) < 0)
-			elog(ERROR, "flinkml: resetting model \"%s\" failed", model);
+		flinkml_spi_as(owner, "SELECT flinkml._truncated($1, $2)", 2, argtypes, args, NULL, false);
 		SPI_finish();
 		return PointerGetDatum(NULL);
 	}
@@ -175,6 +268,12 @@ flinkml_fold_statement(PG_FUNCTION_ARGS)
 		c.feat[j] = attnum_arg(tg->tgargs[4 + j], desc, model);
 	if (c.target == 0)
 		elog(ERROR, "flinkml: model \"%s\" has no target column", model);
+	nums = palloc(sizeof(Datum) * (c.nfeat + 2));
+	nums[0] = Int16GetDatum(c.target);
+	nums[1] = Int16GetDatum(c.weight);
+	for (int j = 0; j < c.nfeat; j++)
+		nums[2 + j] = Int16GetDatum(c.feat[j]);
+	attnums = PointerGetDatum(construct_array(nums, c.nfeat + 2, INT2OID, sizeof(int16), true, TYPALIGN_SHORT));
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		added = fold_table(td->tg_newtable, desc, &c);
@@ -182,11 +281,21 @@ flinkml_fold_statement(PG_FUNCTION_ARGS)
 		removed = fold_table(td->tg_oldtable, desc, &c);
 	if (added || removed)
 	{
-		Datum		args[3] = {CStringGetTextDatum(model), PointerGetDatum(added), PointerGetDatum(removed)};
-		char		nulls[3] = {' ', added ? ' ' : 'n', removed ? ' ' : 'n'};
+		Datum		args[6] = {CStringGetTextDatum(model), PointerGetDatum(added), PointerGetDatum(removed),
+			ObjectIdGetDatum(relid), attnums, BoolGetDatum(c.intercept)};
+		char		nulls[6] = {' ', added ? ' ' : 'n', removed ? ' ' : 'n', ' ', ' ', ' '};
+		Oid			save_user;
+		int			save_sec;
+		int			rc;
 
-		if (SPI_execute_plan(delta_insert_plan(), args, nulls, false, 0) != SPI_OK_INSERT)
+		GetUserIdAndSecContext(&save_user, &save_sec);
+		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+		rc = SPI_execute_plan(delta_insert_plan(ext, schema), args, nulls, false, 0);
+		SetUserIdAndSecContext(save_user, save_sec);
+		if (rc != SPI_OK_INSERT)
 			elog(ERROR, "flinkml: appending a delta for model \"%s\" failed", model);
+		if (SPI_processed == 0)
+			check_not_appended(owner, model, relid, attnums, c.intercept);
 	}
 	SPI_finish();
 	return PointerGetDatum(NULL);

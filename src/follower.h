@@ -1,0 +1,34 @@
+/*
+ * follower.h — stream followers, their starters and the launcher
+ * (follower.c), and the gates they share with privileged.c.
+ */
+#ifndef FLINKML_FOLLOWER_H
+#define FLINKML_FOLLOWER_H
+
+#include "postgres.h"
+
+/* Advisory lock key space of followers: 'flkm'; the next class serialises starts. */
+#define FOLLOWER_LOCK_CLASS 1718382445
+#define FOLLOWER_START_LOCK_CLASS 1718382446
+
+/* The installed extension's OID, owner and schema; false when not installed. */
+extern bool flinkml_extension(Oid *ext, Oid *owner, Oid *schema);
+/* Its owner; an error when it is not installed. */
+extern Oid	flinkml_extension_owner(void);
+/* Run one fixed statement with SPI as role (SPI connected); returns SPI_processed. */
+extern uint64 flinkml_spi_as(Oid role, const char *sql, int nargs, Oid *types, Datum *values,
+							 const char *nulls, bool read_only);
+/* Error unless the model's owner may run its follower (LOGIN, REPLICATION, reads every row). */
+extern void flinkml_check_follower_owner(Oid owner, Oid source, const char *model);
+/*
+ * Start a follower for every stream that has none (SPI connected): the
+ * enabled, fresh ones; with every_slot, also those stopped but still
+ * holding a slot (so that it is dropped).
+ */
+extern void flinkml_start_followers(bool every_slot);
+/* GUC flinkml.max_followers and the launcher (shared_preload_libraries). */
+extern void flinkml_define_follower_settings(void);
+extern void flinkml_register_launcher(void);
+extern bool flinkml_preloaded;
+
+#endif							/* FLINKML_FOLLOWER_H */

@@ -1,0 +1,388 @@
+/*
+ * privileged.c — the few registry operations that need more rights than
+ * their caller, and the checks in front of them.
+ *
+ * PostgreSQL cannot tell a SECURITY DEFINER function who called it, so the
+ * gates here are plain C functions: each runs as its caller, checks the
+ * caller (GetUserId()) against the model's owner and the source table by
+ * OID, and only then runs one fixed, schema-qualified statement as the
+ * extension's owner (the way PostgreSQL's own foreign-key triggers act as
+ * a table's owner).  The functions they run are not executable by PUBLIC.
+ *
+ *   flinkml._set_attached(model, attach)  create or drop the model's triggers
+ *   flinkml._create_stream(model)         register the stream, create its slot
+ *   flinkml._drop_stream(model)           stop the follower, drop slot and stream
+ *
+ * Also here: the output-plugin allowance, the ALTER TABLE subcommand reader
+ * of the event trigger, and the DROP EXTENSION hook.
+ */
+#include "flinkml.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "replication/logical.h"
+#include "tcop/deparse_utility.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rls.h"
+#include "utils/syscache.h"
+#include "utils/varlena.h"
+
+#include "follower.h"
+
+PG_FUNCTION_INFO_V1(flinkml_set_attached);
+PG_FUNCTION_INFO_V1(flinkml_create_stream);
+PG_FUNCTION_INFO_V1(flinkml_drop_stream);
+PG_FUNCTION_INFO_V1(flinkml_allow_output_plugin);
+PG_FUNCTION_INFO_V1(flinkml_altered_columns);
+PG_FUNCTION_INFO_V1(flinkml_on_ddl_start);
+
+/* The installed extension: its OID, owner and schema. */
+bool
+flinkml_extension(Oid *ext, Oid *owner, Oid *schema)
+{
+	Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found;
+
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("flinkml"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	found = HeapTupleIsValid(tup);
+	if (found)
+	{
+		Form_pg_extension e = (Form_pg_extension) GETSTRUCT(tup);
+
+		if (ext)
+			*ext = e->oid;
+		if (owner)
+			*owner = e->extowner;
+		if (schema)
+			*schema = e->extnamespace;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+Oid
+flinkml_extension_owner(void)
+{
+	Oid			owner;
+
+	if (!flinkml_extension(NULL, &owner, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("flinkml: the extension is not installed in this database")));
+	return owner;
+}
+
+/*
+ * Run sql (one fixed statement, every name qualified) with SPI as role; the
+ * caller has connected SPI.  An error aborts the (sub)transaction, which
+ * restores the user.  Returns SPI_processed.
+ */
+uint64
+flinkml_spi_as(Oid role, const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
+			   bool read_only)
+{
+	Oid			save_user;
+	int			save_sec;
+	int			rc;
+
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	SetUserIdAndSecContext(role, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, 0);
+	SetUserIdAndSecContext(save_user, save_sec);
+	if (rc < 0)
+		elog(ERROR, "flinkml: SPI failed (%d) on: %s", rc, sql);
+	return SPI_processed;
+}
+
+/* What the gates need of a model, read as the extension's owner. */
+typedef struct GateModel
+{
+	Oid			owner;
+	Oid			source;
+	bool		stale;
+} GateModel;
+
+/*
+ * The model, which the caller must be allowed to change (a member of its
+ * owner role).  One message for a model that does not exist and one the
+ * caller may not change: the gate tells nothing about others' models.
+ */
+static GateModel
+gate_model(const char *model)
+{
+	GateModel	g;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model)};
+	bool		isnull;
+
+	bool		found;
+
+	found = flinkml_spi_as(flinkml_extension_owner(),
+						   "SELECT m.owner::pg_catalog.oid, m.source::pg_catalog.oid, m.stale IS NOT NULL "
+						   "FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) $1",
+						   1, types, values, NULL, true) == 1;
+	if (found)
+		g.owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (!found || !is_member_of_role(GetUserId(), g.owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("flinkml: permission denied to change model \"%s\", or it does not exist", model)));
+	g.source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	g.stale = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	return g;
+}
+
+/* Run "SELECT fn($1)" as the extension's owner for the model; returns the result as text. */
+static char *
+run_privileged(const char *sql, const char *model)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model)};
+	char	   *result = NULL;
+
+	if (flinkml_spi_as(flinkml_extension_owner(), sql, 1, types, values, NULL, false) == 1)
+		result = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	return result;
+}
+
+/* flinkml._set_attached(model, attach): create or drop the model's triggers. */
+Datum
+flinkml_set_attached(PG_FUNCTION_ARGS)
+{
+	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		attach = PG_GETARG_BOOL(1);
+	GateModel	g;
+
+	SPI_connect();
+	g = gate_model(model);
+	if (attach)
+	{
+		if (g.stale)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("flinkml: model \"%s\" is stale; refit it first", model)));
+		if (get_rel_name(g.source) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("flinkml: the table of model \"%s\" was dropped", model)));
+		/* PostgreSQL's rule for CREATE TRIGGER, by OID */
+		if (pg_class_aclcheck(g.source, GetUserId(), ACL_TRIGGER) != ACLCHECK_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("flinkml: permission denied to attach model \"%s\" to table %s", model,
+							get_rel_name(g.source)),
+					 errhint("Attaching creates triggers: it needs the TRIGGER privilege on the table, or its ownership.")));
+		run_privileged("SELECT flinkml._attach_triggers($1)", model);
+	}
+	else
+		run_privileged("SELECT flinkml._detach_triggers($1)", model);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * The follower runs as the model's owner: it must be able to log in, to
+ * decode (REPLICATION), and to read every row of the table.
+ */
+void
+flinkml_check_follower_owner(Oid owner, Oid source, const char *model)
+{
+	HeapTuple	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(owner));
+	Form_pg_authid r;
+	bool		login,
+				replication;
+
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("flinkml: the owner of model \"%s\" no longer exists", model)));
+	r = (Form_pg_authid) GETSTRUCT(tup);
+	login = r->rolcanlogin;
+	replication = r->rolreplication || r->rolsuper;
+	ReleaseSysCache(tup);
+	if (!login || !replication)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("flinkml: the follower of model \"%s\" runs as its owner %s, which lacks %s",
+						model, GetUserNameFromId(owner, false),
+						!login && !replication ? "LOGIN and REPLICATION" : !login ? "LOGIN" : "REPLICATION"),
+				 errhint("ALTER ROLE %s %s;", quote_identifier(GetUserNameFromId(owner, false)),
+						 !login && !replication ? "LOGIN REPLICATION" : !login ? "LOGIN" : "REPLICATION")));
+	if (pg_class_aclcheck(source, owner, ACL_SELECT) != ACLCHECK_OK ||
+		check_enable_rls(source, owner, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("flinkml: the owner of model \"%s\" may not read every row of its table", model)));
+}
+
+/* flinkml._create_stream(model) → the slot's start LSN. */
+Datum
+flinkml_create_stream(PG_FUNCTION_ARGS)
+{
+	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	GateModel	g;
+	char	   *lsn;
+	Datum		result;
+
+	SPI_connect();
+	g = gate_model(model);
+	if (g.stale)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("flinkml: model \"%s\" is stale; refit it first", model)));
+	if (get_rel_name(g.source) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("flinkml: the table of model \"%s\" was dropped", model)));
+	flinkml_check_follower_owner(g.owner, g.source, model);
+	lsn = run_privileged("SELECT flinkml._create_stream_privileged($1)", model);
+	result = DirectFunctionCall1(pg_lsn_in, CStringGetDatum(lsn));
+	SPI_finish();
+	PG_RETURN_DATUM(result);
+}
+
+/* flinkml._drop_stream(model): stop the follower, drop the slot and the stream. */
+Datum
+flinkml_drop_stream(PG_FUNCTION_ARGS)
+{
+	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	SPI_connect();
+	(void) gate_model(model);
+	run_privileged("SELECT flinkml._drop_stream_privileged($1)", model);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* Is flinkml among the libraries output_plugin_libraries allows? */
+static bool
+plugin_allowed(void)
+{
+	char	   *copy;
+	List	   *names;
+	ListCell   *lc;
+	bool		found = false;
+
+	if (output_plugin_libraries_string == NULL)
+		return true;
+	copy = pstrdup(output_plugin_libraries_string);
+	if (!SplitIdentifierString(copy, ',', &names))
+		return false;
+	foreach(lc, names)
+		if (strcmp((char *) lfirst(lc), "flinkml") == 0)
+			found = true;
+	return found;
+}
+
+/*
+ * flinkml._allow_output_plugin(): PostgreSQL 15.20 lets only the output
+ * plugins listed in output_plugin_libraries decode.  A superuser gets
+ * flinkml added for the transaction; anyone else an error whose hint is
+ * the command that allows it for good (each library a list item).
+ */
+Datum
+flinkml_allow_output_plugin(PG_FUNCTION_ARGS)
+{
+	StringInfoData list;
+	char	   *copy;
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	if (plugin_allowed())
+		PG_RETURN_VOID();
+	initStringInfo(&list);
+	copy = pstrdup(output_plugin_libraries_string);
+	(void) SplitIdentifierString(copy, ',', &names);
+	foreach(lc, names)
+		appendStringInfo(&list, "%s, ", quote_identifier((char *) lfirst(lc)));
+	appendStringInfoString(&list, "flinkml");
+	if (superuser())
+	{
+		(void) set_config_option("output_plugin_libraries", list.data, PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
+		PG_RETURN_VOID();
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("flinkml: the output plugin flinkml is not in output_plugin_libraries"),
+			 errhint("As a superuser: ALTER SYSTEM SET output_plugin_libraries = %s; SELECT pg_reload_conf();",
+					 list.data)));
+	PG_RETURN_VOID();
+}
+
+/*
+ * flinkml._altered_columns(pg_ddl_command) → text[]: the columns an ALTER
+ * TABLE command changed the type of (ALTER COLUMN ... TYPE rewrites the
+ * rows without firing triggers, even to the same type with USING).
+ */
+Datum
+flinkml_altered_columns(PG_FUNCTION_ARGS)
+{
+	CollectedCommand *cmd = (CollectedCommand *) PG_GETARG_POINTER(0);
+	ListCell   *lc;
+	List	   *names = NIL;
+	Datum	   *d;
+	int			n = 0;
+
+	if (cmd->type == SCT_AlterTable)
+		foreach(lc, cmd->d.alterTable.subcmds)
+		{
+			CollectedATSubcmd *sub = lfirst(lc);
+			AlterTableCmd *at = (AlterTableCmd *) sub->parsetree;
+
+			if (IsA(at, AlterTableCmd) && at->subtype == AT_AlterColumnType && at->name)
+				names = lappend(names, at->name);
+		}
+	d = palloc(sizeof(Datum) * (list_length(names) + 1));
+	foreach(lc, names)
+		d[n++] = CStringGetTextDatum((char *) lfirst(lc));
+	PG_RETURN_ARRAYTYPE_P(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * ddl_command_start of DROP EXTENSION: if it drops flinkml, every stream
+ * with a slot gets a follower; once the drop has committed each one finds
+ * the extension gone, drops its slot and exits.  (Nothing is dropped here:
+ * the drop may still roll back.)
+ */
+Datum
+flinkml_on_ddl_start(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trig = (EventTriggerData *) fcinfo->context;
+	DropStmt   *drop;
+	ListCell   *lc;
+	bool		ours = false;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		elog(ERROR, "flinkml_on_ddl_start: not called by the event trigger manager");
+	drop = (DropStmt *) trig->parsetree;
+	if (!IsA(drop, DropStmt) || drop->removeType != OBJECT_EXTENSION)
+		PG_RETURN_VOID();
+	foreach(lc, drop->objects)
+		if (IsA(lfirst(lc), String) && strcmp(strVal(lfirst(lc)), "flinkml") == 0)
+			ours = true;
+	if (ours)
+		flinkml_start_followers(true);
+	PG_RETURN_VOID();
+}
