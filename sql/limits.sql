@@ -22,6 +22,8 @@ DO $$ BEGIN    -- left by an interrupted run
 END $$;
 RESET client_min_messages;
 \set VERBOSITY terse
+-- decoding reads only flushed WAL: each commit here must be flushed when it returns
+SET synchronous_commit = on;
 
 -- a and b are the same model: the same rows, skipped rows and rank, and
 -- every coefficient within 1e-12 relative (aliased: both NULL)
