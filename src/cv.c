@@ -7,6 +7,11 @@
  * is solved from the total minus fold f's state, and its squared error on
  * fold f's rows comes from fold f's state alone (lr_state_sse): k solves
  * per lambda, no second pass.
+ *
+ * Bounds: at most CV_MAX_FOLDS folds (each holds a state of O(p^2)) and
+ * CV_MAX_LAMBDAS lambdas (folds x lambdas solves at the end), refused before
+ * anything is allocated; the solves check for interrupts (cancel,
+ * statement_timeout) one by one.
  */
 #include "flinkml.h"
 
@@ -15,6 +20,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 
@@ -24,6 +30,10 @@
 
 PG_FUNCTION_INFO_V1(linreg_cv_accum);
 PG_FUNCTION_INFO_V1(linreg_cv_final);
+
+/* The same lambda bound as linreg_ridge_path's (stats.c). */
+#define CV_MAX_FOLDS	100
+#define CV_MAX_LAMBDAS	1000
 
 typedef struct CvState
 {
@@ -53,7 +63,16 @@ cv_start(FunctionCallInfo fcinfo, MemoryContext ctx)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("linreg_cv: folds must be at least 2, got %d", k)));
+	if (k > CV_MAX_FOLDS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("linreg_cv: folds must be at most %d, got %d", CV_MAX_FOLDS, k)));
 	a = PG_GETARG_ARRAYTYPE_P(5);
+	n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+	if (n > CV_MAX_LAMBDAS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("linreg_cv: lambdas must hold at most %d values, got %d", CV_MAX_LAMBDAS, n)));
 	deconstruct_array(a, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &vals, &nulls, &n);
 	if (n == 0)
 		ereport(ERROR,
@@ -160,8 +179,11 @@ linreg_cv_final(PG_FUNCTION_ARGS)
 
 	total = flinkml_copy_state(cv->fold[0]);
 	for (int f = 1; f < cv->k; f++)
+	{
+		CHECK_FOR_INTERRUPTS();
 		if (lr_state_merge(total, cv->fold[f]) != 0)
 			elog(ERROR, "linreg_cv: fold states do not match");
+	}
 	if (total->rows < cv->k)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -179,6 +201,7 @@ linreg_cv_final(PG_FUNCTION_ARGS)
 			LrState    *train;
 			LrModel    *m;
 
+			CHECK_FOR_INTERRUPTS();
 			if (cv->fold[f]->rows == 0)
 				continue;
 			train = flinkml_copy_state(total);

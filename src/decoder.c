@@ -10,9 +10,13 @@
  *
  * where T says the table was truncated in the transaction before the
  * changes counted in the states (the follower then starts the model from
- * empty).  Options (all required but
- * weight): relid, target (attnum), features (comma-separated attnums),
- * weight (attnum, 0 for none), intercept (true/false).
+ * empty).  Options: relid (the table's OID), target (attnum), features
+ * (comma-separated attnums, "" for none), all three required; weight
+ * (attnum, 0 for none, the default) and intercept (a boolean, default true).
+ * Each may be given once.  The options are validated when decoding starts;
+ * the columns they name are checked against the table's descriptor as of
+ * each change (in range, not dropped, a numeric type) before any value is
+ * read, since anyone who may peek a slot chooses them.
  *
  * Old row values on UPDATE/DELETE need REPLICA IDENTITY FULL; the plugin
  * refuses a table without it.  A row with a NULL in a used column is
@@ -22,10 +26,12 @@
  */
 #include "flinkml.h"
 
+#include <errno.h>
 #include <math.h>
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "access/attnum.h"
 #include "nodes/parsenodes.h"
 #include "replication/logical.h"
 #include "replication/output_plugin.h"
@@ -54,65 +60,190 @@ typedef struct Decoder
 	bool		truncated;
 } Decoder;
 
+/*
+ * An attribute-number option: a plain decimal integer from min to
+ * MaxAttrNumber (an AttrNumber is 16 bits: anything larger would wrap).
+ * Whether the table has such a column is checked against its descriptor
+ * when a change arrives (check_column).  what names the option in errors.
+ */
+static AttrNumber
+option_attnum(const char *what, const char *v, int min)
+{
+	long		n;
+	char	   *end;
+
+	errno = 0;
+	n = (*v >= '0' && *v <= '9') ? strtol(v, &end, 10) : -1;
+	if (n < 0 || errno != 0 || *end != '\0' || n < min || n > MaxAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("flinkml decoder: %s must be an attribute number from %d to %d, got \"%s\"",
+						what, min, MaxAttrNumber, v)));
+	return (AttrNumber) n;
+}
+
 static void
 parse_options(Decoder *d, List *options)
 {
 	ListCell   *lc;
 	bool		have_relid = false,
 				have_target = false,
-				have_features = false;
+				have_features = false,
+				have_weight = false,
+				have_intercept = false;
 
 	d->intercept = true;
+	d->weight = 0;
 	foreach(lc, options)
 	{
 		DefElem    *e = (DefElem *) lfirst(lc);
 		char	   *v = e->arg ? strVal(e->arg) : NULL;
+		bool	   *seen;
 
+		if (strcmp(e->defname, "relid") == 0)
+			seen = &have_relid;
+		else if (strcmp(e->defname, "target") == 0)
+			seen = &have_target;
+		else if (strcmp(e->defname, "features") == 0)
+			seen = &have_features;
+		else if (strcmp(e->defname, "weight") == 0)
+			seen = &have_weight;
+		else if (strcmp(e->defname, "intercept") == 0)
+			seen = &have_intercept;
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("flinkml decoder: unknown option \"%s\"", e->defname),
+					 errhint("The options are relid, target, features, weight and intercept.")));
+		if (*seen)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("flinkml decoder: option \"%s\" is given more than once", e->defname)));
+		*seen = true;
 		if (v == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("flinkml decoder: option \"%s\" needs a value", e->defname)));
-		if (strcmp(e->defname, "relid") == 0)
-		{
-			d->relid = (Oid) strtoul(v, NULL, 10);
-			have_relid = true;
-		}
-		else if (strcmp(e->defname, "target") == 0)
-		{
-			d->target = (AttrNumber) pg_strtoint32(v);
-			have_target = true;
-		}
-		else if (strcmp(e->defname, "weight") == 0)
-			d->weight = (AttrNumber) pg_strtoint32(v);
-		else if (strcmp(e->defname, "intercept") == 0)
-			d->intercept = strcmp(v, "true") == 0 || strcmp(v, "t") == 0;
-		else if (strcmp(e->defname, "features") == 0)
-		{
-			char	   *copy = pstrdup(v);
-			char	   *tok;
-			int			n = 0;
 
-			d->features = palloc(sizeof(AttrNumber) * (LR_MAX_FEATURES + 1));
-			for (tok = strtok(copy, ","); tok; tok = strtok(NULL, ","))
-			{
-				if (n >= LR_MAX_FEATURES)
-					ereport(ERROR,
-							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-							 errmsg("flinkml decoder: more than %d features", LR_MAX_FEATURES)));
-				d->features[n++] = (AttrNumber) pg_strtoint32(tok);
-			}
-			d->nfeat = n;
-			have_features = true;
+		if (seen == &have_relid)
+		{
+			unsigned long n;
+			char	   *end;
+
+			errno = 0;
+			n = (*v >= '0' && *v <= '9') ? strtoul(v, &end, 10) : 0;
+			if (n == 0 || errno != 0 || *end != '\0' || n > PG_UINT32_MAX)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("flinkml decoder: option \"relid\" must be a table's OID (an integer from 1 to %u), got \"%s\"",
+								PG_UINT32_MAX, v)));
+			d->relid = (Oid) n;
+		}
+		else if (seen == &have_target)
+			d->target = option_attnum("option \"target\"", v, 1);
+		else if (seen == &have_weight)
+			d->weight = option_attnum("option \"weight\" (0 for none)", v, 0);
+		else if (seen == &have_intercept)
+		{
+			if (!parse_bool(v, &d->intercept))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("flinkml decoder: option \"intercept\" must be true or false, got \"%s\"", v)));
 		}
 		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("flinkml decoder: unknown option \"%s\"", e->defname)));
+		{
+			/* comma-separated attribute numbers; "" is a model without features */
+			int			n = *v ? 1 : 0;
+			const char *c;
+			char	   *copy,
+					   *tok;
+
+			for (c = v; *c; c++)
+				n += *c == ',';
+			if (n > LR_MAX_FEATURES)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("flinkml decoder: option \"features\" lists %d columns; at most %d features are allowed",
+								n, LR_MAX_FEATURES)));
+			d->features = palloc(sizeof(AttrNumber) * (n + 1));
+			d->nfeat = n;
+			copy = pstrdup(v);
+			tok = copy;
+			for (int j = 0; j < n; j++)
+			{
+				char	   *comma = strchr(tok, ',');
+				char		what[64];
+
+				if (comma)
+					*comma = '\0';
+				snprintf(what, sizeof(what), "option \"features\" element %d", j + 1);
+				d->features[j] = option_attnum(what, tok, 1);
+				tok = comma ? comma + 1 : NULL;
+			}
+			pfree(copy);
+		}
 	}
 	if (!have_relid || !have_target || !have_features)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("flinkml decoder: options relid, target and features are required")));
+				 errmsg("flinkml decoder: option \"%s\" is required",
+						!have_relid ? "relid" : !have_target ? "target" : "features"),
+				 errdetail("The options relid, target and features are required; weight and intercept are optional.")));
+}
+
+/*
+ * The column an attribute-number option names must exist in the table as
+ * the change saw it (desc is the historic descriptor, as of the change):
+ * in range, not dropped, and of a type the features may have.  Checked
+ * before any value is read.
+ */
+static void
+check_column(Relation rel, TupleDesc desc, const char *what, AttrNumber att)
+{
+	Form_pg_attribute a;
+
+	if (att < 1 || att > desc->natts)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("flinkml decoder: %s is attribute %d, but table \"%s\" has %d columns",
+						what, att, RelationGetRelationName(rel), desc->natts)));
+	a = TupleDescAttr(desc, att - 1);
+	if (a->attisdropped)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("flinkml decoder: %s is attribute %d of table \"%s\", a dropped column",
+						what, att, RelationGetRelationName(rel))));
+	switch (a->atttypid)
+	{
+		case FLOAT8OID:
+		case FLOAT4OID:
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case NUMERICOID:
+			return;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("flinkml decoder: %s is attribute %d of table \"%s\", column \"%s\" of type %s; it must be float8, float4, smallint, integer, bigint or numeric",
+							what, att, RelationGetRelationName(rel), NameStr(a->attname),
+							format_type_be(a->atttypid))));
+	}
+}
+
+static void
+check_columns(Decoder *d, Relation rel, TupleDesc desc)
+{
+	check_column(rel, desc, "option \"target\"", d->target);
+	for (int j = 0; j < d->nfeat; j++)
+	{
+		char		what[64];
+
+		snprintf(what, sizeof(what), "option \"features\" element %d", j + 1);
+		check_column(rel, desc, what, d->features[j]);
+	}
+	if (d->weight != 0)
+		check_column(rel, desc, "option \"weight\"", d->weight);
 }
 
 static void
@@ -217,6 +348,7 @@ decoder_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 						RelationGetRelationName(rel)),
 				 errhint("ALTER TABLE %s REPLICA IDENTITY FULL;",
 						 quote_identifier(RelationGetRelationName(rel)))));
+	check_columns(d, rel, desc);
 	old = MemoryContextSwitchTo(d->txn_ctx);
 	switch (change->action)
 	{

@@ -7,13 +7,15 @@
  * model's state) and the meat M = sum omega_i (w_i e_i)^2 x_i x_i',
  * omega = 1 (HC0), n/(n-k) (HC1, applied at the end), 1/(1-h_i) (HC2),
  * 1/(1-h_i)^2 (HC3), h_i = w_i x_i' B x_i the leverage.  x_i includes the
- * intercept's 1; aliased terms are left out.
+ * intercept's 1; aliased terms are left out.  The O(k^2) and O(k^3) loops
+ * over the terms at the start and the end check for interrupts.
  */
 #include "flinkml.h"
 
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 
@@ -94,8 +96,11 @@ robust_start(FunctionCallInfo fcinfo, MemoryContext ctx, int typearg)
 	if (rc != LR_OK)
 		flinkml_core_error(rc, "linreg_robust_se");
 	for (int a = 0; a < r->k; a++)
+	{
+		CHECK_FOR_INTERRUPTS();
 		for (int b = 0; b < r->k; b++)
 			r->bread[a * r->k + b] = full[(Size) r->term[a] * nt + r->term[b]];
+	}
 	return r;
 }
 
@@ -215,6 +220,8 @@ linreg_robust_final(PG_FUNCTION_ARGS)
 		scale = r->n > k ? (double) r->n / (double) (r->n - k) : NAN;
 	bm = palloc(sizeof(double) * (k * k + 1));
 	for (int i = 0; i < k; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
 		for (int j = 0; j < k; j++)
 		{
 			double		s = 0.0;
@@ -223,6 +230,7 @@ linreg_robust_final(PG_FUNCTION_ARGS)
 				s += r->bread[i * k + l] * r->meat[l * k + j];
 			bm[i * k + j] = s;
 		}
+	}
 	vals = palloc(sizeof(Datum) * (r->nt + 1));
 	nulls = palloc(sizeof(bool) * (r->nt + 1));
 	for (int t = 0; t < r->nt; t++)
@@ -231,6 +239,7 @@ linreg_robust_final(PG_FUNCTION_ARGS)
 	{
 		double		v = 0.0;
 
+		CHECK_FOR_INTERRUPTS();
 		for (int l = 0; l < k; l++)
 			v += bm[i * k + l] * r->bread[l * k + i];
 		v = sqrt(v * scale);

@@ -1,6 +1,9 @@
 /*
  * stats.c — inference statistics, term names, prediction intervals and
  * ridge solutions: SQL wrappers around src/core/lr_stats.c and the solver.
+ *
+ * Loops over terms or lambdas check for interrupts (cancel,
+ * statement_timeout); a ridge path takes at most RIDGE_MAX_LAMBDAS lambdas.
  */
 #include "flinkml.h"
 
@@ -9,6 +12,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -26,6 +30,9 @@ PG_FUNCTION_INFO_V1(linreg_solve_ridge);
 PG_FUNCTION_INFO_V1(linreg_ridge_path);
 
 #define NULLABLE(v) (isnan(v) ? (Datum) 0 : Float8GetDatum(v))
+
+/* The longest lambda grid of linreg_ridge_path (one solve each); as linreg_cv's (cv.c). */
+#define RIDGE_MAX_LAMBDAS 1000
 
 static void
 check_level(double level, const char *what)
@@ -91,6 +98,7 @@ linreg_set_names(PG_FUNCTION_ARGS)
 		names = palloc(sizeof(char *) * (n > 0 ? n : 1));
 		for (int j = 0; j < n; j++)
 		{
+			CHECK_FOR_INTERRUPTS();
 			if (nulls[j])
 				ereport(ERROR,
 						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -202,9 +210,15 @@ linreg_summary(PG_FUNCTION_ARGS)
 		bool		nulls[7] = {false, false, false, false, false, false, false};
 		double		est = m->coef[t];
 		double		tv = est / se[t];
-		double		f[6] = {est, se[t], tv, lr_t_two_sided_p(tv, st.df_resid),
-			est - q * se[t], est + q * se[t]};
+		double		f[6];
 
+		CHECK_FOR_INTERRUPTS();
+		f[0] = est;
+		f[1] = se[t];
+		f[2] = tv;
+		f[3] = lr_t_two_sided_p(tv, st.df_resid);
+		f[4] = est - q * se[t];
+		f[5] = est + q * se[t];
 		v[0] = CStringGetTextDatum(term_name(m, t));
 		for (int i = 0; i < 6; i++)
 		{
@@ -344,9 +358,12 @@ linreg_predict_interval(PG_FUNCTION_ARGS)
 	for (int t = 0; t < nt; t++)
 		xt[t] = (m->intercept && t == 0) ? 1.0 : x[t - m->intercept];
 	for (int i = 0; i < nt; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
 		for (int j = 0; j < nt; j++)
 			if (!al[i] && !al[j])
 				var += xt[i] * c->ucov[(Size) i * nt + j] * xt[j];
+	}
 	fit = lr_model_predict(m, x);
 	se = c->sigma * sqrt(fmax(var, 0.0));
 	pse = sqrt(se * se + c->sigma * c->sigma);
@@ -417,8 +434,12 @@ linreg_ridge_path(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Datum	   *vals;
 	bool	   *nulls;
-	int			n;
+	int			n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
 
+	if (n > RIDGE_MAX_LAMBDAS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("linreg_ridge_path: lambdas must hold at most %d values, got %d", RIDGE_MAX_LAMBDAS, n)));
 	deconstruct_array(a, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &vals, &nulls, &n);
 	for (int i = 0; i < n; i++)
 	{
@@ -431,10 +452,14 @@ linreg_ridge_path(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < n; i++)
 	{
-		LrModel    *m = flinkml_solve(s, LR_DEFAULT_TOL, DatumGetFloat8(vals[i]));
+		LrModel    *m;
 		Datum		v[2];
-		bool		nl[2] = {false, m == NULL};
+		bool		nl[2];
 
+		CHECK_FOR_INTERRUPTS();
+		m = flinkml_solve(s, LR_DEFAULT_TOL, DatumGetFloat8(vals[i]));
+		nl[0] = false;
+		nl[1] = m == NULL;
 		v[0] = vals[i];
 		v[1] = m ? flinkml_coef_array(m) : (Datum) 0;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nl);

@@ -575,10 +575,14 @@ read_array(Cursor *c, const char *what, double *v, size_t n, unsigned char *isnu
 /*
  * Reads the state object at the cursor into a new block from alloc, or,
  * when into is given, into that block, which has room for a state of
- * want_nfeat features (any other count is an error).
+ * want_nfeat features (any other count is an error).  Returns the state,
+ * or NULL on error.  *block is set to the new block as soon as it is
+ * allocated, so that a caller can hand it back even when reading fails
+ * later (it stays NULL when nothing was allocated, and with into).
  */
 static LrState *
-read_state(Cursor *c, lr_alloc_fn alloc, size_t *size, LrState *into, int want_nfeat)
+read_state(Cursor *c, lr_alloc_fn alloc, size_t *size, LrState *into, int want_nfeat,
+		   LrState **block)
 {
 	int64_t		version,
 				nfeat = -1,
@@ -612,6 +616,8 @@ read_state(Cursor *c, lr_alloc_fn alloc, size_t *size, LrState *into, int want_n
 		return NULL;
 	}
 	s = into ? into : alloc(*size);
+	if (!into)
+		*block = s;
 	if (!s)
 	{
 		fail(c, "out of memory");
@@ -659,10 +665,9 @@ lr_state_from_text(const char *text, lr_alloc_fn alloc, LrState **out,
 	const char *why;
 
 	*out = NULL;
-	s = read_state(&c, alloc, outsize, NULL, 0);
-	*out = s;					/* on error too, for allocators that need a free */
-
-	if (finish(&c))
+	/* *out is the block from here on, on error too, for allocators that need a free */
+	s = read_state(&c, alloc, outsize, NULL, 0, out);
+	if (finish(&c))				/* set when s is NULL */
 		return err;
 	why = lr_state_check(s, *outsize);
 	if (why)
@@ -694,7 +699,8 @@ lr_model_from_text(const char *text, lr_alloc_fn alloc, LrModel **out,
 	double	   *coef = NULL;
 	unsigned char *isnull = NULL;
 	LrModel    *m = NULL;
-	LrState    *s;
+	LrState    *s,
+			   *unused = NULL;
 	size_t		ssize = 0;
 	const char *why;
 
@@ -789,7 +795,8 @@ lr_model_from_text(const char *text, lr_alloc_fn alloc, LrModel **out,
 		!expect_key(&c, "state", 0))
 		return finish(&c);
 	s = read_state(&c, alloc, &ssize,
-				   (LrState *) ((char *) m + lr_model_state_offset((int) nfeat, intercept)), (int) nfeat);
+				   (LrState *) ((char *) m + lr_model_state_offset((int) nfeat, intercept)), (int) nfeat,
+				   &unused);
 	if (!s || !expect(&c, "}") || finish(&c))
 		return finish(&c);
 	why = lr_state_check(s, ssize);
