@@ -609,6 +609,14 @@ BEGIN
 	END IF;
 	PERFORM flinkml._check_readable(m);
 	SELECT * INTO m FROM flinkml.models WHERE models.name = m.name FOR NO KEY UPDATE;
+	IF m.attached AND (SELECT count(*) FROM pg_trigger t
+	                   WHERE t.tgrelid = m.source AND t.tgenabled IN ('O', 'A')
+	                     AND t.tgname IN ('flinkml_' || m.name || '_ins', 'flinkml_' || m.name || '_upd',
+	                                      'flinkml_' || m.name || '_del', 'flinkml_' || m.name || '_trunc')) <> 4 THEN
+		RAISE EXCEPTION 'flinkml: the triggers of model "%" on % are not all in place and enabled', m.name, src
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = format('SELECT flinkml.detach(%L); SELECT flinkml.attach(%L); makes them again.', m.name, m.name);
+	END IF;
 	IF m.stale IS NOT NULL AND m.attached THEN
 		-- the triggers skip a stale model: no writer may commit between the
 		-- fit and the moment the model is fresh again
@@ -923,8 +931,9 @@ $$;
 
 -- Run as the extension's owner by the gate flinkml._create_stream (C), which
 -- checked the caller, the owner's LOGIN and REPLICATION and its right to
--- read every row of the table.  Registers the stream, then creates its slot
--- (last: nothing after it can fail), returns the slot's start.
+-- read every row of the table.  Creates the slot (before anything in the
+-- transaction writes, as PostgreSQL requires), registers the stream, and
+-- returns the slot's start.
 CREATE FUNCTION flinkml._create_stream_privileged(model_name text) RETURNS pg_lsn
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -932,7 +941,10 @@ DECLARE
 	slot name := flinkml._slot_name(model_name);
 	start pg_lsn;
 BEGIN
-	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name FOR NO KEY UPDATE;
+	-- no row lock: a slot can only be made before the transaction writes
+	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name;
+	PERFORM flinkml._allow_output_plugin();
+	SELECT lsn INTO start FROM pg_create_logical_replication_slot(slot, 'flinkml');
 	INSERT INTO flinkml.streams (model, slot, options, last_lsn)
 	VALUES (m.name, slot,
 	        ARRAY['relid', m.source::oid::text,
@@ -940,10 +952,7 @@ BEGIN
 	              'weight', m.attnums[2]::text,
 	              'features', array_to_string(m.attnums[3:], ','),
 	              'intercept', m.intercept::text],
-	        '0/0');
-	PERFORM flinkml._allow_output_plugin();
-	SELECT lsn INTO start FROM pg_create_logical_replication_slot(slot, 'flinkml');
-	UPDATE flinkml.streams s SET last_lsn = start WHERE s.model = m.name;
+	        start);
 	RETURN start;
 END $$;
 REVOKE ALL ON FUNCTION flinkml._create_stream_privileged(text) FROM PUBLIC;
@@ -981,7 +990,7 @@ BEGIN
 	END LOOP;
 	PERFORM pg_drop_replication_slot(r.slot_name) FROM pg_replication_slots r
 	WHERE r.slot_name = st.slot AND r.plugin = 'flinkml'
-	  AND r.database = (SELECT oid FROM pg_database WHERE datname = current_database());
+	  AND r.datoid = (SELECT oid FROM pg_database WHERE datname = current_database());
 	DELETE FROM flinkml.streams s WHERE s.model = model_name;
 END $$;
 REVOKE ALL ON FUNCTION flinkml._drop_stream_privileged(text) FROM PUBLIC;
@@ -1112,12 +1121,19 @@ BEGIN
 			      HINT = format('ALTER TABLE %s REPLICA IDENTITY FULL; so that deletes and updates carry the old row.', src);
 	END IF;
 	PERFORM flinkml._check_readable(m);
-	-- no writer may commit between the fit and the slot's start
+	-- no writer may commit between the fit and the slot's start; the fit
+	-- writes nothing, and the slot must come before any write
 	EXECUTE format('LOCK TABLE %s IN SHARE MODE', src);
 	EXECUTE flinkml._state_query(m, src) INTO s;
-	DELETE FROM flinkml.deltas d WHERE d.model = m.name;
-	PERFORM flinkml._add_version(m, s, 'fit');
 	PERFORM flinkml._create_stream(m.name);
+	BEGIN
+		DELETE FROM flinkml.deltas d WHERE d.model = m.name;
+		PERFORM flinkml._add_version(m, s, 'fit');
+	EXCEPTION WHEN OTHERS THEN
+		-- a slot outlives an aborted transaction: drop it before failing
+		PERFORM flinkml._drop_stream(m.name);
+		RAISE;
+	END;
 	RETURN flinkml.resume(m.name);
 END $$;
 
@@ -1142,6 +1158,7 @@ CREATE FUNCTION flinkml._launcher_loaded() RETURNS boolean
 CREATE VIEW flinkml.stream_status WITH (security_invoker = true) AS
 SELECT s.model, s.slot, s.enabled, f.running, s.worker_pid,
        CASE
+           WHEN f.running AND s.last_error IS NOT NULL THEN 'running, retrying after: ' || s.last_error
            WHEN f.running THEN 'running'
            WHEN m.stale IS NOT NULL THEN 'stopped: the model is stale: ' || m.stale
            WHEN NOT s.enabled THEN 'stopped: ' || coalesce(s.last_error, 'disabled')
@@ -1151,7 +1168,9 @@ SELECT s.model, s.slot, s.enabled, f.running, s.worker_pid,
                                  'restarts it after a server restart; SELECT flinkml.resume(%L);', s.model)
            ELSE pg_catalog.format('not running: SELECT flinkml.resume(%L);', s.model)
        END AS state,
-       s.last_lsn,
+       -- everything up to here is in the model: the last applied position,
+       -- or where the slot moved on to since (past changes of other tables)
+       GREATEST(s.last_lsn, r.confirmed_flush_lsn) AS last_lsn,
        lag.bytes AS lag_bytes,
        CASE WHEN lag.bytes OPERATOR(pg_catalog.<=) 0 THEN 0::float8
             ELSE pg_catalog.date_part('epoch', pg_catalog.now() OPERATOR(pg_catalog.-) s.synced_at) END AS lag_seconds,
@@ -1217,12 +1236,16 @@ REVOKE ALL ON FUNCTION flinkml._mark_stale(text, text) FROM PUBLIC;
 CREATE FUNCTION flinkml._altered_columns(cmd pg_ddl_command) RETURNS text[]
 	AS 'MODULE_PATHNAME', 'flinkml_altered_columns' LANGUAGE C STRICT;
 REVOKE ALL ON FUNCTION flinkml._altered_columns(pg_ddl_command) FROM PUBLIC;
+CREATE FUNCTION flinkml._alters_triggers(cmd pg_ddl_command) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'flinkml_alters_triggers' LANGUAGE C STRICT;
+REVOKE ALL ON FUNCTION flinkml._alters_triggers(pg_ddl_command) FROM PUBLIC;
 
 -- Check the models of one table after an ALTER: columns followed by attribute
 -- number (a rename renames them in the model; a dropped column or a changed
--- type makes it stale), the triggers of attached models (present, enabled),
--- the WAL of followed ones (REPLICA IDENTITY FULL, logged).
-CREATE FUNCTION flinkml._check_table(relid oid, retyped text[]) RETURNS void
+-- type makes it stale), the triggers of attached models (present, enabled)
+-- when the command touched triggers, the WAL of followed ones (REPLICA
+-- IDENTITY FULL, logged).
+CREATE FUNCTION flinkml._check_table(relid oid, retyped text[], triggers boolean) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models;
@@ -1253,7 +1276,7 @@ BEGIN
 			PERFORM flinkml._mark_stale(m.name, format('column %s of %s changed type (ALTER COLUMN TYPE rewrites the rows without firing triggers)', changed, relid::regclass));
 			CONTINUE;
 		END IF;
-		IF m.attached AND (SELECT count(*) FROM pg_trigger t
+		IF triggers AND m.attached AND (SELECT count(*) FROM pg_trigger t
 		                   WHERE t.tgrelid = relid AND t.tgenabled IN ('O', 'A')
 		                     AND t.tgname IN ('flinkml_' || m.name || '_ins', 'flinkml_' || m.name || '_upd',
 		                                      'flinkml_' || m.name || '_del', 'flinkml_' || m.name || '_trunc')) <> 4 THEN
@@ -1266,7 +1289,7 @@ BEGIN
 		END IF;
 	END LOOP;
 END $$;
-REVOKE ALL ON FUNCTION flinkml._check_table(oid, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION flinkml._check_table(oid, text[], boolean) FROM PUBLIC;
 
 CREATE FUNCTION flinkml._on_ddl_end() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -1276,12 +1299,14 @@ BEGIN
 	FOR c IN
 		SELECT CASE WHEN d.classid = 'pg_class'::regclass THEN d.objid
 		            ELSE (SELECT t.tgrelid FROM pg_trigger t WHERE t.oid = d.objid) END AS relid,
-		       CASE WHEN d.command_tag = 'ALTER TABLE' THEN flinkml._altered_columns(d.command) END AS retyped
+		       CASE WHEN d.command_tag = 'ALTER TABLE' THEN flinkml._altered_columns(d.command) END AS retyped,
+		       d.classid = 'pg_trigger'::regclass
+		       OR (d.command_tag = 'ALTER TABLE' AND flinkml._alters_triggers(d.command)) AS triggers
 		FROM pg_event_trigger_ddl_commands() d
 		WHERE d.classid IN ('pg_class'::regclass, 'pg_trigger'::regclass)
 	LOOP
 		IF c.relid IS NOT NULL AND EXISTS (SELECT 1 FROM flinkml.models m WHERE m.source = c.relid) THEN
-			PERFORM flinkml._check_table(c.relid, coalesce(c.retyped, '{}'));
+			PERFORM flinkml._check_table(c.relid, coalesce(c.retyped, '{}'), c.triggers);
 		END IF;
 	END LOOP;
 END $$;

@@ -61,7 +61,7 @@ FROM generate_series(1, 40) AS id;
 SELECT flinkml.create_model('reg_price', 'reg_sales', target => 'price',
                             features => ARRAY['age', 'income', 'buys']);
 SELECT name, source, target, features, weight, intercept,
-       owner = current_user AS owned, head_version, active_version, attached
+       owner::text = current_user AS owned, head_version, active_version, attached
 FROM flinkml.models WHERE name = 'reg_price';
 SELECT version, active, made_by, rows, pg_temp.rc(coefficients) AS coefficients,
        pg_temp.is_known(coefficients, '{3, 2, -0.5, 0.25}') AS exact
@@ -364,8 +364,8 @@ DELETE FROM flinkml.models WHERE name = 'reg_owned';
 UPDATE flinkml.versions SET state = NULL, fit = NULL WHERE model = 'reg_owned';
 DELETE FROM flinkml.versions WHERE model = 'reg_owned';
 INSERT INTO flinkml.versions (model, version, made_by) VALUES ('reg_owned', 3, 'manual');
-INSERT INTO flinkml.models (name, source_schema, source_table, target, features, owner)
-VALUES ('reg_forged', 'public', 'reg_perm', 'y', ARRAY['x1'], 'regress_flinkml_owner');
+INSERT INTO flinkml.models (name, source, target, features, attnums, owner)
+VALUES ('reg_forged', 'reg_perm', 'y', ARRAY['x1'], '{1,0,2}', 'regress_flinkml_owner');
 -- a pending delta would change the model's predictions: refused too
 DO $$
 BEGIN

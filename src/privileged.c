@@ -48,6 +48,7 @@ PG_FUNCTION_INFO_V1(flinkml_create_stream);
 PG_FUNCTION_INFO_V1(flinkml_drop_stream);
 PG_FUNCTION_INFO_V1(flinkml_allow_output_plugin);
 PG_FUNCTION_INFO_V1(flinkml_altered_columns);
+PG_FUNCTION_INFO_V1(flinkml_alters_triggers);
 PG_FUNCTION_INFO_V1(flinkml_on_ddl_start);
 
 /* The installed extension: its OID, owner and schema. */
@@ -178,10 +179,7 @@ flinkml_set_attached(PG_FUNCTION_ARGS)
 	g = gate_model(model);
 	if (attach)
 	{
-		if (g.stale)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("flinkml: model \"%s\" is stale; refit it first", model)));
+		/* a stale model may attach: attach fits it afresh */
 		if (get_rel_name(g.source) == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -299,27 +297,34 @@ plugin_allowed(void)
  * flinkml._allow_output_plugin(): PostgreSQL 15.20 lets only the output
  * plugins listed in output_plugin_libraries decode.  A superuser gets
  * flinkml added for the transaction; anyone else an error whose hint is
- * the command that allows it for good (each library a list item).
+ * the command that allows it for good: each library a quoted list item
+ * ('a', 'b'; one string 'a, b' would be one item naming no library).
  */
 Datum
 flinkml_allow_output_plugin(PG_FUNCTION_ARGS)
 {
-	StringInfoData list;
+	StringInfoData value,
+				command;
 	char	   *copy;
 	List	   *names = NIL;
 	ListCell   *lc;
 
 	if (plugin_allowed())
 		PG_RETURN_VOID();
-	initStringInfo(&list);
+	initStringInfo(&value);
+	initStringInfo(&command);
 	copy = pstrdup(output_plugin_libraries_string);
 	(void) SplitIdentifierString(copy, ',', &names);
 	foreach(lc, names)
-		appendStringInfo(&list, "%s, ", quote_identifier((char *) lfirst(lc)));
-	appendStringInfoString(&list, "flinkml");
+	{
+		appendStringInfo(&value, "%s, ", quote_identifier((char *) lfirst(lc)));
+		appendStringInfo(&command, "%s, ", quote_literal_cstr((char *) lfirst(lc)));
+	}
+	appendStringInfoString(&value, "flinkml");
+	appendStringInfoString(&command, "'flinkml'");
 	if (superuser())
 	{
-		(void) set_config_option("output_plugin_libraries", list.data, PGC_SUSET, PGC_S_SESSION,
+		(void) set_config_option("output_plugin_libraries", value.data, PGC_SUSET, PGC_S_SESSION,
 								 GUC_ACTION_LOCAL, true, 0, false);
 		PG_RETURN_VOID();
 	}
@@ -327,7 +332,7 @@ flinkml_allow_output_plugin(PG_FUNCTION_ARGS)
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("flinkml: the output plugin flinkml is not in output_plugin_libraries"),
 			 errhint("As a superuser: ALTER SYSTEM SET output_plugin_libraries = %s; SELECT pg_reload_conf();",
-					 list.data)));
+					 command.data)));
 	PG_RETURN_VOID();
 }
 
@@ -361,6 +366,41 @@ flinkml_altered_columns(PG_FUNCTION_ARGS)
 }
 
 /*
+ * flinkml._alters_triggers(pg_ddl_command) → boolean: does an ALTER TABLE
+ * command enable or disable triggers?  (Only then are a model's triggers
+ * checked: during a restore, ALTER TABLE runs before they are made.)
+ */
+Datum
+flinkml_alters_triggers(PG_FUNCTION_ARGS)
+{
+	CollectedCommand *cmd = (CollectedCommand *) PG_GETARG_POINTER(0);
+	ListCell   *lc;
+
+	if (cmd->type == SCT_AlterTable)
+		foreach(lc, cmd->d.alterTable.subcmds)
+		{
+			AlterTableCmd *at = (AlterTableCmd *) ((CollectedATSubcmd *) lfirst(lc))->parsetree;
+
+			if (IsA(at, AlterTableCmd))
+				switch (at->subtype)
+				{
+					case AT_EnableTrig:
+					case AT_EnableAlwaysTrig:
+					case AT_EnableReplicaTrig:
+					case AT_EnableTrigAll:
+					case AT_EnableTrigUser:
+					case AT_DisableTrig:
+					case AT_DisableTrigAll:
+					case AT_DisableTrigUser:
+						PG_RETURN_BOOL(true);
+					default:
+						break;
+				}
+		}
+	PG_RETURN_BOOL(false);
+}
+
+/*
  * ddl_command_start of DROP EXTENSION: if it drops flinkml, every stream
  * with a slot gets a follower; once the drop has committed each one finds
  * the extension gone, drops its slot and exits.  (Nothing is dropped here:
@@ -383,6 +423,10 @@ flinkml_on_ddl_start(PG_FUNCTION_ARGS)
 		if (IsA(lfirst(lc), String) && strcmp(strVal(lfirst(lc)), "flinkml") == 0)
 			ours = true;
 	if (ours)
+	{
+		SPI_connect();
 		flinkml_start_followers(true);
+		SPI_finish();
+	}
 	PG_RETURN_VOID();
 }
