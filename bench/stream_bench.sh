@@ -13,8 +13,8 @@
 # bench/stream_results.txt.
 #
 # Cluster settings: wal_level = logical, shared_preload_libraries = flinkml,
-# flinkml.database = postgres, output_plugin_libraries = 'pgoutput,
-# test_decoding, flinkml' (when the server knows the parameter),
+# output_plugin_libraries = 'pgoutput', 'test_decoding', 'flinkml' (when the
+# server knows the parameter),
 # max_worker_processes = 16, shared_buffers = 1GB, max_wal_size = 8GB,
 # checkpoint_timeout = 1h, jit = off, and
 #   fsync = off (BENCH_FSYNC): one fsync costs ~3.5 ms on this kind of VM,
@@ -127,7 +127,6 @@ max_replication_slots = 10
 max_wal_senders = 10
 max_worker_processes = 16
 shared_preload_libraries = 'flinkml'
-flinkml.database = 'postgres'
 $OPL
 fsync = $BENCH_FSYNC
 synchronous_commit = on
@@ -402,7 +401,7 @@ paced_run() {
 	IFS='|' read -r D_N D_MED D_P90 D_MAX D_GAP D_SERIES <<<"$lat"
 	end=$(q -c "SELECT pg_current_wal_insert_lsn()")
 	for i in $(seq 1 600); do
-		[ "$(q -c "SELECT last_lsn >= '$end' FROM flinkml.streams WHERE model = '$model'")" = t ] && break
+		[ "$(q -c "SELECT last_lsn >= '$end' FROM flinkml.stream_status WHERE model = '$model'")" = t ] && break
 		sleep 0.1
 	done
 }

@@ -385,7 +385,10 @@ CREATE POLICY read ON flinkml.models FOR SELECT
 	USING (pg_catalog.pg_has_role(owner, 'MEMBER')
 		   OR (pg_catalog.has_table_privilege(source, 'SELECT')
 		       AND NOT pg_catalog.row_security_active(source)));
-CREATE POLICY create_own ON flinkml.models FOR INSERT WITH CHECK (pg_catalog.pg_has_role(owner, 'MEMBER'));
+-- a model of one's own, over a table one may read: no model can claim a
+-- table its owner cannot read, and be shown to that table's readers
+CREATE POLICY create_own ON flinkml.models FOR INSERT
+	WITH CHECK (pg_catalog.pg_has_role(owner, 'MEMBER') AND pg_catalog.has_table_privilege(source, 'SELECT'));
 CREATE POLICY change_own ON flinkml.models FOR UPDATE USING (pg_catalog.pg_has_role(owner, 'MEMBER'))
 	WITH CHECK (pg_catalog.pg_has_role(owner, 'MEMBER'));
 CREATE POLICY drop_own ON flinkml.models FOR DELETE USING (pg_catalog.pg_has_role(owner, 'MEMBER'));
@@ -452,19 +455,28 @@ END $$;
 -- Refuse a table whose rows the caller sees only in part: a model over some
 -- rows, read by roles that see all of them or kept by triggers that add all
 -- of them, would be wrong.
-CREATE FUNCTION flinkml._check_readable(m flinkml.models) RETURNS void
+CREATE FUNCTION flinkml._check_readable(rel regclass) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	IF NOT has_table_privilege(m.source, 'SELECT') THEN
-		RAISE EXCEPTION 'flinkml: permission denied to read %', flinkml._source(m)
+	IF NOT has_table_privilege(rel, 'SELECT') THEN
+		RAISE EXCEPTION 'flinkml: permission denied to read %', rel
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
-	IF row_security_active(m.source) THEN
-		RAISE EXCEPTION 'flinkml: row-level security of % hides rows from role %', flinkml._source(m), current_user
+	IF row_security_active(rel) THEN
+		RAISE EXCEPTION 'flinkml: row-level security of % hides rows from role %', rel, current_user
 			USING ERRCODE = 'insufficient_privilege',
 			      HINT = 'A model is fitted over every row of its table; its owner must see them all.';
 	END IF;
 END $$;
+
+-- Are the four triggers attach made for m all there and enabled?
+CREATE FUNCTION flinkml._triggers_intact(m flinkml.models) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT count(*) = 4 FROM pg_trigger t
+	WHERE t.tgrelid = m.source AND t.tgenabled IN ('O', 'A')
+	  AND t.tgname IN ('flinkml_' || m.name || '_ins', 'flinkml_' || m.name || '_upd',
+	                   'flinkml_' || m.name || '_del', 'flinkml_' || m.name || '_trunc')
+$$;
 
 -- A model that no longer matches its table says so, naming why.
 CREATE FUNCTION flinkml._check_fresh(m flinkml.models) RETURNS void
@@ -545,15 +557,7 @@ BEGIN
 		RAISE EXCEPTION 'flinkml: features must be an array of column names without NULLs'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF NOT has_table_privilege(source, 'SELECT') THEN
-		RAISE EXCEPTION 'flinkml: permission denied to read %', source
-			USING ERRCODE = 'insufficient_privilege';
-	END IF;
-	IF row_security_active(source) THEN
-		RAISE EXCEPTION 'flinkml: row-level security of % hides rows from role %', source, current_user
-			USING ERRCODE = 'insufficient_privilege',
-			      HINT = 'A model is fitted over every row of its table; its owner must see them all.';
-	END IF;
+	PERFORM flinkml._check_readable(source);
 	-- every column must exist in the table and be numeric; by attribute number
 	FOREACH col IN ARRAY ARRAY[target, weight] || features LOOP
 		IF col IS NULL THEN		-- no weight
@@ -607,12 +611,9 @@ BEGIN
 			USING ERRCODE = 'undefined_column',
 			      HINT = format('SELECT flinkml.drop_model(%L); then create it again.', m.name);
 	END IF;
-	PERFORM flinkml._check_readable(m);
+	PERFORM flinkml._check_readable(m.source);
 	SELECT * INTO m FROM flinkml.models WHERE models.name = m.name FOR NO KEY UPDATE;
-	IF m.attached AND (SELECT count(*) FROM pg_trigger t
-	                   WHERE t.tgrelid = m.source AND t.tgenabled IN ('O', 'A')
-	                     AND t.tgname IN ('flinkml_' || m.name || '_ins', 'flinkml_' || m.name || '_upd',
-	                                      'flinkml_' || m.name || '_del', 'flinkml_' || m.name || '_trunc')) <> 4 THEN
+	IF m.attached AND NOT flinkml._triggers_intact(m) THEN
 		RAISE EXCEPTION 'flinkml: the triggers of model "%" on % are not all in place and enabled', m.name, src
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      HINT = format('SELECT flinkml.detach(%L); SELECT flinkml.attach(%L); makes them again.', m.name, m.name);
@@ -856,7 +857,7 @@ BEGIN
 		RAISE EXCEPTION 'flinkml: model "%" is following the WAL; unfollow it first', m.name
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
-	PERFORM flinkml._check_readable(m);
+	PERFORM flinkml._check_readable(m.source);
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', src);
 	PERFORM flinkml._set_attached(m.name, true);
 	-- start exact: a fresh fit of the table as it is now
@@ -1033,7 +1034,7 @@ BEGIN
 	SELECT * INTO m FROM flinkml.models WHERE name = model_name;
 	PERFORM flinkml._check_fresh(m);
 	-- decoding sees every row: the owner must still be allowed to
-	PERFORM flinkml._check_readable(m);
+	PERFORM flinkml._check_readable(m.source);
 	IF st.worker_pid IS DISTINCT FROM pg_backend_pid() THEN
 		UPDATE flinkml.streams s SET worker_pid = pg_backend_pid() WHERE s.model = model_name;
 	END IF;
@@ -1120,7 +1121,7 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      HINT = format('ALTER TABLE %s REPLICA IDENTITY FULL; so that deletes and updates carry the old row.', src);
 	END IF;
-	PERFORM flinkml._check_readable(m);
+	PERFORM flinkml._check_readable(m.source);
 	-- no writer may commit between the fit and the slot's start; the fit
 	-- writes nothing, and the slot must come before any write
 	EXECUTE format('LOCK TABLE %s IN SHARE MODE', src);
@@ -1276,10 +1277,7 @@ BEGIN
 			PERFORM flinkml._mark_stale(m.name, format('column %s of %s changed type (ALTER COLUMN TYPE rewrites the rows without firing triggers)', changed, relid::regclass));
 			CONTINUE;
 		END IF;
-		IF triggers AND m.attached AND (SELECT count(*) FROM pg_trigger t
-		                   WHERE t.tgrelid = relid AND t.tgenabled IN ('O', 'A')
-		                     AND t.tgname IN ('flinkml_' || m.name || '_ins', 'flinkml_' || m.name || '_upd',
-		                                      'flinkml_' || m.name || '_del', 'flinkml_' || m.name || '_trunc')) <> 4 THEN
+		IF triggers AND m.attached AND NOT flinkml._triggers_intact(m) THEN
 			PERFORM flinkml._mark_stale(m.name, format('a trigger of the model on %s was disabled, renamed or dropped', relid::regclass));
 			CONTINUE;
 		END IF;

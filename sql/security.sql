@@ -122,6 +122,10 @@ INSERT INTO flinkml.models (name, source, target, features, attnums, owner)
 VALUES ('sec_forged', 'sec_victim.sales', 'y', ARRAY['a'], '{2,0,3}', 'regress_sec_victim');
 INSERT INTO flinkml.models (name, source, target, features, attnums, attached)
 VALUES ('sec_forged', 'sec_victim.sales', 'y', ARRAY['a'], '{2,0,3}', true);
+-- nor a model of its own that claims a table it cannot read (and would be
+-- shown to that table's readers)
+INSERT INTO flinkml.models (name, source, target, features, attnums)
+VALUES ('sec_forged', 'sec_victim.sales', 'y', ARRAY['a'], '{2,0,3}');
 UPDATE flinkml.models SET stale = 'forged', head_version = 0 WHERE name = 'sec_v';
 UPDATE flinkml.models SET attached = false WHERE name = 'sec_v';
 DELETE FROM flinkml.models WHERE name = 'sec_v';
@@ -187,6 +191,10 @@ SELECT stale FROM flinkml.models WHERE name = 'sec_reuse';
 
 \c - regress_sec_attacker
 SELECT count(*) AS readable_after_grant FROM flinkml.versions('sec_v');
+-- a reader is no owner: the registry's helpers and functions change nothing
+SELECT flinkml.compact('sec_v');
+SELECT flinkml._add_version(m, NULL, 'fit') FROM flinkml.models m WHERE m.name = 'sec_v';
+SELECT flinkml.activate('sec_v', 1);
 -- a reader may fit a model of its own, but not put triggers on another's table
 SELECT flinkml.create_model('sec_a_on_v', 'sec_victim.sales', 'y', ARRAY['a']);
 SELECT flinkml.attach('sec_a_on_v');

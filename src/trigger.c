@@ -167,6 +167,30 @@ fold_table(Tuplestorestate *ts, TupleDesc desc, const Columns *c)
 }
 
 /*
+ * The extension (OID, owner, schema) this trigger function belongs to,
+ * looked up once per backend and function: a reinstalled extension has a
+ * new trigger function, so its OID keys the cache.
+ */
+static void
+extension_of_trigger(Oid fn, Oid *ext, Oid *owner, Oid *schema)
+{
+	static Oid	cached_fn = InvalidOid;
+	static Oid	cached_ext,
+				cached_owner,
+				cached_schema;
+
+	if (fn != cached_fn)
+	{
+		if (!flinkml_extension(&cached_ext, &cached_owner, &cached_schema))
+			elog(ERROR, "flinkml: the extension is not installed");
+		cached_fn = fn;
+	}
+	*ext = cached_ext;
+	*owner = cached_owner;
+	*schema = cached_schema;
+}
+
+/*
  * The trigger must be the one attach made for this model and event:
  * flinkml_<model>_ins|_upd|_del|_trunc, AFTER ... FOR EACH STATEMENT on that
  * one event, with no WHEN condition.
@@ -243,8 +267,7 @@ flinkml_fold_statement(PG_FUNCTION_ARGS)
 	model = tg->tgargs[0];
 	check_trigger_form(td, model);
 	relid = RelationGetRelid(td->tg_relation);
-	if (!flinkml_extension(&ext, &owner, &schema))
-		elog(ERROR, "flinkml: the extension is not installed");
+	extension_of_trigger(fcinfo->flinfo->fn_oid, &ext, &owner, &schema);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "flinkml: SPI_connect failed");
