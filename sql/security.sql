@@ -248,6 +248,10 @@ SELECT rows_applied, last_error FROM flinkml.stream_status WHERE model = 'sec_s'
 SELECT sec_same(flinkml.current_model('sec_s'), (SELECT linreg_fit(y, ARRAY[a]) FROM sec_victim.s)) AS exact;
 SELECT a.usename, r.rolsuper FROM pg_stat_activity a JOIN pg_roles r ON r.rolname = a.usename
 WHERE a.backend_type = 'flinkml follower';
+-- one follower per model, however often it is resumed
+SELECT flinkml.resume('sec_s') = (SELECT worker_pid FROM flinkml.stream_status WHERE model = 'sec_s') AS same_follower;
+SELECT flinkml.resume('sec_s') = flinkml.resume('sec_s') AS still_the_same;
+SELECT count(*) AS followers FROM pg_stat_activity WHERE backend_type = 'flinkml follower';
 \c - regress_sec_attacker
 SELECT count(*) AS streams_seen FROM flinkml.stream_status;
 SELECT count(*) AS stream_rows FROM flinkml.streams;
