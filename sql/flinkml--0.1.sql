@@ -923,27 +923,45 @@ $$;
 
 -- Run as the extension's owner by the gate flinkml._create_stream (C), which
 -- checked the caller, the owner's LOGIN and REPLICATION and its right to
--- read every row of the table.  Registers the stream, then creates its slot
--- (last: nothing after it can fail), returns the slot's start.
+-- read every row of the table.  Creates the model's slot, then registers the
+-- stream; returns the slot's start.  PostgreSQL creates a logical slot only
+-- in a transaction that has written nothing (no transaction ID yet): so the
+-- slot comes first, and nothing before it here may lock or write a row
+-- (follow() fits the table before and writes the version after).  One
+-- follow of a model at a time: an advisory lock, which takes no ID.  A slot
+-- of an earlier follow whose transaction rolled back after creating it (a
+-- slot is not transactional) is dropped first.
 CREATE FUNCTION flinkml._create_stream_privileged(model_name text) RETURNS pg_lsn
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models;
-	slot name := flinkml._slot_name(model_name);
+	new_slot name := flinkml._slot_name(model_name);
+	db oid := (SELECT d.oid FROM pg_database d WHERE d.datname = current_database());
 	start pg_lsn;
 BEGIN
-	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name FOR NO KEY UPDATE;
-	INSERT INTO flinkml.streams (model, slot, options, last_lsn)
-	VALUES (m.name, slot,
-	        ARRAY['relid', m.source::oid::text,
-	              'target', m.attnums[1]::text,
-	              'weight', m.attnums[2]::text,
-	              'features', array_to_string(m.attnums[3:], ','),
-	              'intercept', m.intercept::text],
-	        '0/0');
+	PERFORM pg_advisory_xact_lock(1718382446, hashtext(model_name));
+	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name;
+	IF EXISTS (SELECT 1 FROM flinkml.streams s WHERE s.model = m.name OR s.slot = new_slot) THEN
+		RAISE EXCEPTION 'flinkml: model "%" is already following', m.name
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+	PERFORM pg_drop_replication_slot(r.slot_name) FROM pg_replication_slots r
+	WHERE r.slot_name = new_slot AND r.plugin = 'flinkml' AND r.datoid = db AND NOT r.active;
 	PERFORM flinkml._allow_output_plugin();
-	SELECT lsn INTO start FROM pg_create_logical_replication_slot(slot, 'flinkml');
-	UPDATE flinkml.streams s SET last_lsn = start WHERE s.model = m.name;
+	SELECT lsn INTO start FROM pg_create_logical_replication_slot(new_slot, 'flinkml');
+	BEGIN
+		INSERT INTO flinkml.streams (model, slot, options, last_lsn)
+		VALUES (m.name, new_slot,
+		        ARRAY['relid', m.source::oid::text,
+		              'target', m.attnums[1]::text,
+		              'weight', m.attnums[2]::text,
+		              'features', array_to_string(m.attnums[3:], ','),
+		              'intercept', m.intercept::text],
+		        start);
+	EXCEPTION WHEN OTHERS THEN
+		PERFORM pg_drop_replication_slot(new_slot);
+		RAISE;
+	END;
 	RETURN start;
 END $$;
 REVOKE ALL ON FUNCTION flinkml._create_stream_privileged(text) FROM PUBLIC;
@@ -1112,12 +1130,14 @@ BEGIN
 			      HINT = format('ALTER TABLE %s REPLICA IDENTITY FULL; so that deletes and updates carry the old row.', src);
 	END IF;
 	PERFORM flinkml._check_readable(m);
-	-- no writer may commit between the fit and the slot's start
+	-- no writer may commit between the fit and the slot's start; the slot
+	-- must be made before this transaction writes (see
+	-- _create_stream_privileged), so: fit, slot, then the new version
 	EXECUTE format('LOCK TABLE %s IN SHARE MODE', src);
 	EXECUTE flinkml._state_query(m, src) INTO s;
+	PERFORM flinkml._create_stream(m.name);
 	DELETE FROM flinkml.deltas d WHERE d.model = m.name;
 	PERFORM flinkml._add_version(m, s, 'fit');
-	PERFORM flinkml._create_stream(m.name);
 	RETURN flinkml.resume(m.name);
 END $$;
 
