@@ -999,7 +999,7 @@ BEGIN
 	END LOOP;
 	PERFORM pg_drop_replication_slot(r.slot_name) FROM pg_replication_slots r
 	WHERE r.slot_name = st.slot AND r.plugin = 'flinkml'
-	  AND r.database = (SELECT oid FROM pg_database WHERE datname = current_database());
+	  AND r.datoid = (SELECT oid FROM pg_database WHERE datname = current_database());
 	DELETE FROM flinkml.streams s WHERE s.model = model_name;
 END $$;
 REVOKE ALL ON FUNCTION flinkml._drop_stream_privileged(text) FROM PUBLIC;

@@ -189,7 +189,7 @@ drop_own_slot(const FollowerArgs *fa)
 	run("SELECT pg_catalog.pg_drop_replication_slot(r.slot_name) FROM pg_catalog.pg_replication_slots r "
 		"WHERE r.slot_name OPERATOR(pg_catalog.=) $1::pg_catalog.name "
 		"AND r.plugin OPERATOR(pg_catalog.=) 'flinkml' "
-		"AND r.database OPERATOR(pg_catalog.=) $2::pg_catalog.oid AND NOT r.active", 2, args);
+		"AND r.datoid OPERATOR(pg_catalog.=) $2::pg_catalog.oid AND NOT r.active", 2, args);
 }
 
 /* Stop for good: drop the slot (the transaction is open), commit, exit 0. */
