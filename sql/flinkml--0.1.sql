@@ -1034,8 +1034,9 @@ DECLARE
 	txns bigint;
 	committed timestamptz;
 BEGIN
-	-- SKIP LOCKED: a row locked by unfollow() means stop, not wait
-	SELECT * INTO st FROM flinkml.streams s WHERE s.model = model_name FOR UPDATE SKIP LOCKED;
+	-- a plain read: a poll that finds nothing writes nothing, not even a
+	-- row lock (a lock is WAL, and new WAL wakes the follower again)
+	SELECT * INTO st FROM flinkml.streams s WHERE s.model = model_name;
 	IF NOT FOUND OR NOT st.enabled THEN
 		RETURN NULL;
 	END IF;
@@ -1043,9 +1044,6 @@ BEGIN
 	PERFORM flinkml._check_fresh(m);
 	-- decoding sees every row: the owner must still be allowed to
 	PERFORM flinkml._check_readable(m);
-	IF st.worker_pid IS DISTINCT FROM pg_backend_pid() THEN
-		UPDATE flinkml.streams s SET worker_pid = pg_backend_pid() WHERE s.model = model_name;
-	END IF;
 	PERFORM flinkml._allow_output_plugin();
 	WITH c AS (
 		SELECT lsn,
@@ -1069,9 +1067,22 @@ BEGIN
 	-- a commit record may end past the flush position: never store less
 	-- than the position of what was applied, or a redelivery would count it again
 	upto := greatest(upto, last_seen);
-	IF coalesce(txns, 0) = 0 THEN
+	IF coalesce(txns, 0) = 0 AND st.worker_pid IS NOT DISTINCT FROM pg_backend_pid() AND st.last_error IS NULL THEN
 		-- nothing for this model: the slot may move on, the row need not
 		-- (an idle follower writes nothing)
+		RETURN upto;
+	END IF;
+	-- SKIP LOCKED: a row locked by unfollow() means stop, not wait; and
+	-- what was read above must still hold
+	PERFORM 1 FROM flinkml.streams s
+	WHERE s.model = model_name AND s.enabled AND s.last_lsn = st.last_lsn FOR UPDATE SKIP LOCKED;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	IF coalesce(txns, 0) = 0 THEN
+		-- a new follower, or the first poll that worked after an error
+		UPDATE flinkml.streams s SET worker_pid = pg_backend_pid(), last_error = NULL, last_error_at = NULL
+		WHERE s.model = model_name;
 		RETURN upto;
 	END IF;
 	IF t_lsn IS NOT NULL THEN
@@ -1087,7 +1098,7 @@ BEGIN
 	    last_commit_time = coalesce(committed, s.last_commit_time),
 	    rows_applied = s.rows_applied + coalesce(changes, 0),
 	    transactions_applied = s.transactions_applied + coalesce(txns, 0),
-	    last_error = NULL, last_error_at = NULL
+	    worker_pid = pg_backend_pid(), last_error = NULL, last_error_at = NULL
 	WHERE s.model = model_name;
 	-- keep reads cheap: fold the pending deltas into a version now and then
 	IF (SELECT count(*) FROM flinkml.deltas d WHERE d.model = m.name) >= 100 THEN
