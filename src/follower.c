@@ -351,7 +351,8 @@ flinkml_follower_main(Datum main_arg)
 				ResetLatch(MyLatch);
 				if (!got_sigterm)
 					sleep_ms(1000);
-				proc_exit(1);
+				/* a follower told to stop (SIGTERM) is not restarted */
+				proc_exit(got_sigterm ? 0 : 1);
 			}
 			PG_END_TRY();
 		}
