@@ -418,6 +418,11 @@ flinkml_on_ddl_start(PG_FUNCTION_ARGS)
 		if (IsA(lfirst(lc), String) && strcmp(strVal(lfirst(lc)), "flinkml") == 0)
 			ours = true;
 	if (ours)
+	{
+		/* flinkml_start_followers runs its queries with SPI */
+		SPI_connect();
 		flinkml_start_followers(true);
+		SPI_finish();
+	}
 	PG_RETURN_VOID();
 }
