@@ -46,6 +46,7 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "replication/slot.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
@@ -340,8 +341,16 @@ flinkml_follower_main(Datum main_arg)
 				e = CopyErrorData();
 				FlushErrorState();
 				AbortCurrentTransaction();
-				elog(WARNING, "flinkml follower of model \"%s\": %s; retrying in a second", fa.model, e->message);
+				/* as PostgresMain does: an error while decoding leaves the slot ours */
+				if (MyReplicationSlot != NULL)
+					ReplicationSlotRelease();
+				/*
+				 * First: if the error came from DROP EXTENSION (a poll that
+				 * waited for its locks finds the registry gone), this stops
+				 * the follower quietly, as the next poll would have.
+				 */
 				record_error(&fa, e->message);
+				elog(WARNING, "flinkml follower of model \"%s\": %s; retrying in a second", fa.model, e->message);
 				/*
 				 * As the message says, holding the follower's lock meanwhile
 				 * (the postmaster restarts this one a second after it exits):
@@ -529,6 +538,13 @@ flinkml_start_followers(bool every_slot)
 	Datum		values[1] = {BoolGetDatum(every_slot)};
 	uint64		n;
 	SPITupleTable *tab;
+	/*
+	 * Started for DROP EXTENSION (every_slot): each waits for the dropping
+	 * transaction to end, then finds the extension gone (or, if the drop
+	 * rolled back, follows as before), instead of racing the drop for its
+	 * locks.
+	 */
+	TransactionId wait_xid = every_slot ? GetTopTransactionId() : InvalidTransactionId;
 
 	n = flinkml_spi_as(flinkml_extension_owner(),
 					   "SELECT s.model, s.slot::pg_catalog.text, m.owner::pg_catalog.oid, m.source::pg_catalog.oid "
@@ -552,7 +568,7 @@ flinkml_start_followers(bool every_slot)
 			if (!every_slot)
 				flinkml_check_follower_owner(owner, source, model);
 			elog(LOG, "flinkml: starting the follower of model \"%s\"", model);
-			(void) start_follower(owner, model, slot, InvalidTransactionId);
+			(void) start_follower(owner, model, slot, wait_xid);
 		}
 		PG_CATCH();
 		{
