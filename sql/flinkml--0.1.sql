@@ -1147,9 +1147,16 @@ BEGIN
 	EXECUTE format('LOCK TABLE %s IN SHARE MODE', src);
 	EXECUTE flinkml._state_query(m, src) INTO s;
 	PERFORM flinkml._create_stream(m.name);
-	DELETE FROM flinkml.deltas d WHERE d.model = m.name;
-	PERFORM flinkml._add_version(m, s, 'fit');
-	RETURN flinkml.resume(m.name);
+	-- a slot is not transactional: if what follows fails, drop it (else it
+	-- would hold WAL until the next follow of this model)
+	BEGIN
+		DELETE FROM flinkml.deltas d WHERE d.model = m.name;
+		PERFORM flinkml._add_version(m, s, 'fit');
+		RETURN flinkml.resume(m.name);
+	EXCEPTION WHEN OTHERS THEN
+		PERFORM flinkml._drop_stream(m.name);
+		RAISE;
+	END;
 END $$;
 
 -- unfollow: stop the follower, drop the slot and the stream.
