@@ -259,6 +259,27 @@ SELECT pg_reload_conf();});
 		q{ALTER SYSTEM SET output_plugin_libraries = 'pgoutput', 'test_decoding', 'flinkml' writes three items});
 }
 
+# A slot is not transactional.  A follow that fails after it created the
+# slot drops it again; a follow rolled back by its caller leaves a slot
+# that its follower (started for after the commit) drops.
+$node->safe_psql('postgres', q{
+CREATE FUNCTION public.fail() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'injected failure'; END$$;
+CREATE TRIGGER fail BEFORE DELETE ON flinkml.deltas FOR EACH STATEMENT EXECUTE FUNCTION public.fail();});
+{
+	my ($ret, $out, $err) = q_as('r_owner', 'postgres', q{SELECT flinkml.follow('m1')});
+	like($err, qr/ERROR:  injected failure/, 'a follow that fails after it created its slot fails');
+	is( $node->safe_psql('postgres', q{SELECT count(*) FROM pg_replication_slots}) . '/'
+		  . $node->safe_psql('postgres', q{SELECT count(*) FROM flinkml.streams}),
+		'0/0', '... and leaves no slot and no stream behind');
+}
+$node->safe_psql('postgres', q{DROP TRIGGER fail ON flinkml.deltas; DROP FUNCTION public.fail();});
+safe_as('r_owner', 'postgres', q{BEGIN; SELECT flinkml.follow('m1'); ROLLBACK;});
+ok( wait_for('postgres', q{
+SELECT NOT EXISTS (SELECT 1 FROM pg_replication_slots) AND NOT EXISTS (SELECT 1 FROM flinkml.streams)
+   AND NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'flinkml follower')}, 10,
+		'the slot of a rolled-back follow to go'),
+	'a follow rolled back leaves no slot, no stream and no follower');
+
 # ---------------------------------------------------------------------------
 # 1. The follower runs as the model's owner; others cannot touch it
 # ---------------------------------------------------------------------------
@@ -334,6 +355,9 @@ for my $how ('fast', 'immediate')
 	ok( wait_for('postgres', q{SELECT running FROM flinkml.stream_status WHERE model = 'm1'},
 			15, "m1's follower $what"),
 		"$what the follower of m1 in postgres runs again");
+	ok( wait_for('postgres', q{
+SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'flinkml starter')}, 10, 'the starters to exit'),
+		"$what the starters have exited");
 	change_table('db2', 'own.t2');
 	ok(wait_caught_up('db2', 'm2', end_lsn('db2')), "$what m2 catches up");
 	check_fit('db2', 'm2', 'own.t2', $what);
