@@ -55,6 +55,7 @@ max_connections = 30
 max_replication_slots = 12
 shared_buffers = 32MB
 autovacuum = off
+restart_after_crash = on
 track_commit_timestamp = on
 log_min_messages = warning
 EOF
@@ -341,14 +342,29 @@ is( $node->safe_psql('postgres', qq{SELECT datname || '|' || usename FROM pg_sta
 	'db2|r_owner', 'its follower is connected to db2 as r_owner');
 change_table('db2', 'own.t2');
 
-for my $how ('fast', 'immediate')
+for my $how ('fast', 'immediate', 'SIGKILL')
 {
-	my $what = $how eq 'fast' ? 'after a restart' : 'after a crash (immediate stop)';
+	my $what = {
+		fast      => 'after a restart',
+		immediate => 'after an immediate stop and a start',
+		SIGKILL   => 'after a crash (a follower killed: the postmaster reinitializes)'
+	}->{$how};
 	# changes the followers may or may not have applied when the server stops
 	change_table('db2', 'own.t2');
 	change_table('postgres', 'own.t1');
-	$node->stop($how);
-	$node->start;
+	if ($how eq 'SIGKILL')
+	{
+		my $victim = $node->safe_psql('postgres', q{SELECT worker_pid FROM flinkml.streams WHERE model = 'm1'});
+		kill 'KILL', $victim;
+		ok( wait_for('postgres', qq{SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $victim)}, 20,
+				'the server to come back'),
+			"the server restarts after follower $victim was killed");
+	}
+	else
+	{
+		$node->stop($how);
+		$node->start;
+	}
 	ok( wait_for('db2', q{SELECT running AND state = 'running' FROM flinkml.stream_status WHERE model = 'm2'},
 			15, "m2's follower $what", 'r_owner'),
 		"$what the follower of m2 in db2 runs again");
