@@ -17,6 +17,8 @@
 #     change is in the model soon after (the latency is reported).
 #  6. last_error is set by an error (the owner lost SELECT on its table)
 #     and cleared once the follower applies again.
+#  7. A new owner: the old owner's follower stops, the slot stays, the new
+#     owner resumes it and the model stays exact.
 #  3. A dropped feature column, a dropped table and ALTER COLUMN TYPE make
 #     the model visibly stale; the follower drops its slot and exits.
 #  4. DROP EXTENSION flinkml CASCADE with followers running (and one
@@ -454,6 +456,30 @@ FROM flinkml.stream_status WHERE model = 'm1'}, 15, 'last_error of m1 to clear',
 	'once SELECT is granted again and a change applied, last_error is NULL and the follower runs');
 ok(wait_caught_up('postgres', 'm1', end_lsn('postgres')), 'm1 catches up after the error');
 check_fit('postgres', 'm1', 'own.t1', 'after the error');
+
+# ---------------------------------------------------------------------------
+# 7. A new owner: the old owner's follower stops, the slot stays, and the
+#    new owner's follower (resume) goes on from it
+# ---------------------------------------------------------------------------
+{
+	$node->safe_psql('postgres', q{CREATE ROLE r_owner2 LOGIN REPLICATION});
+	safe_as('r_owner', 'postgres', q{GRANT USAGE ON SCHEMA own TO r_owner2; GRANT SELECT ON own.t1 TO r_owner2;});
+	my $old = $node->safe_psql('postgres', q{SELECT worker_pid FROM flinkml.streams WHERE model = 'm1'});
+	$node->safe_psql('postgres', q{UPDATE flinkml.models SET owner = 'r_owner2' WHERE name = 'm1'});
+	ok( wait_for('postgres', qq{
+SELECT NOT running AND state LIKE 'not running%' AND NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $old)
+   AND EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = 'flinkml_m1')
+FROM flinkml.stream_status WHERE model = 'm1'}, 10, 'the old owner\'s follower to stop', 'r_owner2'),
+		'a new owner (r_owner2): the follower running as r_owner stops, the slot stays');
+	change_table('postgres', 'own.t1');    # while no follower runs
+	my ($ret, $out, $err) = q_as('r_owner', 'postgres', q{SELECT flinkml.resume('m1')});
+	isnt($ret, 0, 'r_owner may no longer resume m1');
+	my $pid = safe_as('r_owner2', 'postgres', q{SELECT flinkml.resume('m1')});
+	is( $node->safe_psql('postgres', qq{SELECT usename FROM pg_stat_activity WHERE pid = $pid}),
+		'r_owner2', 'the new owner resumes it: its follower runs as r_owner2');
+	ok(wait_caught_up('postgres', 'm1', end_lsn('postgres')), 'm1 catches up as r_owner2');
+	check_fit('postgres', 'm1', 'own.t1', 'after the new owner resumed it');
+}
 
 # ---------------------------------------------------------------------------
 # 3. Schema changes of followed tables: stale, stopped, slot dropped
