@@ -947,6 +947,13 @@ BEGIN
 	END IF;
 	PERFORM pg_drop_replication_slot(r.slot_name) FROM pg_replication_slots r
 	WHERE r.slot_name = new_slot AND r.plugin = 'flinkml' AND r.datoid = db AND NOT r.active;
+	-- slot names are the cluster's: a model of the same name may follow in another database
+	IF EXISTS (SELECT 1 FROM pg_replication_slots r WHERE r.slot_name = new_slot) THEN
+		RAISE EXCEPTION 'flinkml: the slot % of model "%" is taken%', new_slot, m.name,
+			(SELECT coalesce(' (by database ' || quote_ident(r.database) || ')', '') FROM pg_replication_slots r WHERE r.slot_name = new_slot)
+			USING ERRCODE = 'duplicate_object',
+			      HINT = 'Replication slot names are shared by every database of the server: give the model another name.';
+	END IF;
 	PERFORM flinkml._allow_output_plugin();
 	SELECT lsn INTO start FROM pg_create_logical_replication_slot(new_slot, 'flinkml');
 	BEGIN
