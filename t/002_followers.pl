@@ -344,6 +344,18 @@ is( $node->safe_psql('postgres', qq{SELECT datname || '|' || usename FROM pg_sta
 	'db2|r_owner', 'its follower is connected to db2 as r_owner');
 change_table('db2', 'own.t2');
 
+# Slot names are the cluster's: a model m2 in postgres cannot follow too.
+make_table('postgres', 'own.t2', 100, 0.23);
+safe_as('r_owner', 'postgres',
+	q{SELECT flinkml.create_model('m2', 'own.t2', target => 'y', features => ARRAY['x1', 'x2', 'x3'])});
+{
+	my ($ret, $out, $err) = q_as('r_owner', 'postgres', q{SELECT flinkml.follow('m2')});
+	like($err, qr/ERROR:  flinkml: the slot flinkml_m2 of model "m2" is taken \(by database db2\)/,
+		'a model of the same name cannot follow in a second database: its slot name is taken');
+	is($node->safe_psql('postgres', q{SELECT count(*) FROM flinkml.streams}), '1', '... no stream is left behind');
+	safe_as('r_owner', 'postgres', q{SELECT flinkml.drop_model('m2'); DROP TABLE own.t2;});
+}
+
 for my $how ('fast', 'immediate', 'SIGKILL')
 {
 	my $what = {
