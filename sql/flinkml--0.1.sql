@@ -932,28 +932,52 @@ $$;
 
 -- Run as the extension's owner by the gate flinkml._create_stream (C), which
 -- checked the caller, the owner's LOGIN and REPLICATION and its right to
--- read every row of the table.  Creates the slot (before anything in the
--- transaction writes, as PostgreSQL requires), registers the stream, and
--- returns the slot's start.
+-- read every row of the table.  Creates the model's slot, then registers the
+-- stream; returns the slot's start.  PostgreSQL creates a logical slot only
+-- in a transaction that has written nothing (no transaction ID yet): so the
+-- slot comes first, and nothing before it here may lock or write a row
+-- (follow() fits the table before and writes the version after).  One
+-- follow of a model at a time: an advisory lock, which takes no ID.  A slot
+-- of an earlier follow whose transaction rolled back after creating it (a
+-- slot is not transactional) is dropped first.
 CREATE FUNCTION flinkml._create_stream_privileged(model_name text) RETURNS pg_lsn
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models;
-	slot name := flinkml._slot_name(model_name);
+	new_slot name := flinkml._slot_name(model_name);
+	db oid := (SELECT d.oid FROM pg_database d WHERE d.datname = current_database());
 	start pg_lsn;
 BEGIN
-	-- no row lock: a slot can only be made before the transaction writes
+	PERFORM pg_advisory_xact_lock(1718382446, hashtext(model_name));
 	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name;
+	IF EXISTS (SELECT 1 FROM flinkml.streams s WHERE s.model = m.name OR s.slot = new_slot) THEN
+		RAISE EXCEPTION 'flinkml: model "%" is already following', m.name
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+	PERFORM pg_drop_replication_slot(r.slot_name) FROM pg_replication_slots r
+	WHERE r.slot_name = new_slot AND r.plugin = 'flinkml' AND r.datoid = db AND NOT r.active;
+	-- slot names are the cluster's: a model of the same name may follow in another database
+	IF EXISTS (SELECT 1 FROM pg_replication_slots r WHERE r.slot_name = new_slot) THEN
+		RAISE EXCEPTION 'flinkml: the slot % of model "%" is taken%', new_slot, m.name,
+			(SELECT coalesce(' (by database ' || quote_ident(r.database) || ')', '') FROM pg_replication_slots r WHERE r.slot_name = new_slot)
+			USING ERRCODE = 'duplicate_object',
+			      HINT = 'Replication slot names are shared by every database of the server: give the model another name.';
+	END IF;
 	PERFORM flinkml._allow_output_plugin();
-	SELECT lsn INTO start FROM pg_create_logical_replication_slot(slot, 'flinkml');
-	INSERT INTO flinkml.streams (model, slot, options, last_lsn)
-	VALUES (m.name, slot,
-	        ARRAY['relid', m.source::oid::text,
-	              'target', m.attnums[1]::text,
-	              'weight', m.attnums[2]::text,
-	              'features', array_to_string(m.attnums[3:], ','),
-	              'intercept', m.intercept::text],
-	        start);
+	SELECT lsn INTO start FROM pg_create_logical_replication_slot(new_slot, 'flinkml');
+	BEGIN
+		INSERT INTO flinkml.streams (model, slot, options, last_lsn)
+		VALUES (m.name, new_slot,
+		        ARRAY['relid', m.source::oid::text,
+		              'target', m.attnums[1]::text,
+		              'weight', m.attnums[2]::text,
+		              'features', array_to_string(m.attnums[3:], ','),
+		              'intercept', m.intercept::text],
+		        start);
+	EXCEPTION WHEN OTHERS THEN
+		PERFORM pg_drop_replication_slot(new_slot);
+		RAISE;
+	END;
 	RETURN start;
 END $$;
 REVOKE ALL ON FUNCTION flinkml._create_stream_privileged(text) FROM PUBLIC;
@@ -1026,8 +1050,9 @@ DECLARE
 	txns bigint;
 	committed timestamptz;
 BEGIN
-	-- SKIP LOCKED: a row locked by unfollow() means stop, not wait
-	SELECT * INTO st FROM flinkml.streams s WHERE s.model = model_name FOR UPDATE SKIP LOCKED;
+	-- a plain read: a poll that finds nothing writes nothing, not even a
+	-- row lock (a lock is WAL, and new WAL wakes the follower again)
+	SELECT * INTO st FROM flinkml.streams s WHERE s.model = model_name;
 	IF NOT FOUND OR NOT st.enabled THEN
 		RETURN NULL;
 	END IF;
@@ -1035,9 +1060,6 @@ BEGIN
 	PERFORM flinkml._check_fresh(m);
 	-- decoding sees every row: the owner must still be allowed to
 	PERFORM flinkml._check_readable(m.source);
-	IF st.worker_pid IS DISTINCT FROM pg_backend_pid() THEN
-		UPDATE flinkml.streams s SET worker_pid = pg_backend_pid() WHERE s.model = model_name;
-	END IF;
 	PERFORM flinkml._allow_output_plugin();
 	WITH c AS (
 		SELECT lsn,
@@ -1061,9 +1083,22 @@ BEGIN
 	-- a commit record may end past the flush position: never store less
 	-- than the position of what was applied, or a redelivery would count it again
 	upto := greatest(upto, last_seen);
-	IF coalesce(txns, 0) = 0 THEN
+	IF coalesce(txns, 0) = 0 AND st.worker_pid IS NOT DISTINCT FROM pg_backend_pid() AND st.last_error IS NULL THEN
 		-- nothing for this model: the slot may move on, the row need not
 		-- (an idle follower writes nothing)
+		RETURN upto;
+	END IF;
+	-- SKIP LOCKED: a row locked by unfollow() means stop, not wait; and
+	-- what was read above must still hold
+	PERFORM 1 FROM flinkml.streams s
+	WHERE s.model = model_name AND s.enabled AND s.last_lsn = st.last_lsn FOR UPDATE SKIP LOCKED;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	IF coalesce(txns, 0) = 0 THEN
+		-- a new follower, or the first poll that worked after an error
+		UPDATE flinkml.streams s SET worker_pid = pg_backend_pid(), last_error = NULL, last_error_at = NULL
+		WHERE s.model = model_name;
 		RETURN upto;
 	END IF;
 	IF t_lsn IS NOT NULL THEN
@@ -1079,7 +1114,7 @@ BEGIN
 	    last_commit_time = coalesce(committed, s.last_commit_time),
 	    rows_applied = s.rows_applied + coalesce(changes, 0),
 	    transactions_applied = s.transactions_applied + coalesce(txns, 0),
-	    last_error = NULL, last_error_at = NULL
+	    worker_pid = pg_backend_pid(), last_error = NULL, last_error_at = NULL
 	WHERE s.model = model_name;
 	-- keep reads cheap: fold the pending deltas into a version now and then
 	IF (SELECT count(*) FROM flinkml.deltas d WHERE d.model = m.name) >= 100 THEN
@@ -1122,20 +1157,22 @@ BEGIN
 			      HINT = format('ALTER TABLE %s REPLICA IDENTITY FULL; so that deletes and updates carry the old row.', src);
 	END IF;
 	PERFORM flinkml._check_readable(m.source);
-	-- no writer may commit between the fit and the slot's start; the fit
-	-- writes nothing, and the slot must come before any write
+	-- no writer may commit between the fit and the slot's start; the slot
+	-- must be made before this transaction writes (see
+	-- _create_stream_privileged), so: fit, slot, then the new version
 	EXECUTE format('LOCK TABLE %s IN SHARE MODE', src);
 	EXECUTE flinkml._state_query(m, src) INTO s;
 	PERFORM flinkml._create_stream(m.name);
+	-- a slot is not transactional: if what follows fails, drop it (else it
+	-- would hold WAL until the next follow of this model)
 	BEGIN
 		DELETE FROM flinkml.deltas d WHERE d.model = m.name;
 		PERFORM flinkml._add_version(m, s, 'fit');
+		RETURN flinkml.resume(m.name);
 	EXCEPTION WHEN OTHERS THEN
-		-- a slot outlives an aborted transaction: drop it before failing
 		PERFORM flinkml._drop_stream(m.name);
 		RAISE;
 	END;
-	RETURN flinkml.resume(m.name);
 END $$;
 
 -- unfollow: stop the follower, drop the slot and the stream.

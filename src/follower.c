@@ -46,6 +46,7 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "replication/slot.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
@@ -203,30 +204,71 @@ stop_following(const FollowerArgs *fa, const char *why)
 }
 
 /*
+ * Whether this follower's stream goes on: read as the extension's owner,
+ * so that a model its owner may not read (its SELECT on the table was
+ * revoked) is not taken for a stream that ended, whose slot it would drop.
+ */
+typedef enum StreamCheck
+{
+	STREAM_OURS,				/* enabled, this slot, this owner */
+	STREAM_ENDED,				/* unfollowed, stopped (stale), or another slot */
+	STREAM_NEW_OWNER			/* the same stream, now the model of another role */
+} StreamCheck;
+
+static StreamCheck
+check_stream(const FollowerArgs *fa)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {CStringGetTextDatum(fa->model), CStringGetTextDatum(fa->slot)};
+	bool		isnull;
+	Oid			owner;
+
+	if (flinkml_spi_as(flinkml_extension_owner(),
+					   "SELECT m.owner::pg_catalog.oid FROM flinkml.streams s "
+					   "JOIN flinkml.models m ON m.name OPERATOR(pg_catalog.=) s.model "
+					   "WHERE s.model OPERATOR(pg_catalog.=) $1 AND s.enabled "
+					   "AND s.slot OPERATOR(pg_catalog.=) $2::pg_catalog.name",
+					   2, types, values, NULL, true) != 1)
+		return STREAM_ENDED;
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return owner == fa->owner ? STREAM_OURS : STREAM_NEW_OWNER;
+}
+
+/*
  * One poll (see the file's comment).  Stops the worker when the model no
- * longer follows with this slot, as this role, or the extension is gone.
+ * longer follows with this slot or the extension is gone (dropping the
+ * slot), or when the model has a new owner (keeping the slot: a follower
+ * as the new owner goes on from it).
  */
 static void
 poll_once(const FollowerArgs *fa)
 {
-	char		owner[16];
-	const char *args[3] = {fa->model, fa->slot, owner};
+	const char *args[1] = {fa->model};
 	char	   *lsn;
-
-	snprintf(owner, sizeof(owner), "%u", fa->owner);
 
 	begin_tx("flinkml: applying changes");
 	quiet_decoding_logs();
 	if (!flinkml_extension(NULL, NULL, NULL))
 		stop_following(fa, "the extension was dropped");
-	if (run("SELECT 1 FROM flinkml.streams s JOIN flinkml.models m ON m.name OPERATOR(pg_catalog.=) s.model "
-			"WHERE s.model OPERATOR(pg_catalog.=) $1 AND s.enabled "
-			"AND s.slot OPERATOR(pg_catalog.=) $2::pg_catalog.name "
-			"AND m.owner::pg_catalog.oid OPERATOR(pg_catalog.=) $3::pg_catalog.oid",
-			3, args) == NULL)
+	switch (check_stream(fa))
 	{
-		run("UPDATE flinkml.streams SET worker_pid = NULL WHERE model OPERATOR(pg_catalog.=) $1", 1, args);
-		stop_following(fa, "the model no longer follows the WAL with this slot as this role");
+		case STREAM_OURS:
+			break;
+		case STREAM_ENDED:
+			run("UPDATE flinkml.streams SET worker_pid = NULL WHERE model OPERATOR(pg_catalog.=) $1", 1, args);
+			stop_following(fa, "the model no longer follows the WAL with this slot");
+			break;
+		case STREAM_NEW_OWNER:
+			/*
+			 * A follower runs as the model's owner, so this one may not go
+			 * on; the stream and its slot are the new owner's, and stay.
+			 */
+			end_tx();
+			ereport(LOG,
+					(errmsg("flinkml follower of model \"%s\" stopped: the model has a new owner; its slot %s is kept",
+							fa->model, fa->slot),
+					 errhint("SELECT flinkml.resume('%s'); starts its follower as the new owner.", fa->model)));
+			proc_exit(0);
 	}
 	lsn = run("SELECT flinkml._stream_apply($1)::pg_catalog.text", 1, args);
 	if (lsn)
@@ -340,8 +382,16 @@ flinkml_follower_main(Datum main_arg)
 				e = CopyErrorData();
 				FlushErrorState();
 				AbortCurrentTransaction();
-				elog(WARNING, "flinkml follower of model \"%s\": %s; retrying in a second", fa.model, e->message);
+				/* as PostgresMain does: an error while decoding leaves the slot ours */
+				if (MyReplicationSlot != NULL)
+					ReplicationSlotRelease();
+				/*
+				 * First: if the error came from DROP EXTENSION (a poll that
+				 * waited for its locks finds the registry gone), this stops
+				 * the follower quietly, as the next poll would have.
+				 */
 				record_error(&fa, e->message);
+				elog(WARNING, "flinkml follower of model \"%s\": %s; retrying in a second", fa.model, e->message);
 				/*
 				 * As the message says, holding the follower's lock meanwhile
 				 * (the postmaster restarts this one a second after it exits):
@@ -351,7 +401,8 @@ flinkml_follower_main(Datum main_arg)
 				ResetLatch(MyLatch);
 				if (!got_sigterm)
 					sleep_ms(1000);
-				proc_exit(1);
+				/* a follower told to stop (SIGTERM) is not restarted */
+				proc_exit(got_sigterm ? 0 : 1);
 			}
 			PG_END_TRY();
 		}
@@ -528,6 +579,13 @@ flinkml_start_followers(bool every_slot)
 	Datum		values[1] = {BoolGetDatum(every_slot)};
 	uint64		n;
 	SPITupleTable *tab;
+	/*
+	 * Started for DROP EXTENSION (every_slot): each waits for the dropping
+	 * transaction to end, then finds the extension gone (or, if the drop
+	 * rolled back, follows as before), instead of racing the drop for its
+	 * locks.
+	 */
+	TransactionId wait_xid = every_slot ? GetTopTransactionId() : InvalidTransactionId;
 
 	n = flinkml_spi_as(flinkml_extension_owner(),
 					   "SELECT s.model, s.slot::pg_catalog.text, m.owner::pg_catalog.oid, m.source::pg_catalog.oid "
@@ -551,7 +609,7 @@ flinkml_start_followers(bool every_slot)
 			if (!every_slot)
 				flinkml_check_follower_owner(owner, source, model);
 			elog(LOG, "flinkml: starting the follower of model \"%s\"", model);
-			(void) start_follower(owner, model, slot, InvalidTransactionId);
+			(void) start_follower(owner, model, slot, wait_xid);
 		}
 		PG_CATCH();
 		{

@@ -199,9 +199,55 @@ flinkml_set_attached(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* Is flinkml among the libraries output_plugin_libraries allows? */
+static bool
+plugin_allowed(void)
+{
+	char	   *copy;
+	List	   *names;
+	ListCell   *lc;
+	bool		found = false;
+
+	if (output_plugin_libraries_string == NULL)
+		return true;
+	copy = pstrdup(output_plugin_libraries_string);
+	if (!SplitIdentifierString(copy, ',', &names))
+		return false;
+	foreach(lc, names)
+		if (strcmp((char *) lfirst(lc), "flinkml") == 0)
+			found = true;
+	return found;
+}
+
+/*
+ * output_plugin_libraries with flinkml added, as the value of a SET or
+ * ALTER SYSTEM SET: one quoted item per library.  (It is a list: ALTER
+ * SYSTEM SET output_plugin_libraries = 'pgoutput, flinkml' would set one
+ * library named "pgoutput, flinkml".)
+ */
+static char *
+allowed_list_with_flinkml(void)
+{
+	StringInfoData list;
+	char	   *copy;
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	initStringInfo(&list);
+	copy = pstrdup(output_plugin_libraries_string ? output_plugin_libraries_string : "");
+	(void) SplitIdentifierString(copy, ',', &names);
+	foreach(lc, names)
+		appendStringInfo(&list, "%s, ", quote_literal_cstr((char *) lfirst(lc)));
+	appendStringInfoString(&list, "'flinkml'");
+	return list.data;
+}
+
 /*
  * The follower runs as the model's owner: it must be able to log in, to
- * decode (REPLICATION), and to read every row of the table.
+ * decode (REPLICATION), and to read every row of the table; and, unless it
+ * is a superuser (for whom _allow_output_plugin adds flinkml for the
+ * transaction), output_plugin_libraries must allow the plugin flinkml, or
+ * the follower would fail on every poll and be restarted every second.
  */
 void
 flinkml_check_follower_owner(Oid owner, Oid source, const char *model)
@@ -232,6 +278,14 @@ flinkml_check_follower_owner(Oid owner, Oid source, const char *model)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("flinkml: the owner of model \"%s\" may not read every row of its table", model)));
+	if (!superuser_arg(owner) && !plugin_allowed())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("flinkml: the follower of model \"%s\" runs as its owner %s, which may not decode with the output plugin flinkml",
+						model, GetUserNameFromId(owner, false)),
+				 errdetail("output_plugin_libraries is %s.", output_plugin_libraries_string ? output_plugin_libraries_string : ""),
+				 errhint("As a superuser: ALTER SYSTEM SET output_plugin_libraries = %s; SELECT pg_reload_conf();",
+						 allowed_list_with_flinkml())));
 }
 
 /* flinkml._create_stream(model) → the slot's start LSN. */
@@ -273,26 +327,6 @@ flinkml_drop_stream(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* Is flinkml among the libraries output_plugin_libraries allows? */
-static bool
-plugin_allowed(void)
-{
-	char	   *copy;
-	List	   *names;
-	ListCell   *lc;
-	bool		found = false;
-
-	if (output_plugin_libraries_string == NULL)
-		return true;
-	copy = pstrdup(output_plugin_libraries_string);
-	if (!SplitIdentifierString(copy, ',', &names))
-		return false;
-	foreach(lc, names)
-		if (strcmp((char *) lfirst(lc), "flinkml") == 0)
-			found = true;
-	return found;
-}
-
 /*
  * flinkml._allow_output_plugin(): PostgreSQL 15.20 lets only the output
  * plugins listed in output_plugin_libraries decode.  A superuser gets
@@ -303,28 +337,23 @@ plugin_allowed(void)
 Datum
 flinkml_allow_output_plugin(PG_FUNCTION_ARGS)
 {
-	StringInfoData value,
-				command;
+	StringInfoData list;
 	char	   *copy;
 	List	   *names = NIL;
 	ListCell   *lc;
 
 	if (plugin_allowed())
 		PG_RETURN_VOID();
-	initStringInfo(&value);
-	initStringInfo(&command);
-	copy = pstrdup(output_plugin_libraries_string);
-	(void) SplitIdentifierString(copy, ',', &names);
-	foreach(lc, names)
-	{
-		appendStringInfo(&value, "%s, ", quote_identifier((char *) lfirst(lc)));
-		appendStringInfo(&command, "%s, ", quote_literal_cstr((char *) lfirst(lc)));
-	}
-	appendStringInfoString(&value, "flinkml");
-	appendStringInfoString(&command, "'flinkml'");
 	if (superuser())
 	{
-		(void) set_config_option("output_plugin_libraries", value.data, PGC_SUSET, PGC_S_SESSION,
+		/* a GUC's value, flattened: identifiers, quoted where needed */
+		initStringInfo(&list);
+		copy = pstrdup(output_plugin_libraries_string);
+		(void) SplitIdentifierString(copy, ',', &names);
+		foreach(lc, names)
+			appendStringInfo(&list, "%s, ", quote_identifier((char *) lfirst(lc)));
+		appendStringInfoString(&list, "flinkml");
+		(void) set_config_option("output_plugin_libraries", list.data, PGC_SUSET, PGC_S_SESSION,
 								 GUC_ACTION_LOCAL, true, 0, false);
 		PG_RETURN_VOID();
 	}
@@ -332,7 +361,7 @@ flinkml_allow_output_plugin(PG_FUNCTION_ARGS)
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("flinkml: the output plugin flinkml is not in output_plugin_libraries"),
 			 errhint("As a superuser: ALTER SYSTEM SET output_plugin_libraries = %s; SELECT pg_reload_conf();",
-					 command.data)));
+					 allowed_list_with_flinkml())));
 	PG_RETURN_VOID();
 }
 
@@ -424,6 +453,7 @@ flinkml_on_ddl_start(PG_FUNCTION_ARGS)
 			ours = true;
 	if (ours)
 	{
+		/* flinkml_start_followers runs its queries with SPI */
 		SPI_connect();
 		flinkml_start_followers(true);
 		SPI_finish();

@@ -64,7 +64,6 @@ my $describe = `postgres --describe-config 2>/dev/null`;
 my $has_opl  = ($describe =~ /^output_plugin_libraries\t/m);
 $node->append_conf('postgresql.conf', <<"EOF");
 shared_preload_libraries = 'flinkml'
-flinkml.database = 'postgres'
 max_worker_processes = 16
 max_connections = 30
 max_replication_slots = 10
@@ -226,11 +225,16 @@ ok(($h2->full_result // 0) == 0, 'phase 2 pgbench ran without failures')
   or diag("pgbench stdout:\n$$o2\nstderr:\n$$e2");
 
 # The insert position, not pg_current_wal_lsn() (the write position): the
-# last asynchronous commits may not be written yet.
+# last asynchronous commits may not be written yet.  The follower has read
+# up to a position when its stored LSN (moved by transactions it applied)
+# or its slot (moved by every poll, also those that found nothing for the
+# model and wrote nothing) is there.
 my $end_lsn = $node->safe_psql('postgres', 'SELECT pg_current_wal_insert_lsn()');
 ok( wait_for(
 		$node,
-		qq{SELECT last_lsn >= '$end_lsn' FROM flinkml.stream_status WHERE model = 'm'},
+		qq{SELECT greatest(s.last_lsn, r.confirmed_flush_lsn) >= '$end_lsn'
+		   FROM flinkml.stream_status s JOIN pg_replication_slots r ON r.slot_name = s.slot
+		   WHERE s.model = 'm'},
 		30,
 		"the follower to reach $end_lsn"),
 	'the follower catches up with the end of the writes');
