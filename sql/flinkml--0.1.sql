@@ -331,7 +331,10 @@ CREATE TABLE flinkml.models (
 	intercept boolean NOT NULL DEFAULT true,
 	-- attribute numbers of the target, the weight (0: none) and the
 	-- features: what triggers and followers read; renames keep them
-	attnums int2[] NOT NULL,
+	attnums int2[] NOT NULL
+		CHECK (pg_catalog.cardinality(attnums) OPERATOR(pg_catalog.=) (pg_catalog.cardinality(features) OPERATOR(pg_catalog.+) 2)
+		       AND (attnums[1] OPERATOR(pg_catalog.>) 0) AND (attnums[2] OPERATOR(pg_catalog.>=) 0)
+		       AND ((weight IS NULL) OPERATOR(pg_catalog.=) (attnums[2] OPERATOR(pg_catalog.=) 0))),
 	owner regrole NOT NULL DEFAULT pg_catalog.quote_ident(CURRENT_USER)::pg_catalog.regrole,
 	head_version integer NOT NULL DEFAULT 0,	-- the newest version
 	active_version integer,						-- the one predictions use
@@ -409,11 +412,16 @@ CREATE POLICY compact_own ON flinkml.deltas FOR DELETE
 GRANT USAGE ON SCHEMA flinkml TO PUBLIC;
 -- a model's definition is set by create_model and the gates: users write
 -- only the columns that the registry functions running as them write
-GRANT SELECT, DELETE ON flinkml.models TO PUBLIC;
+-- No table-level UPDATE or DELETE for PUBLIC: with either, LOCK TABLE ...
+-- ACCESS EXCLUSIVE is allowed, and row-level security does not apply to
+-- locks (one role could stop every writer and every ALTER TABLE).  Deleting
+-- deltas and models goes through gates (flinkml._delete_deltas,
+-- flinkml._delete_model); column-level UPDATE allows no such lock.
+GRANT SELECT ON flinkml.models TO PUBLIC;
 GRANT INSERT (name, source, target, features, weight, intercept, attnums, owner) ON flinkml.models TO PUBLIC;
 GRANT UPDATE (owner, head_version, active_version, stale, stale_at) ON flinkml.models TO PUBLIC;
-GRANT SELECT, INSERT, UPDATE, DELETE ON flinkml.versions TO PUBLIC;
-GRANT SELECT, INSERT, DELETE ON flinkml.deltas TO PUBLIC;
+GRANT SELECT, INSERT ON flinkml.versions TO PUBLIC;
+GRANT SELECT, INSERT ON flinkml.deltas TO PUBLIC;
 GRANT USAGE ON SEQUENCE flinkml.deltas_id_seq TO PUBLIC;
 
 -- The model row, checked to exist and, with for_change, to be the caller's.
@@ -434,6 +442,14 @@ BEGIN
 	END IF;
 	RETURN m;
 END $$;
+
+-- Gates (C, src/privileged.c): the caller must be allowed to change the
+-- model; then, as the extension's owner, delete the model's deltas (those
+-- with the given ids, or all of them) or the model itself.
+CREATE FUNCTION flinkml._delete_deltas(model_name text, ids bigint[] DEFAULT NULL) RETURNS void
+	AS 'MODULE_PATHNAME', 'flinkml_delete_deltas' LANGUAGE C;
+CREATE FUNCTION flinkml._delete_model(model_name text) RETURNS void
+	AS 'MODULE_PATHNAME', 'flinkml_delete_model' LANGUAGE C STRICT;
 
 -- The source table, schema-qualified and quoted, for dynamic SQL; an error
 -- naming the model when the table was dropped.
@@ -587,7 +603,7 @@ BEGIN
 			USING ERRCODE = 'duplicate_object', HINT = 'Use flinkml.refit() for a new version, or flinkml.drop_model() first.';
 	END;
 	-- a model starts clean
-	DELETE FROM flinkml.deltas d WHERE d.model = m.name;
+	PERFORM flinkml._delete_deltas(m.name);
 	EXECUTE flinkml._state_query(m, flinkml._source(m)) INTO s;
 	RETURN flinkml._add_version(m, s, 'fit');
 END $$;
@@ -600,6 +616,7 @@ DECLARE
 	m flinkml.models := flinkml._model(name, true);
 	src text := flinkml._source(m);
 	s @extschema@.linreg_state;
+	ids bigint[];
 	missing text;
 BEGIN
 	SELECT string_agg(quote_ident(c), ', ') INTO missing
@@ -613,6 +630,12 @@ BEGIN
 	END IF;
 	PERFORM flinkml._check_readable(m.source);
 	SELECT * INTO m FROM flinkml.models WHERE models.name = m.name FOR NO KEY UPDATE;
+	IF (m.attached OR EXISTS (SELECT 1 FROM flinkml.streams st WHERE st.model = m.name))
+	   AND flinkml._in_hierarchy(m.source) THEN
+		RAISE EXCEPTION 'flinkml: % is a partition, partitioned, or has a parent or children: its triggers and the WAL would miss rows written through the others', src
+			USING ERRCODE = 'wrong_object_type',
+			      HINT = format('SELECT flinkml.detach(%L); keeps it a model refitted by hand.', m.name);
+	END IF;
 	IF m.attached AND NOT flinkml._triggers_intact(m) THEN
 		RAISE EXCEPTION 'flinkml: the triggers of model "%" on % are not all in place and enabled', m.name, src
 			USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -624,9 +647,12 @@ BEGIN
 		EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', src);
 	END IF;
 	-- one statement, one snapshot: a delta is either in the fit's rows and
-	-- consumed, or committed later and kept
-	EXECUTE format('WITH consumed AS (DELETE FROM flinkml.deltas d WHERE d.model OPERATOR(pg_catalog.=) %L RETURNING 1) %s',
-	               m.name, flinkml._state_query(m, src)) INTO s;
+	-- consumed (its id is read in that snapshot), or committed later and kept
+	EXECUTE format('SELECT (SELECT pg_catalog.array_agg(d.id) FROM flinkml.deltas d WHERE d.model OPERATOR(pg_catalog.=) %L), (%s)',
+	               m.name, flinkml._state_query(m, src)) INTO ids, s;
+	IF ids IS NOT NULL THEN
+		PERFORM flinkml._delete_deltas(m.name, ids);
+	END IF;
 	IF m.stale IS NOT NULL THEN
 		UPDATE flinkml.models SET stale = NULL, stale_at = NULL WHERE models.name = m.name;
 	END IF;
@@ -702,15 +728,17 @@ DECLARE
 	base @extschema@.linreg_state;
 	a @extschema@.linreg_state;
 	r @extschema@.linreg_state;
-	n bigint;
+	ids bigint[];
 BEGIN
 	-- one compaction at a time per model: the models row is the lock
 	SELECT * INTO m FROM flinkml.models WHERE models.name = m.name FOR NO KEY UPDATE;
-	WITH d AS (DELETE FROM flinkml.deltas d WHERE d.model = m.name RETURNING d.added, d.removed)
-	SELECT @extschema@.linreg_merge(d.added), @extschema@.linreg_merge(d.removed), count(*) INTO a, r, n FROM d;
-	IF n = 0 THEN
+	-- the deltas this snapshot sees, and their ids, consumed together
+	SELECT array_agg(d.id), @extschema@.linreg_merge(d.added), @extschema@.linreg_merge(d.removed) INTO ids, a, r
+	FROM flinkml.deltas d WHERE d.model = m.name;
+	IF ids IS NULL THEN
 		RETURN m.head_version;
 	END IF;
+	PERFORM flinkml._delete_deltas(m.name, ids);
 	SELECT v.state INTO base FROM flinkml.versions v WHERE v.model = m.name AND v.version = m.head_version;
 	RETURN flinkml._add_version(m, flinkml._apply(base, a, r), how);
 END $$;
@@ -858,12 +886,17 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
 	PERFORM flinkml._check_readable(m.source);
+	IF flinkml._in_hierarchy(m.source) THEN
+		RAISE EXCEPTION 'flinkml: % is a partition, partitioned, or has a parent or children: triggers would miss rows written through the others', src
+			USING ERRCODE = 'wrong_object_type',
+			      HINT = 'Keep such a model current with flinkml.refit().';
+	END IF;
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', src);
 	PERFORM flinkml._set_attached(m.name, true);
 	-- start exact: a fresh fit of the table as it is now
 	SELECT * INTO m FROM flinkml.models WHERE models.name = m.name;
 	EXECUTE flinkml._state_query(m, src) INTO s;
-	DELETE FROM flinkml.deltas d WHERE d.model = m.name;
+	PERFORM flinkml._delete_deltas(m.name);
 	IF m.stale IS NOT NULL THEN
 		UPDATE flinkml.models SET stale = NULL, stale_at = NULL WHERE models.name = m.name;
 	END IF;
@@ -937,7 +970,7 @@ $$;
 -- in a transaction that has written nothing (no transaction ID yet): so the
 -- slot comes first, and nothing before it here may lock or write a row
 -- (follow() fits the table before and writes the version after).  One
--- follow of a model at a time: an advisory lock, which takes no ID.  A slot
+-- follow of a model at a time: a lock, which takes no ID.  A slot
 -- of an earlier follow whose transaction rolled back after creating it (a
 -- slot is not transactional) is dropped first.
 CREATE FUNCTION flinkml._create_stream_privileged(model_name text) RETURNS pg_lsn
@@ -948,7 +981,7 @@ DECLARE
 	db oid := (SELECT d.oid FROM pg_database d WHERE d.datname = current_database());
 	start pg_lsn;
 BEGIN
-	PERFORM pg_advisory_xact_lock(1718382446, hashtext(model_name));
+	PERFORM flinkml._lock_model(model_name, 'start');
 	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name;
 	IF EXISTS (SELECT 1 FROM flinkml.streams s WHERE s.model = m.name OR s.slot = new_slot) THEN
 		RAISE EXCEPTION 'flinkml: model "%" is already following', m.name
@@ -982,6 +1015,14 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION flinkml._create_stream_privileged(text) FROM PUBLIC;
 
+-- Lock a model's follower ('follower': the lock a follower holds for its
+-- life, tried) or its start ('start': waited for), for the transaction.
+-- These are object locks of a class no catalog has: no SQL command can take
+-- them (advisory locks anyone can take, and hold to keep a follower out).
+CREATE FUNCTION flinkml._lock_model(model_name text, what text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'flinkml_lock_model' LANGUAGE C STRICT;
+REVOKE ALL ON FUNCTION flinkml._lock_model(text, text) FROM PUBLIC;
+
 CREATE FUNCTION flinkml._create_stream(model_name text) RETURNS pg_lsn
 	AS 'MODULE_PATHNAME', 'flinkml_create_stream' LANGUAGE C STRICT;
 
@@ -1001,12 +1042,13 @@ BEGIN
 	-- life: once granted, no follower runs and none can start until this
 	-- transaction ends
 	FOR i IN 1..100 LOOP
-		EXIT WHEN pg_try_advisory_xact_lock(1718382445, hashtext(model_name));
+		EXIT WHEN flinkml._lock_model(model_name, 'follower');
 		PERFORM pg_terminate_backend(l.pid)
 		FROM pg_locks l
-		WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()
+		WHERE l.locktype = 'object' AND l.granted AND l.pid <> pg_backend_pid()
 		  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-		  AND l.classid = 1718382445::oid AND l.objid = hashtext(model_name)::oid AND l.objsubid = 2;
+		  AND l.classid = 1718382445::oid AND l.objid = hashtext(model_name)::oid
+		  AND l.objsubid = (hashtextextended(model_name, 0) & 32767)::int2;
 		PERFORM pg_sleep(0.1);
 		IF i = 100 THEN
 			RAISE EXCEPTION 'flinkml: the follower of model "%" did not stop', model_name
@@ -1103,7 +1145,7 @@ BEGIN
 	END IF;
 	IF t_lsn IS NOT NULL THEN
 		-- the table was truncated: the model starts again from no rows
-		DELETE FROM flinkml.deltas d WHERE d.model = m.name;
+		PERFORM flinkml._delete_deltas(m.name);
 		PERFORM flinkml._add_version(m, NULL, 'stream');
 	END IF;
 	IF a IS NOT NULL OR r IS NOT NULL THEN
@@ -1146,10 +1188,10 @@ BEGIN
 			USING ERRCODE = 'duplicate_object';
 	END IF;
 	SELECT * INTO rel FROM pg_class c WHERE c.oid = m.source;
-	IF rel.relkind <> 'r' OR rel.relpersistence <> 'p' THEN
+	IF rel.relkind <> 'r' OR rel.relpersistence <> 'p' OR flinkml._in_hierarchy(m.source) THEN
 		RAISE EXCEPTION 'flinkml: % is not a logged plain table; only those can be followed', src
 			USING ERRCODE = 'wrong_object_type',
-			      HINT = 'Partitioned, unlogged and temporary tables, views and foreign tables do not reach the WAL as one table; use flinkml.attach.';
+			      HINT = 'Partitions, partitioned, inheriting and inherited, unlogged and temporary tables, views and foreign tables do not reach the WAL as one table.';
 	END IF;
 	IF rel.relreplident <> 'f' THEN
 		RAISE EXCEPTION 'flinkml: table % must have REPLICA IDENTITY FULL to be followed', src
@@ -1166,7 +1208,7 @@ BEGIN
 	-- a slot is not transactional: if what follows fails, drop it (else it
 	-- would hold WAL until the next follow of this model)
 	BEGIN
-		DELETE FROM flinkml.deltas d WHERE d.model = m.name;
+		PERFORM flinkml._delete_deltas(m.name);
 		PERFORM flinkml._add_version(m, s, 'fit');
 		RETURN flinkml.resume(m.name);
 	EXCEPTION WHEN OTHERS THEN
@@ -1220,12 +1262,13 @@ LEFT JOIN pg_catalog.pg_replication_slots r ON r.slot_name OPERATOR(pg_catalog.=
 CROSS JOIN LATERAL (
 	SELECT EXISTS (
 		SELECT 1 FROM pg_catalog.pg_locks l
-		WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory' AND l.granted
+		WHERE l.locktype OPERATOR(pg_catalog.=) 'object' AND l.granted
 		  AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
 		                                         WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
 		  AND l.classid OPERATOR(pg_catalog.=) 1718382445::pg_catalog.oid
 		  AND l.objid OPERATOR(pg_catalog.=) pg_catalog.hashtext(s.model)::pg_catalog.oid
-		  AND l.objsubid OPERATOR(pg_catalog.=) 2) AS running) f
+		  AND l.objsubid OPERATOR(pg_catalog.=)
+		      (pg_catalog.hashtextextended(s.model, 0) OPERATOR(pg_catalog.&) 32767)::pg_catalog.int2) AS running) f
 CROSS JOIN LATERAL (
 	SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_flush_lsn(),
 	                                  GREATEST(s.last_lsn, r.confirmed_flush_lsn))::bigint AS bytes) lag;
@@ -1250,8 +1293,7 @@ BEGIN
 	IF EXISTS (SELECT 1 FROM flinkml.streams s WHERE s.model = m.name) THEN
 		PERFORM flinkml._drop_stream(m.name);
 	END IF;
-	DELETE FROM flinkml.deltas d WHERE d.model = m.name;
-	DELETE FROM flinkml.models WHERE models.name = m.name;
+	PERFORM flinkml._delete_model(m.name);
 END $$;
 
 -------------------------------------------------------------------------------
@@ -1287,49 +1329,71 @@ CREATE FUNCTION flinkml._check_table(relid oid, retyped text[], triggers boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models;
+BEGIN
+	FOR m IN SELECT * FROM flinkml.models WHERE source = relid AND stale IS NULL FOR NO KEY UPDATE LOOP
+		BEGIN
+			PERFORM flinkml._check_model(m, retyped, triggers);
+		EXCEPTION WHEN OTHERS THEN
+			-- no model, however odd its row, may stop another role's DDL
+			PERFORM flinkml._mark_stale(m.name, 'it could not be checked after a change of its table: ' || left(SQLERRM, 200));
+		END;
+	END LOOP;
+END $$;
+REVOKE ALL ON FUNCTION flinkml._check_table(oid, text[], boolean) FROM PUBLIC;
+
+-- Does the table take part in inheritance (a partition, partitioned, a
+-- parent or a child)?  Its triggers then see only the statements naming
+-- it, and the WAL carries its children's rows as theirs.
+CREATE FUNCTION flinkml._in_hierarchy(rel regclass) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = rel AND (c.relispartition OR c.relkind = 'p'))
+	    OR EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = rel OR i.inhparent = rel)
+$$;
+
+CREATE FUNCTION flinkml._check_model(m flinkml.models, retyped text[], triggers boolean) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
 	names text[];
 	gone text;
 	changed text;
 	rel pg_class;
+	following boolean := EXISTS (SELECT 1 FROM flinkml.streams s WHERE s.model = m.name);
 BEGIN
-	SELECT * INTO rel FROM pg_class WHERE oid = relid;
-	FOR m IN SELECT * FROM flinkml.models WHERE source = relid AND stale IS NULL FOR NO KEY UPDATE LOOP
-		SELECT array_agg(a.attname::text ORDER BY u.i),
-		       string_agg(format('%s', u.n), ', ') FILTER (WHERE a.attname IS NULL AND u.n > 0)
-		INTO names, gone
-		FROM unnest(m.attnums) WITH ORDINALITY u(n, i)
-		LEFT JOIN pg_attribute a ON a.attrelid = relid AND a.attnum = u.n AND u.n > 0 AND NOT a.attisdropped;
-		IF gone IS NOT NULL THEN
-			PERFORM flinkml._mark_stale(m.name, format('a column of %s (attribute %s) was dropped', relid::regclass, gone));
-			CONTINUE;
-		END IF;
-		-- names[1] target, names[2] weight (NULL: none), names[3:] features
-		IF names[1] IS DISTINCT FROM m.target OR names[2] IS DISTINCT FROM m.weight
-		   OR coalesce(names[3:], '{}') IS DISTINCT FROM m.features THEN
-			UPDATE flinkml.models SET target = names[1], weight = names[2], features = coalesce(names[3:], '{}')
-			WHERE name = m.name;
-		END IF;
-		SELECT string_agg(quote_ident(c), ', ') INTO changed FROM unnest(retyped) c WHERE c = ANY (names);
-		IF changed IS NOT NULL THEN
-			PERFORM flinkml._mark_stale(m.name, format('column %s of %s changed type (ALTER COLUMN TYPE rewrites the rows without firing triggers)', changed, relid::regclass));
-			CONTINUE;
-		END IF;
-		IF triggers AND m.attached AND NOT flinkml._triggers_intact(m) THEN
-			PERFORM flinkml._mark_stale(m.name, format('a trigger of the model on %s was disabled, renamed or dropped', relid::regclass));
-			CONTINUE;
-		END IF;
-		IF EXISTS (SELECT 1 FROM flinkml.streams s WHERE s.model = m.name)
-		   AND (rel.relreplident <> 'f' OR rel.relpersistence <> 'p') THEN
-			PERFORM flinkml._mark_stale(m.name, format('%s is no longer a logged table with REPLICA IDENTITY FULL', relid::regclass));
-		END IF;
-	END LOOP;
+	SELECT * INTO rel FROM pg_class WHERE oid = m.source;
+	SELECT array_agg(a.attname::text ORDER BY u.i),
+	       string_agg(format('%s', u.n), ', ') FILTER (WHERE a.attname IS NULL AND u.n > 0)
+	INTO names, gone
+	FROM unnest(m.attnums) WITH ORDINALITY u(n, i)
+	LEFT JOIN pg_attribute a ON a.attrelid = m.source AND a.attnum = u.n AND u.n > 0 AND NOT a.attisdropped;
+	IF gone IS NOT NULL THEN
+		PERFORM flinkml._mark_stale(m.name, format('a column of %s (attribute %s) was dropped', m.source, gone));
+		RETURN;
+	END IF;
+	-- names[1] target, names[2] weight (NULL: none), names[3:] features
+	IF names[1] IS DISTINCT FROM m.target OR names[2] IS DISTINCT FROM m.weight
+	   OR coalesce(names[3:], '{}') IS DISTINCT FROM m.features THEN
+		UPDATE flinkml.models SET target = names[1], weight = names[2], features = coalesce(names[3:], '{}')
+		WHERE name = m.name;
+	END IF;
+	SELECT string_agg(quote_ident(c), ', ') INTO changed FROM unnest(retyped) c WHERE c = ANY (names);
+	IF changed IS NOT NULL THEN
+		PERFORM flinkml._mark_stale(m.name, format('column %s of %s changed type (ALTER COLUMN TYPE rewrites the rows without firing triggers)', changed, m.source));
+	ELSIF triggers AND m.attached AND NOT flinkml._triggers_intact(m) THEN
+		PERFORM flinkml._mark_stale(m.name, format('a trigger of the model on %s was disabled, renamed or dropped', m.source));
+	ELSIF (m.attached OR following) AND flinkml._in_hierarchy(m.source) THEN
+		PERFORM flinkml._mark_stale(m.name, format('%s became a partition, a parent or a child: its triggers and the WAL would miss rows written through the others', m.source));
+	ELSIF following AND (rel.relreplident <> 'f' OR rel.relpersistence <> 'p') THEN
+		PERFORM flinkml._mark_stale(m.name, format('%s is no longer a logged table with REPLICA IDENTITY FULL', m.source));
+	END IF;
 END $$;
+REVOKE ALL ON FUNCTION flinkml._check_model(flinkml.models, text[], boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION flinkml._check_table(oid, text[], boolean) FROM PUBLIC;
 
 CREATE FUNCTION flinkml._on_ddl_end() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	c record;
+	r record;
 BEGIN
 	FOR c IN
 		SELECT CASE WHEN d.classid = 'pg_class'::regclass THEN d.objid
@@ -1340,9 +1404,15 @@ BEGIN
 		FROM pg_event_trigger_ddl_commands() d
 		WHERE d.classid IN ('pg_class'::regclass, 'pg_trigger'::regclass)
 	LOOP
-		IF c.relid IS NOT NULL AND EXISTS (SELECT 1 FROM flinkml.models m WHERE m.source = c.relid) THEN
-			PERFORM flinkml._check_table(c.relid, coalesce(c.retyped, '{}'), c.triggers);
-		END IF;
+		-- the table, its parents (CREATE TABLE ... PARTITION OF / INHERITS) and
+		-- its children (ATTACH PARTITION, ALTER TABLE ... INHERIT runs on the child)
+		FOR r IN SELECT c.relid AS oid
+		         UNION SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = c.relid
+		         UNION SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = c.relid LOOP
+			IF r.oid IS NOT NULL AND EXISTS (SELECT 1 FROM flinkml.models m WHERE m.source = r.oid) THEN
+				PERFORM flinkml._check_table(r.oid, coalesce(c.retyped, '{}'), c.triggers);
+			END IF;
+		END LOOP;
 	END LOOP;
 END $$;
 REVOKE ALL ON FUNCTION flinkml._on_ddl_end() FROM PUBLIC;
@@ -1390,7 +1460,7 @@ CREATE FUNCTION flinkml._on_ddl_start() RETURNS event_trigger
 REVOKE ALL ON FUNCTION flinkml._on_ddl_start() FROM PUBLIC;
 
 CREATE EVENT TRIGGER flinkml_ddl_end ON ddl_command_end
-	WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER') EXECUTE FUNCTION flinkml._on_ddl_end();
+	WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'CREATE TABLE') EXECUTE FUNCTION flinkml._on_ddl_end();
 CREATE EVENT TRIGGER flinkml_sql_drop ON sql_drop EXECUTE FUNCTION flinkml._on_sql_drop();
 CREATE EVENT TRIGGER flinkml_ddl_start ON ddl_command_start
 	WHEN TAG IN ('DROP EXTENSION') EXECUTE FUNCTION flinkml._on_ddl_start();

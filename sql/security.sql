@@ -155,6 +155,34 @@ SELECT flinkml.resume('sec_v');
 SELECT flinkml.detach('sec_v');
 SELECT flinkml.drop_model('sec_v');
 SELECT flinkml.refit('sec_v');
+SELECT flinkml._delete_deltas('sec_v');
+SELECT flinkml._delete_model('sec_v');
+SELECT flinkml._lock_model('sec_v', 'follower');
+-- no lock on the registry that would stop every writer and every ALTER TABLE
+BEGIN;
+LOCK TABLE flinkml.models IN ACCESS EXCLUSIVE MODE;
+ROLLBACK;
+BEGIN;
+LOCK TABLE flinkml.versions IN SHARE MODE;
+ROLLBACK;
+BEGIN;
+LOCK TABLE flinkml.deltas IN EXCLUSIVE MODE;
+ROLLBACK;
+BEGIN;
+LOCK TABLE flinkml.streams IN ACCESS EXCLUSIVE MODE;
+ROLLBACK;
+-- a DROP EXTENSION that fails for want of ownership does nothing first
+SELECT count(*) AS followers_before FROM pg_stat_activity WHERE backend_type = 'flinkml follower';
+DROP EXTENSION flinkml;
+SELECT count(*) AS followers_after FROM pg_stat_activity WHERE backend_type = 'flinkml follower';
+-- a models row of one's own that no check can read stops nobody's DDL:
+-- inconsistent attribute numbers are refused, odd ones make only it stale
+INSERT INTO flinkml.models (name, source, target, features, attnums)
+VALUES ('sec_odd', 'sec_attacker.mine', 'y', '{}', '{0,0}');
+INSERT INTO flinkml.models (name, source, target, features, attnums)
+VALUES ('sec_odd', 'sec_attacker.mine', 'y', '{a}', '{1,0,99}');
+ALTER TABLE sec_attacker.mine ADD COLUMN e int;
+SELECT name, stale IS NOT NULL AS stale FROM flinkml.models WHERE name = 'sec_odd';
 -- a table whose rows row-level security hides in part: no model of it
 SELECT flinkml.create_model('sec_a_on_rls', 'sec_victim.rls', 'y', ARRAY['a']);
 
@@ -220,8 +248,9 @@ SELECT pg_reload_conf();
 SELECT pg_sleep(0.2);
 SHOW output_plugin_libraries;
 \c - regress_sec_victim
-CREATE TABLE sec_victim.s (y float8, a float8);
+CREATE TABLE sec_victim.s (y float8, a numeric);
 ALTER TABLE sec_victim.s REPLICA IDENTITY FULL;
+GRANT INSERT ON sec_victim.s TO regress_sec_attacker;
 INSERT INTO sec_victim.s SELECT 1 + 2 * g, g FROM generate_series(1, 20) g;
 SELECT flinkml.create_model('sec_s', 'sec_victim.s', 'y', ARRAY['a']);
 SELECT flinkml.follow('sec_s') > 0 AS started;
@@ -246,6 +275,25 @@ BEGIN
 END $$;
 SELECT rows_applied, last_error FROM flinkml.stream_status WHERE model = 'sec_s';
 SELECT sec_same(flinkml.current_model('sec_s'), (SELECT linreg_fit(y, ARRAY[a]) FROM sec_victim.s)) AS exact;
+-- a writer's value beyond float8 is skipped and counted, not a stream
+-- stopped for good; an unchanged TOASTed value of an UPDATE comes from the
+-- old row
+\c - regress_sec_attacker
+INSERT INTO sec_victim.s VALUES (1, 1e400);
+\c - regress_sec_victim
+INSERT INTO sec_victim.s SELECT 7, ('0.' || string_agg((g % 10)::text, ''))::numeric FROM generate_series(1, 16383) g;
+UPDATE sec_victim.s SET y = 8 WHERE y = 7;
+INSERT INTO sec_victim.s VALUES (45, 22);
+DO $$
+BEGIN
+    FOR i IN 1..200 LOOP
+        EXIT WHEN (SELECT rows_applied FROM flinkml.stream_status WHERE model = 'sec_s') >= 6;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END $$;
+SELECT rows_applied, last_error, running FROM flinkml.stream_status WHERE model = 'sec_s';
+SELECT linreg_skipped(flinkml.current_model('sec_s')) AS skipped,
+       sec_same(flinkml.current_model('sec_s'), (SELECT linreg_fit(y, ARRAY[a]) FROM sec_victim.s WHERE a < 1e300)) AS exact;
 SELECT a.usename, r.rolsuper FROM pg_stat_activity a JOIN pg_roles r ON r.rolname = a.usename
 WHERE a.backend_type = 'flinkml follower';
 -- one follower per model, however often it is resumed
@@ -305,6 +353,19 @@ SELECT stale FROM flinkml.models WHERE name = 'sec_ch';
 SELECT flinkml.detach('sec_ch');
 SELECT flinkml.attach('sec_ch') > 0 AS attached_again;
 SELECT stale FROM flinkml.models WHERE name = 'sec_ch';
+-- a table that gets children or becomes a partition: stale (its triggers
+-- would miss rows written through the others), and no refit while it is one
+CREATE TABLE sec_victim.kid () INHERITS (sec_victim.ch);
+SELECT stale FROM flinkml.models WHERE name = 'sec_ch';
+SELECT flinkml.refit('sec_ch');
+DROP TABLE sec_victim.kid;
+SELECT flinkml.refit('sec_ch') > 0 AS refitted;
+CREATE TABLE sec_victim.par (y float8, a_renamed float8, b int, c float8) PARTITION BY RANGE (a_renamed);
+ALTER TABLE sec_victim.par ATTACH PARTITION sec_victim.ch FOR VALUES FROM (0) TO (1000);
+SELECT stale FROM flinkml.models WHERE name = 'sec_ch';
+ALTER TABLE sec_victim.par DETACH PARTITION sec_victim.ch;
+DROP TABLE sec_victim.par;
+SELECT flinkml.refit('sec_ch') > 0 AS refitted;
 -- a dropped feature: stale for good
 ALTER TABLE sec_victim.ch DROP COLUMN b;
 SELECT stale FROM flinkml.models WHERE name = 'sec_ch';
@@ -319,7 +380,7 @@ ALTER SYSTEM RESET output_plugin_libraries;
 SELECT pg_reload_conf();
 SET client_min_messages = warning;
 SELECT flinkml.drop_model(name) FROM flinkml.models
-WHERE name IN ('sec_v', 'sec_hidden_m', 'sec_rls', 'sec_reuse', 'sec_a', 'sec_s') ORDER BY name;
+WHERE name IN ('sec_v', 'sec_hidden_m', 'sec_rls', 'sec_reuse', 'sec_a', 'sec_odd', 'sec_s') ORDER BY name;
 DROP SCHEMA sec_victim, sec_hidden, sec_shared, sec_attacker CASCADE;
 DROP FUNCTION public.sec_same(linreg, linreg);
 DROP ROLE regress_sec_victim;

@@ -278,9 +278,16 @@ decoder_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 	d->truncated = false;
 }
 
-/* Read a column as a double; false when it is NULL. */
+/*
+ * Read a column as a double; false when it is NULL or cannot be had.  An
+ * UPDATE's new row carries an unchanged TOASTed value as a pointer: the old
+ * row (REPLICA IDENTITY FULL logs it whole) has the same value.  A numeric
+ * beyond float8 becomes an infinity, which the caller skips and counts: a
+ * writer's row cannot be refused here, and an error would stop the stream
+ * for good.
+ */
 static bool
-column_value(HeapTuple tuple, TupleDesc desc, AttrNumber att, double *out)
+column_value(HeapTuple tuple, HeapTuple same_values, TupleDesc desc, AttrNumber att, double *out)
 {
 	bool		isnull;
 	Datum		v = heap_getattr(tuple, att, desc, &isnull);
@@ -289,28 +296,38 @@ column_value(HeapTuple tuple, TupleDesc desc, AttrNumber att, double *out)
 	if (isnull)
 		return false;
 	if (a->attlen == -1 && VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(v)))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("flinkml decoder: column \"%s\" arrived as an unchanged TOASTed value",
-						NameStr(a->attname))));
-	*out = flinkml_numeric_arg(a->atttypid, v, att);
+	{
+		if (same_values == NULL)
+			return false;
+		v = heap_getattr(same_values, att, desc, &isnull);
+		if (isnull || VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(v)))
+			return false;
+	}
+	if (a->atttypid == NUMERICOID)
+		*out = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, v));
+	else
+		*out = flinkml_numeric_arg(a->atttypid, v, att);
 	return true;
 }
 
-/* Fold one row image into the added (sign > 0) or removed state. */
+/*
+ * Fold one row image into the added (sign > 0) or removed state; a row with
+ * a value that cannot be had is skipped and counted.  same_values: the old
+ * row of an UPDATE, for unchanged TOASTed values of the new one.
+ */
 static void
-fold_row(Decoder *d, HeapTuple tuple, TupleDesc desc, bool add)
+fold_row(Decoder *d, HeapTuple tuple, HeapTuple same_values, TupleDesc desc, bool add)
 {
 	LrState   **target = add ? &d->added : &d->removed;
 	double		y,
 				w = 1.0;
 	double	   *x = palloc(sizeof(double) * (d->nfeat + 1));
-	bool		ok = column_value(tuple, desc, d->target, &y);
+	bool		ok = column_value(tuple, same_values, desc, d->target, &y);
 
 	for (int j = 0; ok && j < d->nfeat; j++)
-		ok = column_value(tuple, desc, d->features[j], &x[j]);
+		ok = column_value(tuple, same_values, desc, d->features[j], &x[j]);
 	if (ok && d->weight > 0)
-		ok = column_value(tuple, desc, d->weight, &w);
+		ok = column_value(tuple, same_values, desc, d->weight, &w);
 	if (ok)
 	{
 		ok = lr_value_ok(y) && lr_value_ok(w) && w >= 0;
@@ -354,17 +371,18 @@ decoder_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 	{
 		case REORDER_BUFFER_CHANGE_INSERT:
 			if (change->data.tp.newtuple)
-				fold_row(d, &change->data.tp.newtuple->tuple, desc, true);
+				fold_row(d, &change->data.tp.newtuple->tuple, NULL, desc, true);
 			break;
 		case REORDER_BUFFER_CHANGE_UPDATE:
 			if (change->data.tp.oldtuple)
-				fold_row(d, &change->data.tp.oldtuple->tuple, desc, false);
+				fold_row(d, &change->data.tp.oldtuple->tuple, NULL, desc, false);
 			if (change->data.tp.newtuple)
-				fold_row(d, &change->data.tp.newtuple->tuple, desc, true);
+				fold_row(d, &change->data.tp.newtuple->tuple,
+						 change->data.tp.oldtuple ? &change->data.tp.oldtuple->tuple : NULL, desc, true);
 			break;
 		case REORDER_BUFFER_CHANGE_DELETE:
 			if (change->data.tp.oldtuple)
-				fold_row(d, &change->data.tp.oldtuple->tuple, desc, false);
+				fold_row(d, &change->data.tp.oldtuple->tuple, NULL, desc, false);
 			break;
 		default:
 			break;

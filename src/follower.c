@@ -39,6 +39,8 @@
 #include "access/xact.h"
 #include "access/heapam.h"
 #include "access/xlog.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -58,6 +60,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "follower.h"
 
@@ -138,6 +141,37 @@ sleep_ms(long ms)
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
 	}
+}
+
+/* The follower's own lock, released before it leaves shared memory. */
+static LOCKTAG follower_tag;
+
+static void
+release_follower_lock(int code, Datum arg)
+{
+	/* session locks of the default lock method outlive a backend's exit otherwise */
+	LockRelease(&follower_tag, ExclusiveLock, true);
+}
+
+bool
+flinkml_lock_model_key(const char *model, Oid class, bool session, bool wait)
+{
+	text	   *t = cstring_to_text(model);
+	uint32		h = DatumGetUInt32(DirectFunctionCall1Coll(hashtext, C_COLLATION_OID, PointerGetDatum(t)));
+	uint64		h2 = DatumGetUInt64(DirectFunctionCall2Coll(hashtextextended, C_COLLATION_OID,
+															PointerGetDatum(t), Int64GetDatum(0)));
+	LOCKTAG		tag;
+
+	/* the same key as SQL's hashtext(model), hashtextextended(model, 0) & 32767 */
+	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, class, h, (uint16) (h2 & 32767));
+	if (LockAcquire(&tag, ExclusiveLock, session, !wait) == LOCKACQUIRE_NOT_AVAIL)
+		return false;
+	if (session)
+	{
+		follower_tag = tag;
+		before_shmem_exit(release_follower_lock, (Datum) 0);
+	}
+	return true;
 }
 
 /* Run one statement with text arguments; returns the first column of the first row as text, or NULL. */
@@ -312,12 +346,30 @@ record_error(const FollowerArgs *fa, const char *message)
 	PG_END_TRY();
 }
 
+/* May the role still run a follower (LOGIN, and REPLICATION or superuser)? */
+static bool
+owner_may_follow(Oid owner)
+{
+	HeapTuple	tup;
+	bool		ok = false;
+
+	StartTransactionCommand();
+	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(owner));
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_authid r = (Form_pg_authid) GETSTRUCT(tup);
+
+		ok = r->rolcanlogin && (r->rolreplication || r->rolsuper);
+		ReleaseSysCache(tup);
+	}
+	CommitTransactionCommand();
+	return ok;
+}
+
 void
 flinkml_follower_main(Datum main_arg)
 {
 	FollowerArgs fa;
-	const char *args[1];
-	char	   *got;
 	XLogRecPtr	seen = InvalidXLogRecPtr;
 	MemoryContext loop_ctx;
 
@@ -347,14 +399,12 @@ flinkml_follower_main(Datum main_arg)
 	}
 
 	/* one follower per model */
-	args[0] = fa.model;
 	begin_tx("flinkml: starting");
 	if (!flinkml_extension(NULL, NULL, NULL))
 		stop_following(&fa, "the extension was dropped");
-	got = run("SELECT pg_catalog.pg_try_advisory_lock(" CppAsString2(FOLLOWER_LOCK_CLASS)
-			  ", pg_catalog.hashtext($1))", 1, args);
-	if (got == NULL || strcmp(got, "t") != 0)
+	if (!flinkml_lock_model_key(fa.model, FOLLOWER_LOCK_CLASS, true, false))
 	{
+		/* only another follower of the model can hold it */
 		end_tx();
 		proc_exit(0);
 	}
@@ -391,6 +441,13 @@ flinkml_follower_main(Datum main_arg)
 				 * the follower quietly, as the next poll would have.
 				 */
 				record_error(&fa, e->message);
+				if (!owner_may_follow(fa.owner))
+				{
+					/* restarting could only fail at login, every second */
+					elog(WARNING, "flinkml follower of model \"%s\": %s; stopped: its owner may no longer log in or replicate",
+						 fa.model, e->message);
+					proc_exit(0);
+				}
 				elog(WARNING, "flinkml follower of model \"%s\": %s; retrying in a second", fa.model, e->message);
 				/*
 				 * As the message says, holding the follower's lock meanwhile
@@ -494,12 +551,13 @@ follower_pid(const char *model)
 	int			pid = 0;
 
 	if (flinkml_spi_as(flinkml_extension_owner(),
-					   "SELECT l.pid FROM pg_catalog.pg_locks l WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory' "
+					   "SELECT l.pid FROM pg_catalog.pg_locks l WHERE l.locktype OPERATOR(pg_catalog.=) 'object' "
 					   "AND l.granted AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d "
 					   "WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) "
 					   "AND l.classid OPERATOR(pg_catalog.=) " CppAsString2(FOLLOWER_LOCK_CLASS) "::pg_catalog.oid "
 					   "AND l.objid OPERATOR(pg_catalog.=) pg_catalog.hashtext($1)::pg_catalog.oid "
-					   "AND l.objsubid OPERATOR(pg_catalog.=) 2",
+					   "AND l.objsubid OPERATOR(pg_catalog.=) "
+					   "(pg_catalog.hashtextextended($1, 0) OPERATOR(pg_catalog.&) 32767)::pg_catalog.int2",
 					   1, types, values, NULL, true) > 0)
 		pid = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	return pid;
@@ -550,10 +608,7 @@ flinkml_resume(PG_FUNCTION_ARGS)
 	flinkml_check_follower_owner(owner, source, model);
 
 	/* one start at a time per model, and none while one runs */
-	values[1] = Int32GetDatum(0);
-	flinkml_spi_as(flinkml_extension_owner(),
-				   "SELECT pg_catalog.pg_advisory_xact_lock(" CppAsString2(FOLLOWER_START_LOCK_CLASS) ", pg_catalog.hashtext($1))",
-				   1, types, values, NULL, false);
+	(void) flinkml_lock_model_key(model, FOLLOWER_START_LOCK_CLASS, false, true);
 	pid = follower_pid(model);
 	if (pid == 0)
 	{
@@ -606,8 +661,7 @@ flinkml_start_followers(bool every_slot)
 			continue;
 		PG_TRY();
 		{
-			if (!every_slot)
-				flinkml_check_follower_owner(owner, source, model);
+			flinkml_check_follower_owner(owner, source, model);
 			elog(LOG, "flinkml: starting the follower of model \"%s\"", model);
 			(void) start_follower(owner, model, slot, wait_xid);
 		}

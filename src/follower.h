@@ -7,9 +7,16 @@
 
 #include "postgres.h"
 
-/* Advisory lock key space of followers: 'flkm'; the next class serialises starts. */
+/*
+ * Lock classes of followers ('flkm') and of starting one: object locks of a
+ * class no catalog has, keyed by the model's name, so that no SQL command
+ * can take them (an advisory lock anyone can take and hold).
+ */
 #define FOLLOWER_LOCK_CLASS 1718382445
 #define FOLLOWER_START_LOCK_CLASS 1718382446
+
+/* Take the model's lock of class; session: for the backend's life; wait: else try. */
+extern bool flinkml_lock_model_key(const char *model, Oid class, bool session, bool wait);
 
 /* The installed extension's OID, owner and schema; false when not installed. */
 extern bool flinkml_extension(Oid *ext, Oid *owner, Oid *schema);

@@ -50,6 +50,9 @@ PG_FUNCTION_INFO_V1(flinkml_allow_output_plugin);
 PG_FUNCTION_INFO_V1(flinkml_altered_columns);
 PG_FUNCTION_INFO_V1(flinkml_alters_triggers);
 PG_FUNCTION_INFO_V1(flinkml_on_ddl_start);
+PG_FUNCTION_INFO_V1(flinkml_delete_deltas);
+PG_FUNCTION_INFO_V1(flinkml_delete_model);
+PG_FUNCTION_INFO_V1(flinkml_lock_model);
 
 /* The installed extension: its OID, owner and schema. */
 bool
@@ -162,7 +165,8 @@ run_privileged(const char *sql, const char *model)
 	Datum		values[1] = {CStringGetTextDatum(model)};
 	char	   *result = NULL;
 
-	if (flinkml_spi_as(flinkml_extension_owner(), sql, 1, types, values, NULL, false) == 1)
+	if (flinkml_spi_as(flinkml_extension_owner(), sql, 1, types, values, NULL, false) == 1 &&
+		SPI_tuptable != NULL)
 		result = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	return result;
 }
@@ -240,6 +244,65 @@ allowed_list_with_flinkml(void)
 		appendStringInfo(&list, "%s, ", quote_literal_cstr((char *) lfirst(lc)));
 	appendStringInfoString(&list, "'flinkml'");
 	return list.data;
+}
+
+/*
+ * flinkml._delete_deltas(model, ids bigint[] DEFAULT NULL): delete the
+ * model's deltas with those ids (all of them for NULL).  Users hold no
+ * DELETE on the registry (it would let them LOCK it).
+ */
+Datum
+flinkml_delete_deltas(PG_FUNCTION_ARGS)
+{
+	Oid			types[2] = {TEXTOID, INT8ARRAYOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', PG_ARGISNULL(1) ? 'n' : ' '};
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_VOID();
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	SPI_connect();
+	(void) gate_model(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	flinkml_spi_as(flinkml_extension_owner(),
+				   "DELETE FROM flinkml.deltas d WHERE d.model OPERATOR(pg_catalog.=) $1 "
+				   "AND ($2 IS NULL OR d.id OPERATOR(pg_catalog.=) ANY ($2))",
+				   2, types, values, nulls, false);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* flinkml._delete_model(model): the model row (its versions and stream go with it). */
+Datum
+flinkml_delete_model(PG_FUNCTION_ARGS)
+{
+	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	SPI_connect();
+	(void) gate_model(model);
+	run_privileged("DELETE FROM flinkml.deltas d WHERE d.model OPERATOR(pg_catalog.=) $1", model);
+	run_privileged("DELETE FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) $1", model);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * flinkml._lock_model(model, 'follower' | 'start') → taken?  Not executable
+ * by PUBLIC (whoever holds the follower lock keeps followers out): for the
+ * privileged stream functions, run as the extension's owner.
+ */
+Datum
+flinkml_lock_model(PG_FUNCTION_ARGS)
+{
+	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *what = text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+	if (strcmp(what, "follower") == 0)
+		PG_RETURN_BOOL(flinkml_lock_model_key(model, FOLLOWER_LOCK_CLASS, false, false));
+	if (strcmp(what, "start") == 0)
+		PG_RETURN_BOOL(flinkml_lock_model_key(model, FOLLOWER_START_LOCK_CLASS, false, true));
+	elog(ERROR, "flinkml._lock_model: unknown lock \"%s\"", what);
+	PG_RETURN_BOOL(false);
 }
 
 /*
@@ -443,8 +506,13 @@ flinkml_on_ddl_start(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	bool		ours = false;
 
+	Oid			ext;
+
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		elog(ERROR, "flinkml_on_ddl_start: not called by the event trigger manager");
+	/* this runs before PostgreSQL checks that the caller may drop it */
+	if (!flinkml_extension(&ext, NULL, NULL) || !pg_extension_ownercheck(ext, GetUserId()))
+		PG_RETURN_VOID();
 	drop = (DropStmt *) trig->parsetree;
 	if (!IsA(drop, DropStmt) || drop->removeType != OBJECT_EXTENSION)
 		PG_RETURN_VOID();
