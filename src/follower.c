@@ -22,9 +22,12 @@
  * Errors are logged, recorded in flinkml.streams.last_error, and the worker
  * exits with code 1 so that the postmaster restarts it a second later.
  * When the model stops following (unfollow, a schema change that made it
- * stale, a new owner) or the extension is dropped, the worker drops its
- * slot and exits 0.  A session-level advisory lock per model keeps a second
- * follower of the same model out.
+ * stale) or the extension is dropped, the worker drops its slot and exits
+ * 0; a stream that ended while no follower ran has its slot dropped by a
+ * reaper.  When the model gets a new owner, the worker exits 0 and keeps
+ * the slot, from which a follower as the new owner (resume) goes on.  A
+ * session-level advisory lock per model keeps a second follower of the
+ * same model out.
  *
  * With flinkml in shared_preload_libraries, a launcher (connected to no
  * database) starts, after every server start or crash, one short-lived
@@ -206,9 +209,10 @@ stop_following(const FollowerArgs *fa, const char *why)
 }
 
 /*
- * Whether this follower's stream goes on: read as the extension's owner,
- * so that a model its owner may not read (its SELECT on the table was
- * revoked) is not taken for a stream that ended, whose slot it would drop.
+ * Whether this follower's stream goes on: read as the extension's owner.
+ * (Read as this follower's role, a model given to another role is gone
+ * when this role may not read its table: taken for a stream that ended,
+ * its slot would be dropped.)
  */
 typedef enum StreamCheck
 {
