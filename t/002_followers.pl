@@ -397,9 +397,13 @@ for my $how ('fast', 'immediate', 'SIGKILL')
 				'the server to come back'),
 			"the server restarts after follower $victim was killed");
 	}
+	elsif ($how eq 'fast')
+	{
+		$node->restart;
+	}
 	else
 	{
-		$node->stop($how);
+		$node->stop('immediate');
 		$node->start;
 	}
 	ok( wait_for('db2', q{SELECT running AND state = 'running' FROM flinkml.stream_status WHERE model = 'm2'},
