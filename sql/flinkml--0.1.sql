@@ -1301,13 +1301,23 @@ END $$;
 -- They run as the extension's owner (SECURITY DEFINER, fixed search_path),
 -- on the objects PostgreSQL reports by OID, and touch only the registry.
 -------------------------------------------------------------------------------
--- Mark a model stale and stop its stream (its follower drops the slot).
+-- After the current transaction, drop the model's slot if the transaction
+-- ended its stream and no follower runs (C: a short-lived worker).
+CREATE FUNCTION flinkml._reap_after_commit(model_name text) RETURNS void
+	AS 'MODULE_PATHNAME', 'flinkml_reap_after_commit_sql' LANGUAGE C STRICT;
+REVOKE ALL ON FUNCTION flinkml._reap_after_commit(text) FROM PUBLIC;
+
+-- Mark a model stale and stop its stream: its follower drops the slot, or,
+-- when none runs, a reaper does once this transaction commits.
 CREATE FUNCTION flinkml._mark_stale(model_name text, reason text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	UPDATE flinkml.models SET stale = reason, stale_at = now() WHERE name = model_name AND stale IS NULL;
 	UPDATE flinkml.streams SET enabled = false, last_error = 'the model is stale: ' || reason, last_error_at = now()
 	WHERE model = model_name AND enabled;
+	IF FOUND THEN
+		PERFORM flinkml._reap_after_commit(model_name);
+	END IF;
 END $$;
 REVOKE ALL ON FUNCTION flinkml._mark_stale(text, text) FROM PUBLIC;
 

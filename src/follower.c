@@ -22,9 +22,12 @@
  * Errors are logged, recorded in flinkml.streams.last_error, and the worker
  * exits with code 1 so that the postmaster restarts it a second later.
  * When the model stops following (unfollow, a schema change that made it
- * stale, a new owner) or the extension is dropped, the worker drops its
- * slot and exits 0.  A session-level advisory lock per model keeps a second
- * follower of the same model out.
+ * stale) or the extension is dropped, the worker drops its slot and exits
+ * 0; a stream that ended while no follower ran has its slot dropped by a
+ * reaper.  When the model gets a new owner, the worker exits 0 and keeps
+ * the slot, from which a follower as the new owner (resume) goes on.  A
+ * session-level object lock per model, which no SQL command can take,
+ * keeps a second follower of the same model out.
  *
  * With flinkml in shared_preload_libraries, a launcher (connected to no
  * database) starts, after every server start or crash, one short-lived
@@ -67,9 +70,11 @@
 PGDLLEXPORT void flinkml_follower_main(Datum main_arg);
 PGDLLEXPORT void flinkml_starter_main(Datum main_arg);
 PGDLLEXPORT void flinkml_launcher_main(Datum main_arg);
+PGDLLEXPORT void flinkml_reaper_main(Datum main_arg);
 
 PG_FUNCTION_INFO_V1(flinkml_resume);
 PG_FUNCTION_INFO_V1(flinkml_launcher_loaded);
+PG_FUNCTION_INFO_V1(flinkml_reap_after_commit_sql);
 
 #define CHECK_MS 50
 #define FOLLOWER_TYPE "flinkml follower"
@@ -238,9 +243,10 @@ stop_following(const FollowerArgs *fa, const char *why)
 }
 
 /*
- * Whether this follower's stream goes on: read as the extension's owner,
- * so that a model its owner may not read (its SELECT on the table was
- * revoked) is not taken for a stream that ended, whose slot it would drop.
+ * Whether this follower's stream goes on: read as the extension's owner.
+ * (Read as this follower's role, a model given to another role is gone
+ * when this role may not read its table: taken for a stream that ended,
+ * its slot would be dropped.)
  */
 typedef enum StreamCheck
 {
@@ -541,7 +547,7 @@ start_follower(Oid owner, const char *model, const char *slot, TransactionId wai
 	return pid;
 }
 
-/* The advisory lock every follower holds: who holds it for model, or 0. */
+/* The lock every follower holds: who holds it for model, or 0. */
 static int
 follower_pid(const char *model)
 {
@@ -628,26 +634,16 @@ flinkml_resume(PG_FUNCTION_ARGS)
 }
 
 void
-flinkml_start_followers(bool every_slot)
+flinkml_start_followers(void)
 {
-	Oid			types[1] = {BOOLOID};
-	Datum		values[1] = {BoolGetDatum(every_slot)};
 	uint64		n;
 	SPITupleTable *tab;
-	/*
-	 * Started for DROP EXTENSION (every_slot): each waits for the dropping
-	 * transaction to end, then finds the extension gone (or, if the drop
-	 * rolled back, follows as before), instead of racing the drop for its
-	 * locks.
-	 */
-	TransactionId wait_xid = every_slot ? GetTopTransactionId() : InvalidTransactionId;
 
 	n = flinkml_spi_as(flinkml_extension_owner(),
 					   "SELECT s.model, s.slot::pg_catalog.text, m.owner::pg_catalog.oid, m.source::pg_catalog.oid "
 					   "FROM flinkml.streams s JOIN flinkml.models m ON m.name OPERATOR(pg_catalog.=) s.model "
-					   "WHERE (s.enabled AND m.stale IS NULL) OR ($1 AND EXISTS ("
-					   " SELECT 1 FROM pg_catalog.pg_replication_slots r WHERE r.slot_name OPERATOR(pg_catalog.=) s.slot))",
-					   1, types, values, NULL, true);
+					   "WHERE s.enabled AND m.stale IS NULL",
+					   0, NULL, NULL, NULL, true);
 	tab = SPI_tuptable;
 	for (uint64 i = 0; i < n; i++)
 	{
@@ -663,7 +659,7 @@ flinkml_start_followers(bool every_slot)
 		{
 			flinkml_check_follower_owner(owner, source, model);
 			elog(LOG, "flinkml: starting the follower of model \"%s\"", model);
-			(void) start_follower(owner, model, slot, wait_xid);
+			(void) start_follower(owner, model, slot, InvalidTransactionId);
 		}
 		PG_CATCH();
 		{
@@ -673,6 +669,143 @@ flinkml_start_followers(bool every_slot)
 		}
 		PG_END_TRY();
 	}
+}
+
+/*
+ * Reapers: a stream that ended (unfollowed, stopped by a schema change, its
+ * extension dropped) while no follower ran keeps its slot, and a slot holds
+ * WAL.  A reaper, started by the transaction that ended the stream, waits
+ * for that transaction; if it committed, the reaper drops the slot, unless
+ * a follower runs (which drops it itself).  It runs as the bootstrap
+ * superuser, never restarts, and drops only the one slot it was started
+ * for: flinkml's, in its database, not in use.
+ */
+typedef struct ReaperArgs
+{
+	TransactionId wait_xid;
+	char		model[MODEL_NAME_MAX + 1];
+	char		slot[NAMEDATALEN];
+} ReaperArgs;
+
+StaticAssertDecl(sizeof(ReaperArgs) <= BGW_EXTRALEN, "ReaperArgs must fit in bgw_extra");
+
+static void
+start_reaper(const char *model, const char *slot, TransactionId wait_xid)
+{
+	BackgroundWorker w;
+	ReaperArgs	ra;
+
+	memset(&ra, 0, sizeof(ra));
+	ra.wait_xid = wait_xid;
+	strlcpy(ra.model, model, sizeof(ra.model));
+	strlcpy(ra.slot, slot, sizeof(ra.slot));
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(w.bgw_library_name, BGW_MAXLEN, "flinkml");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "flinkml_reaper_main");
+	snprintf(w.bgw_name, BGW_MAXLEN, "flinkml reaper %s", model);
+	snprintf(w.bgw_type, BGW_MAXLEN, "flinkml reaper");
+	w.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
+	memcpy(w.bgw_extra, &ra, sizeof(ra));
+	if (!RegisterDynamicBackgroundWorker(&w, NULL))
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("flinkml: no free background worker slot to drop the slot %s of model \"%s\"", slot, model),
+				 errhint("Once the stream has ended: SELECT pg_drop_replication_slot('%s');", slot)));
+}
+
+/*
+ * Start a reaper for the slot of every stream in this database (model
+ * NULL) or of one model's, for after the current transaction (SPI
+ * connected, as a role that may read the streams).
+ */
+void
+flinkml_reap_after_commit(const char *model)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model ? model : "")};
+	char		nulls[1] = {model ? ' ' : 'n'};
+	uint64		n;
+	SPITupleTable *tab;
+	TransactionId xid = GetTopTransactionId();
+
+	n = flinkml_spi_as(flinkml_extension_owner(),
+					   "SELECT s.model, s.slot::pg_catalog.text FROM flinkml.streams s "
+					   "WHERE ($1 IS NULL OR s.model OPERATOR(pg_catalog.=) $1) "
+					   "AND EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots r "
+					   "WHERE r.slot_name OPERATOR(pg_catalog.=) s.slot)",
+					   1, types, values, nulls, true);
+	tab = SPI_tuptable;
+	for (uint64 i = 0; i < n; i++)
+		start_reaper(SPI_getvalue(tab->vals[i], tab->tupdesc, 1),
+					 SPI_getvalue(tab->vals[i], tab->tupdesc, 2), xid);
+}
+
+/*
+ * flinkml._reap_after_commit(model): called by _mark_stale (run as the
+ * extension's owner by the event triggers) when it stops a stream.
+ */
+Datum
+flinkml_reap_after_commit_sql(PG_FUNCTION_ARGS)
+{
+	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	SPI_connect();
+	flinkml_reap_after_commit(model);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+void
+flinkml_reaper_main(Datum main_arg)
+{
+	ReaperArgs	ra;
+	char		db[16];
+	const char *args[3] = {ra.model, ra.slot, db};
+	bool		ended = true;
+
+	memcpy(&ra, MyBgworkerEntry->bgw_extra, sizeof(ra));
+	ra.model[MODEL_NAME_MAX] = '\0';
+	ra.slot[NAMEDATALEN - 1] = '\0';
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), InvalidOid, 0);
+	pgstat_report_appname("flinkml reaper");
+	fixed_settings();
+	snprintf(db, sizeof(db), "%u", MyDatabaseId);
+	if (TransactionIdIsValid(ra.wait_xid))
+	{
+		StartTransactionCommand();
+		XactLockTableWait(ra.wait_xid, NULL, NULL, XLTW_None);
+		CommitTransactionCommand();
+	}
+	begin_tx("flinkml: dropping the slot of an ended stream");
+	/* the stream goes on (the transaction rolled back) */
+	if (flinkml_extension(NULL, NULL, NULL) &&
+		run("SELECT 1 FROM flinkml.streams s JOIN flinkml.models m ON m.name OPERATOR(pg_catalog.=) s.model "
+			"WHERE s.model OPERATOR(pg_catalog.=) $1 AND s.slot OPERATOR(pg_catalog.=) $2::pg_catalog.name "
+			"AND s.enabled AND m.stale IS NULL", 2, args) != NULL)
+		ended = false;
+	/* a follower runs: it drops the slot itself */
+	if (ended &&
+		run("SELECT 1 FROM pg_catalog.pg_locks l WHERE l.locktype OPERATOR(pg_catalog.=) 'object' AND l.granted "
+			"AND l.database OPERATOR(pg_catalog.=) $3::pg_catalog.oid "
+			"AND l.classid OPERATOR(pg_catalog.=) " CppAsString2(FOLLOWER_LOCK_CLASS) "::pg_catalog.oid "
+			"AND l.objid OPERATOR(pg_catalog.=) pg_catalog.hashtext($1)::pg_catalog.oid "
+			"AND l.objsubid OPERATOR(pg_catalog.=) "
+			"(pg_catalog.hashtextextended($1, 0) OPERATOR(pg_catalog.&) 32767)::pg_catalog.int2", 3, args) != NULL)
+		ended = false;
+	if (ended &&
+		run("SELECT pg_catalog.pg_drop_replication_slot(r.slot_name) FROM pg_catalog.pg_replication_slots r "
+			"WHERE r.slot_name OPERATOR(pg_catalog.=) $2::pg_catalog.name "
+			"AND r.plugin OPERATOR(pg_catalog.=) 'flinkml' "
+			"AND r.datoid OPERATOR(pg_catalog.=) $3::pg_catalog.oid AND NOT r.active", 3, args) != NULL)
+		elog(LOG, "flinkml: slot %s of model \"%s\" dropped: its stream ended while no follower ran",
+			 ra.slot, ra.model);
+	end_tx();
+	proc_exit(0);
 }
 
 /*
@@ -689,7 +822,24 @@ flinkml_starter_main(Datum main_arg)
 	fixed_settings();
 	begin_tx("flinkml: starting followers");
 	if (flinkml_extension(NULL, NULL, NULL))
-		flinkml_start_followers(false);
+	{
+		uint64		n;
+		SPITupleTable *tab;
+
+		flinkml_start_followers();
+		/* streams that ended while no follower ran, whose slots remain */
+		n = flinkml_spi_as(flinkml_extension_owner(),
+						   "SELECT s.model, s.slot::pg_catalog.text FROM flinkml.streams s "
+						   "JOIN flinkml.models m ON m.name OPERATOR(pg_catalog.=) s.model "
+						   "WHERE NOT (s.enabled AND m.stale IS NULL) AND EXISTS ("
+						   "SELECT 1 FROM pg_catalog.pg_replication_slots r "
+						   "WHERE r.slot_name OPERATOR(pg_catalog.=) s.slot AND NOT r.active)",
+						   0, NULL, NULL, NULL, true);
+		tab = SPI_tuptable;
+		for (uint64 i = 0; i < n; i++)
+			start_reaper(SPI_getvalue(tab->vals[i], tab->tupdesc, 1),
+						 SPI_getvalue(tab->vals[i], tab->tupdesc, 2), InvalidTransactionId);
+	}
 	end_tx();
 	proc_exit(0);
 }

@@ -27,12 +27,14 @@ extern uint64 flinkml_spi_as(Oid role, const char *sql, int nargs, Oid *types, D
 							 const char *nulls, bool read_only);
 /* Error unless the model's owner may run its follower (LOGIN, REPLICATION, reads every row). */
 extern void flinkml_check_follower_owner(Oid owner, Oid source, const char *model);
+/* Start a follower for every enabled, fresh stream that has none (SPI connected). */
+extern void flinkml_start_followers(void);
 /*
- * Start a follower for every stream that has none (SPI connected): the
- * enabled, fresh ones; with every_slot, also those stopped but still
- * holding a slot (so that it is dropped).
+ * After the current transaction, drop the slot of every stream (model
+ * NULL) or of the model's, if the transaction ended it and no follower
+ * runs (SPI connected).
  */
-extern void flinkml_start_followers(bool every_slot);
+extern void flinkml_reap_after_commit(const char *model);
 /* GUC flinkml.max_followers and the launcher (shared_preload_libraries). */
 extern void flinkml_define_follower_settings(void);
 extern void flinkml_register_launcher(void);

@@ -494,9 +494,12 @@ flinkml_alters_triggers(PG_FUNCTION_ARGS)
 
 /*
  * ddl_command_start of DROP EXTENSION: if it drops flinkml, every stream
- * with a slot gets a follower; once the drop has committed each one finds
- * the extension gone, drops its slot and exits.  (Nothing is dropped here:
- * the drop may still roll back.)
+ * with a slot gets a reaper, which waits for the drop to end and, if it
+ * committed, drops the slot unless a follower runs (a running follower
+ * finds the extension gone, drops its slot and exits).  Nothing is dropped
+ * here: the drop may still roll back.  (Followers are not started for
+ * this: one whose owner may not log in would fail, and be restarted, for
+ * ever.)
  */
 Datum
 flinkml_on_ddl_start(PG_FUNCTION_ARGS)
@@ -521,9 +524,8 @@ flinkml_on_ddl_start(PG_FUNCTION_ARGS)
 			ours = true;
 	if (ours)
 	{
-		/* flinkml_start_followers runs its queries with SPI */
 		SPI_connect();
-		flinkml_start_followers(true);
+		flinkml_reap_after_commit(NULL);
 		SPI_finish();
 	}
 	PG_RETURN_VOID();

@@ -20,10 +20,12 @@
 #  7. A new owner: the old owner's follower stops, the slot stays, the new
 #     owner resumes it and the model stays exact.
 #  3. A dropped feature column, a dropped table and ALTER COLUMN TYPE make
-#     the model visibly stale; the follower drops its slot and exits.
+#     the model visibly stale; the follower drops its slot and exits (with
+#     no follower running, a reaper drops it after the commit).
 #  4. DROP EXTENSION flinkml CASCADE with followers running (and one
-#     stopped by pg_terminate_backend, which is not restarted) leaves no
-#     follower and no flinkml slot, without a restart loop.
+#     stopped by pg_terminate_backend, which is not restarted, of an owner
+#     who may no longer log in) leaves no follower and no flinkml slot,
+#     without a restart loop.
 # (Run in this order; numbered as in the task that asked for them.)
 #
 # Every model is compared with a fresh fit over its table: the same row
@@ -395,9 +397,13 @@ for my $how ('fast', 'immediate', 'SIGKILL')
 				'the server to come back'),
 			"the server restarts after follower $victim was killed");
 	}
+	elsif ($how eq 'fast')
+	{
+		$node->restart;
+	}
 	else
 	{
-		$node->stop($how);
+		$node->stop('immediate');
 		$node->start;
 	}
 	ok( wait_for('db2', q{SELECT running AND state = 'running' FROM flinkml.stream_status WHERE model = 'm2'},
@@ -549,6 +555,25 @@ FROM flinkml.stream_status WHERE model = '$model'}, 10, "$model to stop", 'r_own
 	my ($ret, $out, $err) = q_as('r_owner', 'postgres', qq{SELECT flinkml.current_model('$model')});
 	like($err, qr/ERROR:.*is stale/, '... and reading the model says it is stale');
 }
+# The same with no follower running (SIGTERM'd): the DDL's transaction
+# leaves a reaper behind, which drops the slot once it committed.
+{
+	make_table('postgres', 'own.t_nofollower', 300, 0.4);
+	safe_as('r_owner', 'postgres',
+		q{SELECT flinkml.create_model('m_nofollower', 'own.t_nofollower', target => 'y', features => ARRAY['x1', 'x2', 'x3'])});
+	my $pid = safe_as('r_owner', 'postgres', q{SELECT flinkml.follow('m_nofollower')});
+	safe_as('r_owner', 'postgres', qq{SELECT pg_terminate_backend($pid)});
+	ok( wait_for('postgres', qq{
+SELECT NOT running AND NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $pid)
+FROM flinkml.stream_status WHERE model = 'm_nofollower'}, 10, 'the follower to exit'),
+		'm_nofollower: its follower was stopped with SIGTERM (by its owner)');
+	safe_as('r_owner', 'postgres', q{ALTER TABLE own.t_nofollower DROP COLUMN x1});
+	my $t = wait_for('postgres', q{
+SELECT state LIKE 'stopped%' AND NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = 'flinkml_m_nofollower')
+FROM flinkml.stream_status WHERE model = 'm_nofollower'}, 10, 'the slot of m_nofollower to go', 'r_owner');
+	ok(defined $t, 'a DROP COLUMN with no follower running: the model is stale and its slot is dropped');
+	diag(sprintf('m_nofollower: slot dropped %.1f s after the DDL', $t)) if defined $t;
+}
 is( $node->safe_psql('postgres', q{
 SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots}),
 	'flinkml_m1,flinkml_m2', 'no slot of a stopped stream holds WAL: only m1 and m2 keep theirs');
@@ -576,6 +601,8 @@ unlike(substr(slurp_file($node->logfile), $log_offset),
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'flinkml_m3'}),
 	'1', 'its slot remains');
 
+# m3's owner may no longer log in: no follower could run as it
+$node->safe_psql('postgres', 'ALTER ROLE r_owner NOLOGIN');
 $log_offset = -s $node->logfile;
 $node->safe_psql('db2',      'DROP EXTENSION flinkml CASCADE');
 $node->safe_psql('postgres', 'DROP EXTENSION flinkml CASCADE');
@@ -589,7 +616,7 @@ usleep(2_000_000);
 is( follower_count() . '/'
 	  . $node->safe_psql('postgres', q{SELECT count(*) FROM pg_replication_slots}),
 	'0/0', '... nor 2 s later (none restarted)');
-my @loop = grep { /exited with exit code [^0]|retrying/ } split /\n/, substr(slurp_file($node->logfile), $log_offset);
+my @loop = grep { /exited with exit code [^0]|retrying|FATAL/ } split /\n/, substr(slurp_file($node->logfile), $log_offset);
 is(scalar(@loop), 0, 'the server log shows no restart loop after the drops') or diag(join("\n", @loop));
 
 # ---------------------------------------------------------------------------
