@@ -1,0 +1,33 @@
+/*
+ * diagnostics.h — the per-query cache of a model's diagnostic factor
+ * (src/core/lr_diag.h), shared by the glue of intervals, robust standard
+ * errors, influence and the residual tests.
+ */
+#ifndef FLINKML_DIAGNOSTICS_H
+#define FLINKML_DIAGNOSTICS_H
+
+#include "flinkml.h"
+#include "core/lr_diag.h"
+
+typedef struct DiagCache
+{
+	Size		rawsize;
+	char	   *raw;			/* the model argument's raw bytes (its identity) */
+	LrModel    *model;			/* detoasted copy */
+	LrDiag		diag;			/* malloc'd by the core; freed with the context */
+	bool		ready;
+	dd		   *scratch;		/* [k + 1] */
+} DiagCache;
+
+/*
+ * The diagnostic factor of the model argument d, computed once and kept in
+ * a cache allocated in ctx (freed when ctx is reset or deleted); *slot holds
+ * the cache between calls (fn_extra, or a field of an aggregate state).
+ * Refuses ridge models.
+ */
+extern DiagCache *flinkml_diag_cache(void **slot, MemoryContext ctx, Datum d, const char *what);
+
+/* CHECK_FOR_INTERRUPTS for the core's long loops. */
+extern void flinkml_diag_tick(void);
+
+#endif							/* FLINKML_DIAGNOSTICS_H */
