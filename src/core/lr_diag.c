@@ -75,6 +75,12 @@ lr_diag_free(LrDiag *d)
 	free(d->Li);
 	free(d->g);
 	free(d->beta);
+	free(d->Lh);
+	free(d->mh);
+	free(d->ml);
+	free(d->bh);
+	free(d->bl);
+	free(d->zerr);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -210,6 +216,35 @@ lr_diag_init(LrDiag *d, const LrModel *m, void (*tick) (void))
 	}
 	free(c);
 	lr_moments_free(&mo);
+	/* float64 copies for the fast path */
+	d->Lh = malloc(sizeof(double) * (rowp(d->k) > 0 ? rowp(d->k) : 1));
+	d->mh = malloc(sizeof(double) * (size_t) (p + 1));
+	d->ml = malloc(sizeof(double) * (size_t) (p + 1));
+	d->bh = malloc(sizeof(double) * pp);
+	d->bl = malloc(sizeof(double) * pp);
+	d->zerr = calloc(pp, sizeof(double));
+	if (!d->Lh || !d->mh || !d->ml || !d->bh || !d->bl || !d->zerr)
+	{
+		lr_diag_free(d);
+		return LR_ENOMEM;
+	}
+	for (size_t i = 0; i < rowp(d->k); i++)
+		d->Lh[i] = d->Li[i].hi;
+	for (int j = 0; j <= p; j++)
+	{
+		d->mh[j] = d->mean[j].hi;
+		d->ml[j] = d->mean[j].lo;
+	}
+	for (int j = 0; j < p; j++)
+	{
+		d->bh[j] = d->beta[j].hi;
+		d->bl[j] = d->beta[j].lo;
+	}
+	d->invW = icpt ? dd_to_double(dd_div(dd_from(1.0), d->W)) : 0.0;
+	if (icpt)
+		for (int a = 0; a < d->k; a++)
+			for (int b = 0; b <= a; b++)
+				d->zerr[a] += fabs(d->Lh[rowp(a) + b]) * fabs(d->ml[d->kept[b]]) * d->scale[d->kept[b]];
 	d->df_resid = (double) d->n - d->rank;
 	d->rss = lr_state_sse(s, m->coef, icpt);
 	d->sigma = d->df_resid > 0 ? sqrt(d->rss / d->df_resid) : NAN;
@@ -295,6 +330,104 @@ dd
 lr_diag_resid(const LrDiag *d, double y, const double *x)
 {
 	return dd_sub(dd_from(y), lr_diag_fit(d, x));
+}
+
+/*
+ * Error bounds: u = 2^-53; a float64 sum of n products, each of inputs with
+ * relative errors e1 and e2, is within (n + 2 + e1/u + e2/u) u sum |terms|
+ * of the exact sum (Higham, Accuracy and Stability, 3.1); we use
+ * (n + 4) u sum |terms| plus the absolute errors of the inputs (the lo parts
+ * dropped from double-double values).  Accept when the bound on the result
+ * is under 2^-47 (7e-15) of it.
+ */
+#define FAST_ACCEPT 0x1p-47
+#define FAST_ACCEPT_RESID 0x1p-42
+#define U 0x1p-53
+
+double
+lr_diag_point_fast(const LrDiag *d, const double *x, double *u)
+{
+	int			k = d->k;
+	double		q = 0.0,
+				qerr = 0.0;
+
+	/* u = S (x - m): the difference rounded once; m's lo part is an absolute error */
+	for (int b = 0; b < k; b++)
+	{
+		int			j = d->kept[b];
+
+		u[b] = (d->icpt ? x[j] - d->mh[j] : x[j]) * d->scale[j];
+	}
+	for (int a = 0; a < k; a++)
+	{
+		const double *ra = d->Lh + rowp(a);
+		double		z = 0.0,
+					mag = 0.0,
+					abserr;
+
+		for (int b = 0; b <= a; b++)
+		{
+			double		t = ra[b] * u[b];
+
+			z += t;
+			mag += fabs(t);
+		}
+		/* |dz| <= (a + 6) u mag + zerr (u[b] and Lh rounded once each, m's lo parts) */
+		abserr = (double) (a + 6) * U * mag + d->zerr[a];
+		q += z * z;
+		qerr += 2.0 * fabs(z) * abserr + abserr * abserr;
+	}
+	qerr += (double) (k + 2) * U * q;
+	q += d->invW;
+	if (qerr <= FAST_ACCEPT * q)
+		return q;
+	return dd_to_double(lr_diag_point(d, x, NULL));
+}
+
+double
+lr_diag_resid_fast(const LrDiag *d, double y, const double *x)
+{
+	int			k = d->k;
+	int			p = d->p;
+	double		e,
+				mag,
+				abserr;
+
+	if (d->icpt)
+	{
+		e = y - d->mh[p];
+		mag = fabs(e);
+		abserr = fabs(d->ml[p]);
+		for (int a = 0; a < k; a++)
+		{
+			int			j = d->kept[a];
+			double		dx = x[j] - d->mh[j];
+			double		t = d->bh[j] * dx;
+
+			e -= t;
+			mag += fabs(t);
+			abserr += fabs(d->bh[j]) * fabs(d->ml[j]) + fabs(d->bl[j] * dx);
+		}
+	}
+	else
+	{
+		e = y;
+		mag = fabs(y);
+		abserr = 0.0;
+		for (int a = 0; a < k; a++)
+		{
+			int			j = d->kept[a];
+			double		t = d->bh[j] * x[j];
+
+			e -= t;
+			mag += fabs(t);
+			abserr += fabs(d->bl[j] * x[j]);
+		}
+	}
+	abserr += (double) (2 * k + 6) * U * mag;
+	if (abserr <= FAST_ACCEPT_RESID * fabs(e))
+		return e;
+	return dd_to_double(lr_diag_resid(d, y, x));
 }
 
 /* ---- sandwich ---- */
@@ -493,19 +626,15 @@ void
 lr_diag_influence(const LrDiag *d, double y, const double *x, double w,
 				  dd *scratch, LrInfluence *out)
 {
-	dd			q = lr_diag_point(d, x, scratch);
-	dd			hd = dd_mul_d(q, w);
-	dd			e = lr_diag_resid(d, y, x);
-	dd			omh;
-	double		h,
-				r,
+	double		q = lr_diag_point_fast(d, x, (double *) scratch);
+	double		e = lr_diag_resid_fast(d, y, x);
+	double		h = q * w,
+				r = e * sqrt(w),	/* the weighted residual */
 				s = d->sigma,
-				p = (double) d->rank;
+				p = (double) d->rank,
+				om,
+				sq;
 
-	/* r = sqrt(w) e, the weighted residual */
-	e = dd_mul_d(e, sqrt(w));
-	r = dd_to_double(e);
-	h = dd_to_double(hd);
 	out->hat = h;
 	out->rstandard = out->rstudent = out->cooks = out->dffits = out->covratio = NAN;
 	/* R: leverage above 1 - 10 eps is taken as 1 and the rest is NaN */
@@ -514,34 +643,39 @@ lr_diag_influence(const LrDiag *d, double y, const double *x, double w,
 		out->hat = 1.0;
 		return;
 	}
-	omh = dd_sub(dd_from(1.0), hd);
+	/* 1 - h exactly rounded (h = q w is not rounded twice) */
+	om = dd_to_double(dd_sub(dd_from(1.0), dd_two_prod(q, w)));
+	sq = sqrt(om);
+	if (d->df_resid > 0 && s > 0)
 	{
-		double		om = dd_to_double(omh);
-		double		sq = sqrt(om);
+		double		c = r / (s * om);
 
-		if (d->df_resid > 0 && s > 0)
+		out->rstandard = r / (s * sq);
+		out->cooks = c * c * h / p;
+	}
+	if (d->df_resid > 1)
+	{
+		/* deleted residual variance: (rss - r^2/(1-h)) / (df - 1); in dd when it cancels */
+		double		r2 = r * r / om;
+		double		rd = d->rss - r2;
+		double		si2;
+
+		if (!(rd >= 0.0625 * d->rss))
+			rd = dd_to_double(dd_sub(dd_from(d->rss),
+									 dd_div(dd_mul(dd_from(r), dd_from(r)),
+											dd_sub(dd_from(1.0), dd_two_prod(q, w)))));
+		si2 = rd / (d->df_resid - 1.0);
+		if (si2 > 0)
 		{
-			out->rstandard = r / (s * sq);
-			out->cooks = (r / (s * om)) * (r / (s * om)) * h / p;
-		}
-		if (d->df_resid > 1)
-		{
-			/* deleted residual variance: (rss - r^2/(1-h)) / (df - 1), in dd */
-			dd			rd = dd_sub(dd_from(d->rss), dd_div(dd_mul(e, e), omh));
-			double		si2 = dd_to_double(rd) / (d->df_resid - 1.0);
+			double		si = sqrt(si2);
 
-			if (si2 > 0)
-			{
-				double		si = sqrt(si2);
-
-				out->rstudent = r / (si * sq);
-				out->dffits = out->rstudent * sqrt(h / om);
-				if (s > 0)
-					out->covratio = pow(si / s, 2.0 * p) / om;
-			}
-			else if (si2 == 0.0 && s > 0)
-				out->covratio = 0.0 / om;
+			out->rstudent = r / (si * sq);
+			out->dffits = out->rstudent * sqrt(h / om);
+			if (s > 0)
+				out->covratio = pow(si / s, 2.0 * p) / om;
 		}
+		else if (si2 == 0.0 && s > 0)
+			out->covratio = 0.0;
 	}
 }
 
