@@ -113,17 +113,23 @@ row_features(ArrayType *a, const LrModel *m, const char *what)
 	return (const double *) ARR_DATA_PTR(a);
 }
 
+typedef struct InflExtra
+{
+	void	   *cache;			/* DiagCache */
+	TupleDesc	desc;			/* blessed, in fn_mcxt */
+} InflExtra;
+
 static Datum
 influence(FunctionCallInfo fcinfo, bool weighted)
 {
 	const char *what = "linreg_influence";
+	InflExtra  *ex = (InflExtra *) fcinfo->flinfo->fn_extra;
 	DiagCache  *c;
 	ArrayType  *a;
 	const double *x;
 	double		y,
 				w = 1.0;
 	LrInfluence inf;
-	TupleDesc	desc;
 	Datum		v[6];
 	bool		nulls[6];
 	double		f[6];
@@ -131,7 +137,20 @@ influence(FunctionCallInfo fcinfo, bool weighted)
 	for (int i = 0; i < (weighted ? 4 : 3); i++)
 		if (PG_ARGISNULL(i))
 			PG_RETURN_NULL();	/* na.exclude: a row with a NULL gets NULL */
-	c = flinkml_diag_cache(&fcinfo->flinfo->fn_extra, fcinfo->flinfo->fn_mcxt, PG_GETARG_DATUM(0), what);
+	if (ex == NULL)
+	{
+		TupleDesc	desc;
+		MemoryContext old;
+
+		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "%s: return type must be a row type", what);
+		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		ex = palloc0(sizeof(InflExtra));
+		ex->desc = BlessTupleDesc(CreateTupleDescCopy(desc));
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = ex;
+	}
+	c = flinkml_diag_cache(&ex->cache, fcinfo->flinfo->fn_mcxt, PG_GETARG_DATUM(0), what);
 	y = PG_GETARG_FLOAT8(1);
 	a = PG_GETARG_ARRAYTYPE_P(2);
 	if (weighted)
@@ -143,8 +162,6 @@ influence(FunctionCallInfo fcinfo, bool weighted)
 	if (w == 0.0)
 		PG_RETURN_NULL();		/* R drops zero-weight cases from influence measures */
 	lr_diag_influence(&c->diag, y, x, w, c->scratch, &inf);
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "%s: return type must be a row type", what);
 	f[0] = inf.hat;
 	f[1] = inf.rstandard;
 	f[2] = inf.rstudent;
@@ -156,7 +173,7 @@ influence(FunctionCallInfo fcinfo, bool weighted)
 		nulls[i] = isnan(f[i]);
 		v[i] = Float8GetDatum(f[i]);
 	}
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), v, nulls)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(ex->desc, v, nulls)));
 }
 
 /* linreg_influence(model, y, x): hat, rstandard, rstudent, cooks_distance, dffits, covratio. */
@@ -275,7 +292,11 @@ typedef struct RowExtra
 	void	   *cache;			/* DiagCache */
 	double	   *z;
 	int			zlen;
+	int			batched;		/* expanded states with a batch alive */
 } RowExtra;
+
+/* as the fit aggregates (aggregates.c): a batch after this many rows, within a quarter of work_mem */
+#define BP_BATCH_AFTER_ROWS 32
 
 static RowExtra *
 row_extra(FunctionCallInfo fcinfo)
@@ -319,14 +340,22 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 	int			p,
 				q;
 
-	if (!AggCheckCallContext(fcinfo, &ctx))
+	int			kind = AggCheckCallContext(fcinfo, &ctx);
+	ExpandedLrState *es = NULL;
+
+	if (kind == 0)
 		elog(ERROR, "%s called in non-aggregate context", what);
-	s = PG_ARGISNULL(0) ? NULL : (LrState *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(0))
+		s = NULL;
+	else if ((es = flinkml_es_from_datum(PG_GETARG_DATUM(0))) != NULL)
+		s = es->state;			/* rows go through its batch */
+	else
+		s = (LrState *) PG_GETARG_POINTER(0);
 	if (PG_ARGISNULL(1))
 	{
 		if (s == NULL)
 			PG_RETURN_NULL();
-		PG_RETURN_POINTER(s);
+		return es ? flinkml_es_datum(es) : PointerGetDatum(s);
 	}
 	ex = row_extra(fcinfo);
 	c = flinkml_diag_cache(&ex->cache, fcinfo->flinfo->fn_mcxt, PG_GETARG_DATUM(1), what);
@@ -354,7 +383,7 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 	if (PG_ARGISNULL(2) || PG_ARGISNULL(3) || (flag && PG_ARGISNULL(4)))
 	{
 		s->skipped++;
-		PG_RETURN_POINTER(s);
+		return es ? flinkml_es_datum(es) : PointerGetDatum(s);
 	}
 	y = PG_GETARG_FLOAT8(2);
 	a = PG_GETARG_ARRAYTYPE_P(3);
@@ -362,7 +391,7 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 	if (x == NULL)
 	{
 		s->skipped++;
-		PG_RETURN_POINTER(s);
+		return es ? flinkml_es_datum(es) : PointerGetDatum(s);
 	}
 	flinkml_check_row_values(y, x, p, 1.0);
 	if (ex->z == NULL || ex->zlen < q)
@@ -390,14 +419,28 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 	if (flag)
 		ex->z[q - 1] = PG_GETARG_BOOL(4) ? 1.0 : 0.0;
 	{
-		double		e = dd_to_double(lr_diag_resid(&c->diag, y, x));
+		double		e = lr_diag_resid_fast(&c->diag, y, x);
 		double		u = e * e;
 
 		if (!lr_value_ok(u))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("%s: a squared residual is out of range", what)));
+		if (es != NULL)
+		{
+			if (lr_batch_add_row(es->batch, s, u, ex->z, 1.0) != 0)
+				elog(ERROR, "%s: a value of the auxiliary regression is not finite", what);
+			return flinkml_es_datum(es);
+		}
 		lr_state_add_row(s, u, ex->z, 1.0);
+	}
+	/* a plain aggregate with rows enough goes on with a batch, as the fit aggregates do */
+	if (kind == AGG_CONTEXT_AGGREGATE && s->rows == BP_BATCH_AFTER_ROWS && q <= LR_BATCH_MAX_FEATURES)
+	{
+		Size		each = lr_batch_size(q) + lr_state_size(q) + 2 * ALLOCSET_SMALL_INITSIZE;
+
+		if (ex->batched == 0 || (Size) (ex->batched + 1) * each <= (Size) work_mem * 1024 / 4)
+			return flinkml_es_datum(flinkml_es_new(ctx, s, &ex->batched));
 	}
 	PG_RETURN_POINTER(s);
 }
