@@ -344,7 +344,7 @@ lr_diag_resid(const LrDiag *d, double y, const double *x)
 #define FAST_ACCEPT_RESID 0x1p-42
 #define U 0x1p-53
 
-double
+LR_HOT double
 lr_diag_point_fast(const LrDiag *d, const double *x, double *u)
 {
 	int			k = d->k;
@@ -384,7 +384,7 @@ lr_diag_point_fast(const LrDiag *d, const double *x, double *u)
 	return dd_to_double(lr_diag_point(d, x, NULL));
 }
 
-double
+LR_HOT double
 lr_diag_resid_fast(const LrDiag *d, double y, const double *x)
 {
 	int			k = d->k;
@@ -622,6 +622,22 @@ lr_hc_result(const LrHC *h, const LrDiag *d, double *se, double *cov)
 
 /* ---- influence ---- */
 
+/* v^n for an integer n >= 0 by repeated squaring (about log2(n) roundings) */
+static double
+ipow(double v, int n)
+{
+	double		r = 1.0;
+
+	while (n > 0)
+	{
+		if (n & 1)
+			r *= v;
+		v *= v;
+		n >>= 1;
+	}
+	return r;
+}
+
 void
 lr_diag_influence(const LrDiag *d, double y, const double *x, double w,
 				  dd *scratch, LrInfluence *out)
@@ -672,7 +688,7 @@ lr_diag_influence(const LrDiag *d, double y, const double *x, double w,
 			out->rstudent = r / (si * sq);
 			out->dffits = out->rstudent * sqrt(h / om);
 			if (s > 0)
-				out->covratio = pow(si / s, 2.0 * p) / om;
+				out->covratio = ipow(si2 / (d->rss / d->df_resid), d->rank) / om;	/* (si/s)^(2p) */
 		}
 		else if (si2 == 0.0 && s > 0)
 			out->covratio = 0.0;
