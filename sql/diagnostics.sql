@@ -266,6 +266,9 @@ SELECT f.fit, count(r.id) AS rows_r, count(i.hat) AS rows_flinkml,
 FROM dg_infl i JOIN (SELECT DISTINCT fit FROM dg_fit) f USING (fit)
 LEFT JOIN dg_ref_infl r USING (fit, id)
 GROUP BY f.fit ORDER BY f.fit;
+-- the leverages sum to the rank (the trace of the hat matrix)
+SELECT i.fit, dg_ok(sum(i.hat), max(linreg_rank(f.model))::float8, 1e-12) AS trace_is_rank
+FROM dg_infl i JOIN dg_fit f USING (fit) GROUP BY i.fit ORDER BY i.fit;
 -- the rows R leaves out are exactly the NULL ones
 SELECT i.fit, count(*) AS null_rows, bool_and(s.w = 0) AS all_zero_weight
 FROM dg_infl i JOIN dg_synth s USING (id) WHERE i.hat IS NULL GROUP BY i.fit ORDER BY i.fit;
@@ -325,6 +328,21 @@ SELECT dg_ok((p.bp).statistic, (s.bp).statistic, 1e-12) AND (p.bp).df = (s.bp).d
        dg_ok((p.wt).statistic, (s.wt).statistic, 1e-12) AND (p.wt).df = (s.wt).df AS white_parallel_ok,
        (s.bp).df AS bp_df, (s.wt).df AS white_df
 FROM dg_par p, dg_ser s;
+
+-- Groups: a hash aggregate's states (batched or flat, within a quarter of
+-- work_mem) give what each group gives alone
+SET work_mem = '64kB';
+SET enable_sort = off;
+CREATE TABLE dg_grp AS
+SELECT id % 3 AS grp, linreg_bptest((SELECT model FROM dg_big_model), y, ARRAY[x1, x2]) AS bp
+FROM dg_big GROUP BY id % 3;
+RESET enable_sort;
+RESET work_mem;
+SELECT g.grp, dg_ok((g.bp).statistic, (o.bp).statistic, 1e-12) AS same_as_alone
+FROM dg_grp g,
+     LATERAL (SELECT linreg_bptest((SELECT model FROM dg_big_model), y, ARRAY[x1, x2]) AS bp
+              FROM dg_big WHERE id % 3 = g.grp) o
+ORDER BY g.grp;
 
 -------------------------------------------------------------------------------
 -- Part 3: NULLs and bad input
