@@ -23,10 +23,10 @@ PG_FUNCTION_INFO_V1(linreg_influence_w);
 PG_FUNCTION_INFO_V1(linreg_vif);
 PG_FUNCTION_INFO_V1(linreg_anova);
 
-void
+int
 flinkml_diag_tick(void)
 {
-	CHECK_FOR_INTERRUPTS();
+	return InterruptPending && INTERRUPTS_CAN_BE_PROCESSED();
 }
 
 static void
@@ -85,7 +85,7 @@ flinkml_diag_cache(void **slot, MemoryContext ctx, Datum d, const char *what)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("%s: not defined for a ridge model (lambda = %g)", what, c->model->lambda),
 				 errhint("Fit without penalty (linreg_solve) for diagnostics.")));
-	rc = lr_diag_init(&c->diag, c->model, flinkml_diag_tick);
+	FLINKML_DIAG_RETRY(rc, lr_diag_init(&c->diag, c->model, flinkml_diag_tick));
 	if (rc != LR_OK)
 		flinkml_core_error(rc, what);
 	c->scratch = MemoryContextAlloc(ctx, sizeof(dd) * (c->diag.k + 1));
@@ -218,7 +218,7 @@ linreg_vif(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("linreg_vif: the model has %d non-aliased feature%s; variance inflation needs at least 2",
 						m->rank - m->intercept, m->rank - m->intercept == 1 ? "" : "s")));
-	rc = lr_vif(m, vif, flinkml_diag_tick);
+	FLINKML_DIAG_RETRY(rc, lr_vif(m, vif, flinkml_diag_tick));
 	if (rc != LR_OK)
 		flinkml_core_error(rc, "linreg_vif");
 	for (int j = 0; j < p; j++)

@@ -7,6 +7,7 @@
 #define FLINKML_DIAGNOSTICS_H
 
 #include "flinkml.h"
+#include "miscadmin.h"
 #include "core/lr_diag.h"
 
 typedef struct DiagCache
@@ -27,7 +28,13 @@ typedef struct DiagCache
  */
 extern DiagCache *flinkml_diag_cache(void **slot, MemoryContext ctx, Datum d, const char *what);
 
-/* CHECK_FOR_INTERRUPTS for the core's long loops. */
-extern void flinkml_diag_tick(void);
+/*
+ * The core's long loops stop when this returns nonzero (an interrupt is
+ * pending and may be processed); the caller then runs CHECK_FOR_INTERRUPTS
+ * and, if that returns, calls the core again (FLINKML_DIAG_RETRY).
+ */
+extern int	flinkml_diag_tick(void);
+#define FLINKML_DIAG_RETRY(rc, call) \
+	do { (rc) = (call); if ((rc) == LR_EINTERRUPTED) CHECK_FOR_INTERRUPTS(); } while ((rc) == LR_EINTERRUPTED)
 
 #endif							/* FLINKML_DIAGNOSTICS_H */

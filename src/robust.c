@@ -177,8 +177,13 @@ linreg_robust_final(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	nt = c->diag.nt;
 	se = palloc(sizeof(double) * (nt + 1));
-	if (lr_hc_result(&r->hc, &c->diag, se, NULL) != LR_OK)
-		flinkml_core_error(LR_ENOMEM, "linreg_robust_se");
+	{
+		int			rc;
+
+		FLINKML_DIAG_RETRY(rc, lr_hc_result(&r->hc, &c->diag, se, NULL, flinkml_diag_tick));
+		if (rc != LR_OK)
+			flinkml_core_error(rc, "linreg_robust_se");
+	}
 	vals = palloc(sizeof(Datum) * (nt + 1));
 	nulls = palloc(sizeof(bool) * (nt + 1));
 	for (int t = 0; t < nt; t++)

@@ -24,7 +24,7 @@ rowp(int a)
  * moments over kept[0..k-1].  Returns LR_OK, LR_ENOMEM or LR_ENOROWS.
  */
 LR_HOT static int
-inverse_factor(const LrMoments *mo, int *kept, int k, dd **Li_out, void (*tick) (void))
+inverse_factor(const LrMoments *mo, int *kept, int k, dd **Li_out, LrTick tick)
 {
 	size_t		tri = rowp(k);
 	dd		   *L = malloc(sizeof(dd) * (tri > 0 ? tri : 1));
@@ -39,18 +39,24 @@ inverse_factor(const LrMoments *mo, int *kept, int k, dd **Li_out, void (*tick) 
 		free(col);
 		return LR_ENOMEM;
 	}
-	*Li_out = Li;				/* reachable by the caller's free if tick jumps */
+	*Li_out = NULL;
 	if (lr_cholesky_dd(mo, kept, &kk, -1.0, L, NULL) != 0 || kk != k)
 	{
 		free(L);
 		free(col);
+		free(Li);
 		return LR_ENOROWS;
 	}
 	/* column c of L^-1 by forward substitution of e_c, stored into rows */
 	for (int c = 0; c < k; c++)
 	{
-		if (tick)
-			tick();
+		if (tick && tick())
+		{
+			free(L);
+			free(col);
+			free(Li);
+			return LR_EINTERRUPTED;
+		}
 		col[c] = dd_div(dd_from(1.0), L[rowp(c) + c]);
 		for (int i = c + 1; i < k; i++)
 		{
@@ -63,6 +69,7 @@ inverse_factor(const LrMoments *mo, int *kept, int k, dd **Li_out, void (*tick) 
 	}
 	free(L);
 	free(col);
+	*Li_out = Li;
 	return LR_OK;
 }
 
@@ -85,7 +92,7 @@ lr_diag_free(LrDiag *d)
 }
 
 int
-lr_diag_init(LrDiag *d, const LrModel *m, void (*tick) (void))
+lr_diag_init(LrDiag *d, const LrModel *m, LrTick tick)
 {
 	const LrState *s = lr_model_state(m);
 	const unsigned char *al = lr_model_caliased(m);
@@ -536,7 +543,7 @@ meat_at(const LrHC *h, int a, int b)
  * s_j Li[r][a] for r >= a over z; the intercept's row [1, -g].
  */
 LR_HOT int
-lr_hc_result(const LrHC *h, const LrDiag *d, double *se, double *cov)
+lr_hc_result(const LrHC *h, const LrDiag *d, double *se, double *cov, LrTick tick)
 {
 	int			icpt = d->icpt;
 	int			nq = h->nq;
@@ -591,8 +598,18 @@ lr_hc_result(const LrHC *h, const LrDiag *d, double *se, double *cov)
 		}
 	}
 	for (int r = 0; r < d->rank; r++)
+	{
+		if (tick && tick())
+		{
+			free(T);
+			free(V);
+			free(TV);
+			free(term);
+			return LR_EINTERRUPTED;
+		}
 		for (int b = 0; b < nq; b++)
 			TV[(size_t) r * nq + b] = dd_dot(T + (size_t) r * nq, 1, V + b, (size_t) nq, nq);
+	}
 	if (h->undefined)
 		scale = NAN;
 	for (int t = 0; t < nt; t++)
@@ -698,7 +715,7 @@ lr_diag_influence(const LrDiag *d, double y, const double *x, double w,
 /* ---- VIF ---- */
 
 int
-lr_vif(const LrModel *m, double *vif, void (*tick) (void))
+lr_vif(const LrModel *m, double *vif, LrTick tick)
 {
 	const LrState *s = lr_model_state(m);
 	const unsigned char *al = lr_model_caliased(m);

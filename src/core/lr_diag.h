@@ -62,11 +62,14 @@ typedef struct LrDiag
  * LR_ENOMEM, or LR_ENOROWS when the model's state cannot be factored over
  * its kept features (a corrupt model).  On failure d holds nothing; in all
  * cases lr_diag_free(d) may be called (also on a zeroed d never initialised).
- * tick, when not NULL, is called once per column of the O(k^3) work (a
- * caller may use it to check for interrupts: it may long-jump out, d then
- * holds only what lr_diag_free releases).
+ * tick, when not NULL, is called once per column of the O(k^3) work; when
+ * it returns nonzero the work stops, everything is freed and the result is
+ * LR_EINTERRUPTED (a caller checks for interrupts there, never by jumping
+ * out of the core: its memory is malloc'd).
  */
-int			lr_diag_init(LrDiag *d, const LrModel *m, void (*tick) (void));
+#define LR_EINTERRUPTED -11
+typedef int (*LrTick) (void);
+int			lr_diag_init(LrDiag *d, const LrModel *m, LrTick tick);
 void		lr_diag_free(LrDiag *d);
 
 /*
@@ -118,9 +121,11 @@ void		lr_hc_merge(LrHC *a, const LrHC *b);
 /*
  * Standard errors se[0..nt-1] (NaN for aliased terms); when cov is not
  * NULL, the full nt x nt covariance (row-major, NaN rows/columns for
- * aliased terms).  Returns LR_OK or LR_ENOMEM.
+ * aliased terms).  Returns LR_OK, LR_ENOMEM or LR_EINTERRUPTED (tick as
+ * in lr_diag_init, once per term of the O(k^3) work).
  */
-int			lr_hc_result(const LrHC *h, const LrDiag *d, double *se, double *cov);
+int			lr_hc_result(const LrHC *h, const LrDiag *d, double *se, double *cov,
+						 LrTick tick);
 
 /*
  * Influence of one row (R's hatvalues, rstandard, rstudent, cooks.distance,
@@ -145,9 +150,10 @@ void		lr_diag_influence(const LrDiag *d, double y, const double *x, double w,
  * Variance inflation factors (car::vif for numeric terms, one column per
  * term) of the features of m: vif[j] = A_jj (A^-1)_jj over the kept
  * features, A the centred (uncentred without intercept) cross-product
- * matrix; NaN for aliased features.  Returns LR_OK, LR_ENOMEM, LR_ENOROWS.
+ * matrix; NaN for aliased features.  Returns LR_OK, LR_ENOMEM, LR_ENOROWS,
+ * LR_EINTERRUPTED (tick as in lr_diag_init).
  */
-int			lr_vif(const LrModel *m, double *vif, void (*tick) (void));
+int			lr_vif(const LrModel *m, double *vif, LrTick tick);
 
 /* anova(small, big): the second row of R's anova table. */
 typedef struct LrAnova

@@ -117,7 +117,7 @@ check_case(const DiagRef *refs, int icpt, int weighted, double shift, int alias,
 			row(t, shift, alias, x);
 			lr_hc_add(&hc[typ], &b.d, DIAG_ROWS[t][2], x, weighted ? DIAG_ROWS[t][3] : 1.0);
 		}
-		REQUIRE(lr_hc_result(&hc[typ], &b.d, se[typ], NULL) == LR_OK, "hc result");
+		REQUIRE(lr_hc_result(&hc[typ], &b.d, se[typ], NULL, NULL) == LR_OK, "hc result");
 		lr_hc_free(&hc[typ]);
 	}
 	for (int t = 0; t < NROWS; t++)
