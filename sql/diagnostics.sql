@@ -393,6 +393,11 @@ FROM (SELECT linreg_dwtest(m.model, s.y, ARRAY[s.x1], s.id ORDER BY s.id) AS d
 -- one regressor without intercept: no auxiliary regression (as bptest)
 SELECT linreg_bptest(m.model, s.y, ARRAY[s.x1])
 FROM (SELECT linreg_fit_noint(y, ARRAY[x1]) AS model FROM dg_synth) m, dg_synth s;
+-- an intercept alone: no auxiliary regression either
+SELECT linreg_bptest(m.model, s.y, ARRAY[]::float8[])
+FROM (SELECT linreg_fit(y, ARRAY[]::float8[]) AS model FROM dg_synth) m, dg_synth s;
+-- a weighted model needs each row's weight
+SELECT linreg_influence(model, 1, ARRAY[1, 2, 3]) FROM dg_fit WHERE fit = 'B';
 -- wrong feature counts
 SELECT linreg_influence(model, 1, ARRAY[1, 2]) FROM dg_fit WHERE fit = 'A';
 SELECT linreg_bptest(f.model, s.y, ARRAY[s.x1]) FROM dg_fit f, dg_synth s WHERE f.fit = 'A' GROUP BY f.fit;

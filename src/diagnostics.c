@@ -151,6 +151,16 @@ influence(FunctionCallInfo fcinfo, bool weighted)
 		fcinfo->flinfo->fn_extra = ex;
 	}
 	c = flinkml_diag_cache(&ex->cache, fcinfo->flinfo->fn_mcxt, PG_GETARG_DATUM(0), what);
+	if (!weighted)
+	{
+		const LrState *ms = lr_model_state(c->model);
+
+		if (ms->wsum_hi != (double) ms->rows || ms->wsum_lo != 0.0 || ms->logw_hi != 0.0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s: the model was fitted with weights: pass each row's weight", what),
+					 errhint("Call linreg_influence(model, y, x, weight).")));
+	}
 	y = PG_GETARG_FLOAT8(1);
 	a = PG_GETARG_ARRAYTYPE_P(2);
 	if (weighted)
@@ -365,11 +375,11 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 	if (s == NULL)
 	{
 		check_unweighted(m, what);
-		if (!m->intercept && (white ? white_len(p) : p) < 2)
+		if ((white ? white_len(p) : p) + m->intercept < 2)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s: the auxiliary variance regression needs at least two regressors; the model has %d feature%s and no intercept",
-							what, p, p == 1 ? "" : "s")));
+					 errmsg("%s: the auxiliary variance regression needs at least two regressors; the model has %d feature%s and %s",
+							what, p, p == 1 ? "" : "s", m->intercept ? "an intercept" : "no intercept")));
 		if (q > LR_MAX_FEATURES)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
