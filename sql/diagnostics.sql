@@ -396,6 +396,12 @@ FROM (SELECT linreg_fit_noint(y, ARRAY[x1]) AS model FROM dg_synth) m, dg_synth 
 -- an intercept alone: no auxiliary regression either
 SELECT linreg_bptest(m.model, s.y, ARRAY[]::float8[])
 FROM (SELECT linreg_fit(y, ARRAY[]::float8[]) AS model FROM dg_synth) m, dg_synth s;
+-- one model per aggregate: another model on a later row is an error
+SELECT linreg_dwtest(CASE WHEN s.id < 30 THEN a.model ELSE c.model END, s.y, ARRAY[s.x1, s.x2, s.g], s.id ORDER BY s.id)
+FROM dg_synth s, (SELECT model FROM dg_fit WHERE fit = 'A') a, (SELECT model FROM dg_fit WHERE fit = 'C') c;
+SELECT linreg_robust_se(CASE WHEN s.id < 30 THEN a.model ELSE c.model END, s.y, ARRAY[s.x1, s.x2, s.g], 'HC0')
+FROM dg_synth s, (SELECT model FROM dg_fit WHERE fit = 'A') a, (SELECT model FROM dg_fit WHERE fit = 'C') c;
+SELECT linreg_bptest(m.model, s.y, ARRAY[s.x1, s.x2, s.g], NULL) FROM dg_fit m, dg_synth s WHERE m.fit = 'A';
 -- a weighted model needs each row's weight
 SELECT linreg_influence(model, 1, ARRAY[1, 2, 3]) FROM dg_fit WHERE fit = 'B';
 -- wrong feature counts

@@ -90,6 +90,7 @@ flinkml_diag_cache(void **slot, MemoryContext ctx, Datum d, const char *what)
 		flinkml_core_error(rc, what);
 	c->scratch = MemoryContextAlloc(ctx, sizeof(dd) * (c->diag.k + 1));
 	c->ready = true;
+	c->generation++;
 	return c;
 }
 
@@ -390,7 +391,11 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s: the model must be the same on every row", what)));
-	if (PG_ARGISNULL(2) || PG_ARGISNULL(3) || (flag && PG_ARGISNULL(4)))
+	if (flag && PG_ARGISNULL(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s: studentize must not be NULL", what)));
+	if (PG_ARGISNULL(2) || PG_ARGISNULL(3))
 	{
 		s->skipped++;
 		return es ? flinkml_es_datum(es) : PointerGetDatum(s);
@@ -559,6 +564,7 @@ typedef struct DwState
 	void	   *cache;			/* DiagCache */
 	LrDW		dw;
 	bool		started;
+	int			generation;		/* of the cache when started */
 	bool		have_key;
 	double		key;
 	int64		seen;			/* rows seen, skipped included */
@@ -610,8 +616,9 @@ dw_accum(FunctionCallInfo fcinfo, bool ts)
 		if (lr_dw_init(&st->dw, &c->diag) != LR_OK)
 			flinkml_core_error(LR_ENOMEM, what);
 		st->started = true;
+		st->generation = c->generation;
 	}
-	else if (st->dw.k != c->diag.k)
+	else if (st->generation != c->generation)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s: the model must be the same on every row", what)));

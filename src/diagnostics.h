@@ -17,6 +17,7 @@ typedef struct DiagCache
 	LrModel    *model;			/* detoasted copy */
 	LrDiag		diag;			/* malloc'd by the core; freed with the context */
 	bool		ready;
+	int			generation;		/* incremented whenever another model is loaded */
 	dd		   *scratch;		/* [k + 1] */
 } DiagCache;
 

@@ -35,6 +35,7 @@ typedef struct RobustState
 	void	   *cache;			/* DiagCache of the model */
 	LrHC		hc;				/* malloc'd meat; freed with the aggregate context */
 	bool		started;
+	int			generation;		/* of the cache when started */
 	int64		skipped;
 } RobustState;
 
@@ -112,8 +113,9 @@ robust_accum(FunctionCallInfo fcinfo, bool weighted)
 		if (lr_hc_init(&r->hc, &c->diag, r->type) != LR_OK)
 			flinkml_core_error(LR_ENOMEM, "linreg_robust_se");
 		r->started = true;
+		r->generation = c->generation;
 	}
-	else if (r->hc.nq != c->diag.k + c->diag.icpt)
+	else if (r->generation != c->generation)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("linreg_robust_se: the model must be the same on every row")));
