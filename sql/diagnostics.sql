@@ -344,6 +344,20 @@ FROM dg_grp g,
               FROM dg_big WHERE id % 3 = g.grp) o
 ORDER BY g.grp;
 
+-- one model per group (a hash aggregate interleaves the groups' rows)
+CREATE TABLE dg_grp_models AS
+SELECT id % 3 AS grp, linreg_fit(y, ARRAY[x1, x2]) AS model FROM dg_big GROUP BY id % 3;
+SET enable_sort = off;
+CREATE TABLE dg_grp2 AS
+SELECT b.id % 3 AS grp, linreg_bptest(m.model, b.y, ARRAY[b.x1, b.x2]) AS bp
+FROM dg_big b JOIN dg_grp_models m ON m.grp = b.id % 3 GROUP BY b.id % 3;
+RESET enable_sort;
+SELECT g.grp, dg_ok((g.bp).statistic, (o.bp).statistic, 1e-12) AS own_model_ok
+FROM dg_grp2 g,
+     LATERAL (SELECT linreg_bptest((SELECT model FROM dg_grp_models WHERE grp = g.grp), y, ARRAY[x1, x2]) AS bp
+              FROM dg_big WHERE id % 3 = g.grp) o
+ORDER BY g.grp;
+
 -------------------------------------------------------------------------------
 -- Part 3: NULLs and bad input
 -------------------------------------------------------------------------------

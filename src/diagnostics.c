@@ -298,9 +298,17 @@ PG_FUNCTION_INFO_V1(linreg_white_accum_flag);
 PG_FUNCTION_INFO_V1(linreg_bp_final);
 PG_FUNCTION_INFO_V1(linreg_bp_final_flag);
 
+/*
+ * The per-query caches of the residual-test aggregates: several models (a
+ * grouped call with one model per group, whose rows a hash aggregate
+ * interleaves, would otherwise rebuild the factor at every row).
+ */
+#define ROW_CACHE_SLOTS 8
+
 typedef struct RowExtra
 {
-	void	   *cache;			/* DiagCache */
+	void	   *caches[ROW_CACHE_SLOTS];	/* DiagCache */
+	int			next;			/* the slot to replace next */
 	double	   *z;
 	int			zlen;
 	int			batched;		/* expanded states with a batch alive */
@@ -369,7 +377,25 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 		return es ? flinkml_es_datum(es) : PointerGetDatum(s);
 	}
 	ex = row_extra(fcinfo);
-	c = flinkml_diag_cache(&ex->cache, fcinfo->flinfo->fn_mcxt, PG_GETARG_DATUM(1), what);
+	{
+		struct varlena *raw = (struct varlena *) DatumGetPointer(PG_GETARG_DATUM(1));
+		Size		rawsize = VARSIZE_ANY(raw);
+		int			slot = -1;
+
+		for (int i = 0; i < ROW_CACHE_SLOTS && slot < 0; i++)
+		{
+			DiagCache  *ci = (DiagCache *) ex->caches[i];
+
+			if (ci && ci->ready && ci->rawsize == rawsize && memcmp(ci->raw, raw, rawsize) == 0)
+				slot = i;
+		}
+		if (slot < 0)
+		{
+			slot = ex->next;
+			ex->next = (ex->next + 1) % ROW_CACHE_SLOTS;
+		}
+		c = flinkml_diag_cache(&ex->caches[slot], fcinfo->flinfo->fn_mcxt, PG_GETARG_DATUM(1), what);
+	}
 	m = c->model;
 	p = m->nfeat;
 	q = (white ? white_len(p) : p) + (flag ? 1 : 0);
