@@ -266,6 +266,17 @@ SELECT f.fit, count(r.id) AS rows_r, count(i.hat) AS rows_flinkml,
 FROM dg_infl i JOIN (SELECT DISTINCT fit FROM dg_fit) f USING (fit)
 LEFT JOIN dg_ref_infl r USING (fit, id)
 GROUP BY f.fit ORDER BY f.fit;
+-- a model per group, joined in (rows of the groups interleave): each row
+-- gets its group's figures
+CREATE TABLE dg_gm AS SELECT g, linreg_fit(y, ARRAY[x1, x2]) AS model FROM dg_synth GROUP BY g;
+SELECT count(*) AS rows,
+       bool_and(dg_ok((linreg_influence(m.model, s.y, ARRAY[s.x1, s.x2])).cooks_distance,
+                      (linreg_influence((SELECT model FROM dg_gm WHERE g = s.g), s.y, ARRAY[s.x1, s.x2])).cooks_distance,
+                      1e-15)) AS per_group_ok,
+       bool_and(dg_ok((linreg_predict_interval(m.model, ARRAY[s.x1, s.x2])).se_fit,
+                      (linreg_predict_interval((SELECT model FROM dg_gm WHERE g = s.g), ARRAY[s.x1, s.x2])).se_fit,
+                      1e-15)) AS interval_ok
+FROM (SELECT * FROM dg_synth ORDER BY id) s JOIN dg_gm m USING (g);
 -- the leverages sum to the rank (the trace of the hat matrix)
 SELECT i.fit, dg_ok(sum(i.hat), max(linreg_rank(f.model))::float8, 1e-12) AS trace_is_rank
 FROM dg_infl i JOIN dg_fit f USING (fit) GROUP BY i.fit ORDER BY i.fit;

@@ -94,6 +94,28 @@ flinkml_diag_cache(void **slot, MemoryContext ctx, Datum d, const char *what)
 	return c;
 }
 
+DiagCache *
+flinkml_diag_cache_multi(DiagSlots *slots, MemoryContext ctx, Datum d, const char *what)
+{
+	struct varlena *raw = (struct varlena *) DatumGetPointer(d);
+	Size		rawsize = VARSIZE_ANY(raw);
+	int			slot = -1;
+
+	for (int i = 0; i < FLINKML_DIAG_SLOTS && slot < 0; i++)
+	{
+		DiagCache  *ci = (DiagCache *) slots->slot[i];
+
+		if (ci && ci->ready && ci->rawsize == rawsize && memcmp(ci->raw, raw, rawsize) == 0)
+			slot = i;
+	}
+	if (slot < 0)
+	{
+		slot = slots->next;
+		slots->next = (slots->next + 1) % FLINKML_DIAG_SLOTS;
+	}
+	return flinkml_diag_cache(&slots->slot[slot], ctx, d, what);
+}
+
 /* The features of array a (length checked against the model); NULL when an element is NULL. */
 static const double *
 row_features(ArrayType *a, const LrModel *m, const char *what)
@@ -116,7 +138,7 @@ row_features(ArrayType *a, const LrModel *m, const char *what)
 
 typedef struct InflExtra
 {
-	void	   *cache;			/* DiagCache */
+	DiagSlots	caches;
 	TupleDesc	desc;			/* blessed, in fn_mcxt */
 } InflExtra;
 
@@ -151,7 +173,7 @@ influence(FunctionCallInfo fcinfo, bool weighted)
 		MemoryContextSwitchTo(old);
 		fcinfo->flinfo->fn_extra = ex;
 	}
-	c = flinkml_diag_cache(&ex->cache, fcinfo->flinfo->fn_mcxt, PG_GETARG_DATUM(0), what);
+	c = flinkml_diag_cache_multi(&ex->caches, fcinfo->flinfo->fn_mcxt, PG_GETARG_DATUM(0), what);
 	if (!weighted)
 	{
 		const LrState *ms = lr_model_state(c->model);
@@ -303,12 +325,9 @@ PG_FUNCTION_INFO_V1(linreg_bp_final_flag);
  * grouped call with one model per group, whose rows a hash aggregate
  * interleaves, would otherwise rebuild the factor at every row).
  */
-#define ROW_CACHE_SLOTS 8
-
 typedef struct RowExtra
 {
-	void	   *caches[ROW_CACHE_SLOTS];	/* DiagCache */
-	int			next;			/* the slot to replace next */
+	DiagSlots	caches;
 	double	   *z;
 	int			zlen;
 	int			batched;		/* expanded states with a batch alive */
@@ -377,25 +396,7 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 		return es ? flinkml_es_datum(es) : PointerGetDatum(s);
 	}
 	ex = row_extra(fcinfo);
-	{
-		struct varlena *raw = (struct varlena *) DatumGetPointer(PG_GETARG_DATUM(1));
-		Size		rawsize = VARSIZE_ANY(raw);
-		int			slot = -1;
-
-		for (int i = 0; i < ROW_CACHE_SLOTS && slot < 0; i++)
-		{
-			DiagCache  *ci = (DiagCache *) ex->caches[i];
-
-			if (ci && ci->ready && ci->rawsize == rawsize && memcmp(ci->raw, raw, rawsize) == 0)
-				slot = i;
-		}
-		if (slot < 0)
-		{
-			slot = ex->next;
-			ex->next = (ex->next + 1) % ROW_CACHE_SLOTS;
-		}
-		c = flinkml_diag_cache(&ex->caches[slot], fcinfo->flinfo->fn_mcxt, PG_GETARG_DATUM(1), what);
-	}
+	c = flinkml_diag_cache_multi(&ex->caches, fcinfo->flinfo->fn_mcxt, PG_GETARG_DATUM(1), what);
 	m = c->model;
 	p = m->nfeat;
 	q = (white ? white_len(p) : p) + (flag ? 1 : 0);

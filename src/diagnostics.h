@@ -30,6 +30,19 @@ typedef struct DiagCache
 extern DiagCache *flinkml_diag_cache(void **slot, MemoryContext ctx, Datum d, const char *what);
 
 /*
+ * Several models per query: the cache among slots[0..FLINKML_DIAG_SLOTS-1]
+ * that holds the model d, or a rebuilt one (round robin, *next).  A join
+ * that gives each row its group's model interleaves models row by row.
+ */
+#define FLINKML_DIAG_SLOTS 8
+typedef struct DiagSlots
+{
+	void	   *slot[FLINKML_DIAG_SLOTS];
+	int			next;
+} DiagSlots;
+extern DiagCache *flinkml_diag_cache_multi(DiagSlots *slots, MemoryContext ctx, Datum d, const char *what);
+
+/*
  * The core's long loops stop when this returns nonzero (an interrupt is
  * pending and may be processed); the caller then runs CHECK_FOR_INTERRUPTS
  * and, if that returns, calls the core again (FLINKML_DIAG_RETRY).

@@ -278,7 +278,10 @@ linreg_predict_interval(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("linreg_predict_interval: x must be a one-dimensional array")));
-	c = flinkml_diag_cache(&fcinfo->flinfo->fn_extra, fcinfo->flinfo->fn_mcxt, PG_GETARG_DATUM(0), what);
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(DiagSlots));
+	c = flinkml_diag_cache_multi((DiagSlots *) fcinfo->flinfo->fn_extra, fcinfo->flinfo->fn_mcxt,
+								 PG_GETARG_DATUM(0), what);
 	m = c->model;
 	n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
 	if (n != m->nfeat)
