@@ -235,6 +235,8 @@ FROM (SELECT 'A_x1x2' AS case_, (SELECT linreg_fit(y, ARRAY[x1, x2]) FROM dg_syn
              (SELECT model FROM dg_fit WHERE fit = 'B')
       UNION ALL SELECT 'C_x1x2', (SELECT linreg_fit_noint(y, ARRAY[x1, x2]) FROM dg_synth),
              (SELECT model FROM dg_fit WHERE fit = 'C')
+      UNION ALL SELECT 'C0_A', (SELECT linreg_fit_noint(y, ARRAY[x1, x2]) FROM dg_synth),
+             (SELECT model FROM dg_fit WHERE fit = 'A')
       UNION ALL SELECT 'D_x1x2', (SELECT linreg_fit(y, ARRAY[x1, x2]) FROM dg_synth),
              (SELECT model FROM dg_fit WHERE fit = 'D')
       UNION ALL SELECT 'A_A', (SELECT model FROM dg_fit WHERE fit = 'A'),
@@ -400,7 +402,7 @@ SELECT linreg_anova((SELECT linreg_fit(y, ARRAY[x1]) FROM dg_synth WHERE id > 1)
 SELECT linreg_anova((SELECT linreg_fit(y, ARRAY[x1, x2], w + 1) FROM dg_synth), (SELECT model FROM dg_fit WHERE fit = 'A'));
 SELECT linreg_anova((SELECT linreg_fit(x2, ARRAY[x1]) FROM dg_synth), (SELECT model FROM dg_fit WHERE fit = 'A'));
 SELECT linreg_anova((SELECT model FROM dg_fit WHERE fit = 'A'), (SELECT linreg_fit(y, ARRAY[x1, x2]) FROM dg_synth));
-SELECT linreg_anova((SELECT linreg_fit_noint(y, ARRAY[x1]) FROM dg_synth), (SELECT model FROM dg_fit WHERE fit = 'A'));
+SELECT linreg_anova((SELECT linreg_fit(y, ARRAY[x1]) FROM dg_synth), (SELECT model FROM dg_fit WHERE fit = 'C'));
 -- Durbin-Watson: NULL or unordered keys; weighted models
 SELECT linreg_dwtest(f.model, s.y, dg_row_x(f.fit, s), CASE WHEN s.id = 7 THEN NULL ELSE s.id END ORDER BY s.id)
 FROM dg_fit f, dg_synth s WHERE f.fit = 'A' GROUP BY f.fit;

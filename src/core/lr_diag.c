@@ -793,12 +793,13 @@ lr_anova(const LrModel *small, const LrModel *big, LrAnova *out, int *map, const
 				mb;
 	int		   *pi = NULL;
 	unsigned char *used = NULL;
+	int			mixed = !small->intercept && big->intercept;
 	int			rc;
 
 	*why = NULL;
-	if (small->intercept != big->intercept)
+	if (small->intercept && !big->intercept)
 	{
-		*why = "one model has an intercept and the other has not";
+		*why = "the first model has an intercept and the second has not: the first is not nested in the second";
 		return LR_EMISMATCH;
 	}
 	if (ps > pb)
@@ -819,6 +820,24 @@ lr_anova(const LrModel *small, const LrModel *big, LrAnova *out, int *map, const
 	{
 		lr_moments_free(&ms);
 		return rc;
+	}
+	if (mixed)
+	{
+		/*
+		 * small through the origin, big with intercept: compare big's raw
+		 * moments (C + W m m') with small's, which are raw.
+		 */
+		int			db = pb + 1;
+
+		for (int i = 0; i < db; i++)
+			for (int j = i; j < db; j++)
+			{
+				size_t		ij = lr_tri_index(db, i, j);
+
+				mb.C[ij] = dd_add(mb.C[ij], dd_mul(mb.W, dd_mul(mb.mean[i], mb.mean[j])));
+			}
+		for (int j = 0; j < db; j++)
+			mb.mean[j] = dd_from(0.0);
 	}
 	pi = malloc(sizeof(int) * (size_t) (ps + 1));
 	used = calloc((size_t) (pb + 1), 1);

@@ -171,11 +171,13 @@ typedef struct LrAnova
 /*
  * The partial F test of small against big.  Returns LR_OK, LR_ENOMEM, or
  * LR_EMISMATCH with *why naming the problem: not the same rows (row count,
- * weight sum, response), intercept in one only, more features in small, or
+ * weight sum, response), an intercept in small but not in big, more
+ * features in small, or
  * a feature of small that is not a feature of big (the features are matched
  * by their moments: means and cross products with every other feature and
- * the response).  map[j], when not NULL, receives the feature of big that
- * matches feature j of small.
+ * the response; raw moments when small has no intercept and big has one).
+ * map[j], when not NULL, receives the feature of big that matches feature j
+ * of small.
  */
 #define LR_EMISMATCH -10
 int			lr_anova(const LrModel *small, const LrModel *big, LrAnova *out,

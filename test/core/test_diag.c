@@ -297,7 +297,10 @@ test_anova_checks(void)
 		  "nested in aliased: df %g ss %g", an.df, an.ss);
 	CHECK(lr_anova(alias.m, big.m, &an, NULL, &why) == LR_EMISMATCH && strstr(why, "more features"),
 		  "more features: %s", why ? why : "ok");
-	CHECK(lr_anova(noint.m, big.m, &an, NULL, &why) == LR_EMISMATCH && strstr(why, "intercept"),
+	/* through the origin within the model with intercept: one more term */
+	CHECK(lr_anova(noint.m, big.m, &an, map, &why) == LR_OK && an.df == 1 && map[0] == 0 && map[1] == 1,
+		  "origin in intercept: %s df %g", why ? why : "ok", an.df);
+	CHECK(lr_anova(big.m, noint.m, &an, NULL, &why) == LR_EMISMATCH && strstr(why, "intercept"),
 		  "intercept: %s", why ? why : "ok");
 	CHECK(lr_anova(shifted.m, big.m, &an, NULL, &why) == LR_EMISMATCH && strstr(why, "not nested"),
 		  "shifted column: %s", why ? why : "ok");

@@ -63,6 +63,7 @@ cases <- list(
   A_x1     = list(lm(y ~ x1, data = d), fits$A),
   B_x1x2   = list(lm(y ~ x1 + x2, data = d, weights = w), fits$B),
   C_x1x2   = list(lm(y ~ 0 + x1 + x2, data = d), fits$C),
+  C0_A     = list(lm(y ~ 0 + x1 + x2, data = d), fits$A),
   D_x1x2   = list(lm(y ~ x1 + x2, data = d), fits$D),
   A_A      = list(fits$A, fits$A)
 )
