@@ -1474,3 +1474,84 @@ CREATE EVENT TRIGGER flinkml_ddl_end ON ddl_command_end
 CREATE EVENT TRIGGER flinkml_sql_drop ON sql_drop EXECUTE FUNCTION flinkml._on_sql_drop();
 CREATE EVENT TRIGGER flinkml_ddl_start ON ddl_command_start
 	WHEN TAG IN ('DROP EXTENSION') EXECUTE FUNCTION flinkml._on_ddl_start();
+-- Issue 11: regression diagnostics (src/diagnostics.c, src/core/lr_diag.c).
+-- Influence per row, variance inflation factors, nested-model F tests,
+-- heteroskedasticity and autocorrelation tests.
+-------------------------------------------------------------------------------
+CREATE TYPE linreg_influence_result AS (
+	hat float8,				-- leverage (R's hatvalues)
+	rstandard float8,		-- internally studentised residual
+	rstudent float8,		-- externally studentised residual
+	cooks_distance float8,
+	dffits float8,
+	covratio float8
+);
+CREATE FUNCTION linreg_influence(model linreg, y float8, x float8[]) RETURNS linreg_influence_result
+	AS 'MODULE_PATHNAME', 'linreg_influence' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION linreg_influence(model linreg, y float8, x float8[], weight float8)
+	RETURNS linreg_influence_result
+	AS 'MODULE_PATHNAME', 'linreg_influence_w' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION linreg_vif(model linreg) RETURNS float8[]
+	AS 'MODULE_PATHNAME', 'linreg_vif' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE linreg_anova_result AS (
+	res_df_small float8,	-- residual df of the smaller model
+	rss_small float8,
+	res_df float8,			-- residual df of the bigger model
+	rss float8,
+	df float8,				-- res_df_small - res_df
+	sum_sq float8,			-- rss_small - rss
+	f float8,
+	p_value float8
+);
+CREATE FUNCTION linreg_anova(small linreg, big linreg) RETURNS linreg_anova_result
+	AS 'MODULE_PATHNAME', 'linreg_anova' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE linreg_test_result AS (statistic float8, df float8, p_value float8);
+CREATE FUNCTION linreg_bp_accum(linreg_state, linreg, float8, float8[]) RETURNS linreg_state
+	AS 'MODULE_PATHNAME', 'linreg_bp_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION linreg_bp_accum(linreg_state, linreg, float8, float8[], boolean) RETURNS linreg_state
+	AS 'MODULE_PATHNAME', 'linreg_bp_accum_flag' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION linreg_white_accum(linreg_state, linreg, float8, float8[]) RETURNS linreg_state
+	AS 'MODULE_PATHNAME', 'linreg_white_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION linreg_white_accum(linreg_state, linreg, float8, float8[], boolean) RETURNS linreg_state
+	AS 'MODULE_PATHNAME', 'linreg_white_accum_flag' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION linreg_bp_final(linreg_state) RETURNS linreg_test_result
+	AS 'MODULE_PATHNAME', 'linreg_bp_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION linreg_bp_final_flag(linreg_state) RETURNS linreg_test_result
+	AS 'MODULE_PATHNAME', 'linreg_bp_final_flag' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+-- The state is the auxiliary regression's linreg_state (of e^2 on the
+-- regressors): combinable, shippable in text, so parallel safe and pushed
+-- down where linreg_state aggregates are.
+CREATE AGGREGATE linreg_bptest(model linreg, y float8, x float8[]) (
+	SFUNC = linreg_bp_accum, STYPE = linreg_state, FINALFUNC = linreg_bp_final,
+	COMBINEFUNC = linreg_combine, PARALLEL = SAFE
+);
+CREATE AGGREGATE linreg_bptest(model linreg, y float8, x float8[], studentize boolean) (
+	SFUNC = linreg_bp_accum, STYPE = linreg_state, FINALFUNC = linreg_bp_final_flag,
+	COMBINEFUNC = linreg_combine, PARALLEL = SAFE
+);
+CREATE AGGREGATE linreg_white_test(model linreg, y float8, x float8[]) (
+	SFUNC = linreg_white_accum, STYPE = linreg_state, FINALFUNC = linreg_bp_final,
+	COMBINEFUNC = linreg_combine, PARALLEL = SAFE
+);
+CREATE AGGREGATE linreg_white_test(model linreg, y float8, x float8[], studentize boolean) (
+	SFUNC = linreg_white_accum, STYPE = linreg_state, FINALFUNC = linreg_bp_final_flag,
+	COMBINEFUNC = linreg_combine, PARALLEL = SAFE
+);
+
+CREATE TYPE linreg_dw_result AS (statistic float8, p_value float8, n bigint, skipped bigint);
+CREATE FUNCTION linreg_dw_accum(internal, linreg, float8, float8[], float8) RETURNS internal
+	AS 'MODULE_PATHNAME', 'linreg_dw_accum' LANGUAGE C IMMUTABLE;
+CREATE FUNCTION linreg_dw_accum(internal, linreg, float8, float8[], timestamptz) RETURNS internal
+	AS 'MODULE_PATHNAME', 'linreg_dw_accum_ts' LANGUAGE C IMMUTABLE;
+CREATE FUNCTION linreg_dw_final(internal) RETURNS linreg_dw_result
+	AS 'MODULE_PATHNAME', 'linreg_dw_final' LANGUAGE C IMMUTABLE;
+-- Call as linreg_dwtest(model, y, x, key ORDER BY key): the rows must come in key order.
+CREATE AGGREGATE linreg_dwtest(model linreg, y float8, x float8[], order_key float8) (
+	SFUNC = linreg_dw_accum, STYPE = internal, FINALFUNC = linreg_dw_final
+);
+CREATE AGGREGATE linreg_dwtest(model linreg, y float8, x float8[], order_key timestamptz) (
+	SFUNC = linreg_dw_accum, STYPE = internal, FINALFUNC = linreg_dw_final
+);

@@ -7,10 +7,15 @@
  * model's state) and the meat M = sum omega_i (w_i e_i)^2 x_i x_i',
  * omega = 1 (HC0), n/(n-k) (HC1, applied at the end), 1/(1-h_i) (HC2),
  * 1/(1-h_i)^2 (HC3), h_i = w_i x_i' B x_i the leverage.  x_i includes the
- * intercept's 1; aliased terms are left out.  The O(k^2) and O(k^3) loops
- * over the terms at the start and the end check for interrupts.
+ * intercept's 1; aliased terms are left out.
+ *
+ * All of it is computed in the centred, whitened coordinates of
+ * src/core/lr_diag.h, in double-double: residuals from the double-double
+ * solution, leverages as 1/W + |z|^2, the meat summed in double-double, the
+ * bread applied exactly (diag(1/W, I) in those coordinates) and the map
+ * back to the terms in double-double.
  */
-#include "flinkml.h"
+#include "diagnostics.h"
 
 #include <math.h>
 
@@ -28,14 +33,10 @@ PG_FUNCTION_INFO_V1(linreg_robust_final);
 typedef struct RobustState
 {
 	int			type;			/* 0..3 for HC0..HC3 */
-	int			nt;				/* terms */
-	int			k;				/* kept terms */
-	int		   *term;			/* [k]: index of each kept term */
-	double	   *bread;			/* [k*k] */
-	double	   *meat;			/* [k*k] */
-	double	   *xt;				/* [k] scratch */
-	double	   *bx;				/* [k] scratch */
-	int64		n;
+	void	   *cache;			/* DiagCache of the model */
+	LrHC		hc;				/* malloc'd meat; freed with the aggregate context */
+	bool		started;
+	int			generation;		/* of the cache when started */
 	int64		skipped;
 } RobustState;
 
@@ -58,49 +59,28 @@ hc_type(text *t)
 	return -1;
 }
 
+static void
+robust_free(void *arg)
+{
+	lr_hc_free(&((RobustState *) arg)->hc);
+}
+
 static RobustState *
 robust_start(FunctionCallInfo fcinfo, MemoryContext ctx, int typearg)
 {
-	LrModel    *m = PG_GETARG_LRMODEL_P(1);
-	int			nt = lr_model_nterms(m);
-	const unsigned char *al = lr_model_caliased(m);
-	MemoryContext old;
+	MemoryContextCallback *cb;
 	RobustState *r;
-	double	   *full;
-	int			rc;
 
 	if (PG_ARGISNULL(typearg))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("linreg_robust_se: type must not be NULL")));
-	if (m->lambda > 0.0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("linreg_robust_se: not defined for a ridge model")));
-	old = MemoryContextSwitchTo(ctx);
-	r = palloc0(sizeof(RobustState));
+	r = MemoryContextAllocZero(ctx, sizeof(RobustState));
 	r->type = hc_type(PG_GETARG_TEXT_PP(typearg));
-	r->nt = nt;
-	r->term = palloc(sizeof(int) * (nt + 1));
-	for (int t = 0; t < nt; t++)
-		if (!al[t])
-			r->term[r->k++] = t;
-	r->bread = palloc(sizeof(double) * (r->k * r->k + 1));
-	r->meat = palloc0(sizeof(double) * (r->k * r->k + 1));
-	r->xt = palloc(sizeof(double) * (r->k + 1));
-	r->bx = palloc(sizeof(double) * (r->k + 1));
-	MemoryContextSwitchTo(old);
-
-	full = palloc(sizeof(double) * ((Size) nt * nt + 1));
-	rc = lr_unscaled_cov(m, full);
-	if (rc != LR_OK)
-		flinkml_core_error(rc, "linreg_robust_se");
-	for (int a = 0; a < r->k; a++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		for (int b = 0; b < r->k; b++)
-			r->bread[a * r->k + b] = full[(Size) r->term[a] * nt + r->term[b]];
-	}
+	cb = MemoryContextAllocZero(ctx, sizeof(MemoryContextCallback));
+	cb->func = robust_free;
+	cb->arg = r;
+	MemoryContextRegisterResetCallback(ctx, cb);
 	return r;
 }
 
@@ -110,17 +90,13 @@ robust_accum(FunctionCallInfo fcinfo, bool weighted)
 	int			typearg = weighted ? 5 : 4;
 	MemoryContext ctx;
 	RobustState *r;
+	DiagCache  *c;
 	const LrModel *m;
 	ArrayType  *a;
 	const double *x;
 	double		y,
-				w = 1.0,
-				e,
-				h = 0.0,
-				omega = 1.0,
-				re2;
-	int			n,
-				k;
+				w = 1.0;
+	int			n;
 
 	if (!AggCheckCallContext(fcinfo, &ctx))
 		elog(ERROR, "linreg_robust_accum called in non-aggregate context");
@@ -131,12 +107,24 @@ robust_accum(FunctionCallInfo fcinfo, bool weighted)
 		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
 	}
 	r = PG_ARGISNULL(0) ? robust_start(fcinfo, ctx, typearg) : (RobustState *) PG_GETARG_POINTER(0);
+	c = flinkml_diag_cache(&r->cache, ctx, PG_GETARG_DATUM(1), "linreg_robust_se");
+	m = c->model;
+	if (!r->started)
+	{
+		if (lr_hc_init(&r->hc, &c->diag, r->type) != LR_OK)
+			flinkml_core_error(LR_ENOMEM, "linreg_robust_se");
+		r->started = true;
+		r->generation = c->generation;
+	}
+	else if (r->generation != c->generation)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("linreg_robust_se: the model must be the same on every row")));
 	if (PG_ARGISNULL(2) || PG_ARGISNULL(3) || (weighted && PG_ARGISNULL(4)))
 	{
 		r->skipped++;
 		PG_RETURN_POINTER(r);
 	}
-	m = flinkml_model_arg(fcinfo, PG_GETARG_DATUM(1));
 	y = PG_GETARG_FLOAT8(2);
 	a = PG_GETARG_ARRAYTYPE_P(3);
 	if (weighted)
@@ -155,33 +143,7 @@ robust_accum(FunctionCallInfo fcinfo, bool weighted)
 	flinkml_check_row_values(y, x, n, w);
 	if (w == 0.0)
 		PG_RETURN_POINTER(r);
-
-	k = r->k;
-	for (int i = 0; i < k; i++)
-	{
-		int			t = r->term[i];
-
-		r->xt[i] = (m->intercept && t == 0) ? 1.0 : x[t - m->intercept];
-	}
-	e = y - lr_model_predict(m, x);
-	if (r->type >= 2)
-	{
-		for (int i = 0; i < k; i++)
-		{
-			double		s = 0.0;
-
-			for (int j = 0; j < k; j++)
-				s += r->bread[i * k + j] * r->xt[j];
-			h += r->xt[i] * s;
-		}
-		h *= w;
-		omega = r->type == 2 ? 1.0 / (1.0 - h) : 1.0 / ((1.0 - h) * (1.0 - h));
-	}
-	re2 = omega * (w * e) * (w * e);
-	for (int i = 0; i < k; i++)
-		for (int j = 0; j < k; j++)
-			r->meat[i * k + j] += re2 * r->xt[i] * r->xt[j];
-	r->n++;
+	lr_hc_add(&r->hc, &c->diag, y, x, w);
 	PG_RETURN_POINTER(r);
 }
 
@@ -202,51 +164,37 @@ Datum
 linreg_robust_final(PG_FUNCTION_ARGS)
 {
 	RobustState *r;
-	int			k;
-	double	   *bm;
+	DiagCache  *c;
+	int			nt;
+	double	   *se;
 	Datum	   *vals;
 	bool	   *nulls;
 	int			dims[1];
 	int			lbs[1] = {1};
-	double		scale = 1.0;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	r = (RobustState *) PG_GETARG_POINTER(0);
-	if (r->n == 0)
+	c = (DiagCache *) r->cache;
+	if (!r->started || r->hc.n == 0 || c == NULL || !c->ready)
 		PG_RETURN_NULL();
-	k = r->k;
-	if (r->type == 1)
-		scale = r->n > k ? (double) r->n / (double) (r->n - k) : NAN;
-	bm = palloc(sizeof(double) * (k * k + 1));
-	for (int i = 0; i < k; i++)
+	nt = c->diag.nt;
+	se = palloc(sizeof(double) * (nt + 1));
 	{
-		CHECK_FOR_INTERRUPTS();
-		for (int j = 0; j < k; j++)
-		{
-			double		s = 0.0;
+		int			rc;
 
-			for (int l = 0; l < k; l++)
-				s += r->bread[i * k + l] * r->meat[l * k + j];
-			bm[i * k + j] = s;
-		}
+		FLINKML_DIAG_RETRY(rc, lr_hc_result(&r->hc, &c->diag, se, NULL, flinkml_diag_tick));
+		if (rc != LR_OK)
+			flinkml_core_error(rc, "linreg_robust_se");
 	}
-	vals = palloc(sizeof(Datum) * (r->nt + 1));
-	nulls = palloc(sizeof(bool) * (r->nt + 1));
-	for (int t = 0; t < r->nt; t++)
-		nulls[t] = true;
-	for (int i = 0; i < k; i++)
+	vals = palloc(sizeof(Datum) * (nt + 1));
+	nulls = palloc(sizeof(bool) * (nt + 1));
+	for (int t = 0; t < nt; t++)
 	{
-		double		v = 0.0;
-
-		CHECK_FOR_INTERRUPTS();
-		for (int l = 0; l < k; l++)
-			v += bm[i * k + l] * r->bread[l * k + i];
-		v = sqrt(v * scale);
-		nulls[r->term[i]] = isnan(v);
-		vals[r->term[i]] = Float8GetDatum(v);
+		nulls[t] = isnan(se[t]);
+		vals[t] = Float8GetDatum(se[t]);
 	}
-	dims[0] = r->nt;
+	dims[0] = nt;
 	PG_RETURN_ARRAYTYPE_P(construct_md_array(vals, nulls, 1, dims, lbs,
 											 FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }

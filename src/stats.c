@@ -5,7 +5,7 @@
  * Loops over terms or lambdas check for interrupts (cancel,
  * statement_timeout); a ridge path takes at most RIDGE_MAX_LAMBDAS lambdas.
  */
-#include "flinkml.h"
+#include "diagnostics.h"
 
 #include <math.h>
 
@@ -255,94 +255,48 @@ linreg_vcov(PG_FUNCTION_ARGS)
 }
 
 /*
- * Per-query cache for linreg_predict_interval: the model's bytes (to know
- * it is the same model) and its unscaled covariance and sigma.
- */
-typedef struct IntervalCache
-{
-	Size		size;
-	char	   *bytes;
-	double	   *ucov;			/* (X'WX)^-1, nterms x nterms */
-	double		sigma;
-	double		df;
-} IntervalCache;
-
-static IntervalCache *
-interval_cache(FunctionCallInfo fcinfo, const LrModel *m)
-{
-	IntervalCache *c = (IntervalCache *) fcinfo->flinfo->fn_extra;
-	Size		size = VARSIZE(m);
-	int			nt = lr_model_nterms(m);
-	MemoryContext old;
-	LrStats		st;
-	double	   *se;
-	int			rc;
-
-	if (c && c->size == size && memcmp(c->bytes, m, size) == 0)
-		return c;
-	check_not_ridge(m, "linreg_predict_interval");
-	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-	if (c == NULL)
-		c = palloc0(sizeof(IntervalCache));
-	else
-	{
-		pfree(c->bytes);
-		pfree(c->ucov);
-	}
-	c->size = size;
-	c->bytes = palloc(size);
-	memcpy(c->bytes, m, size);
-	c->ucov = palloc(sizeof(double) * ((Size) nt * nt + 1));
-	se = palloc(sizeof(double) * (nt + 1));
-	fcinfo->flinfo->fn_extra = c;
-	MemoryContextSwitchTo(old);
-	rc = lr_stats(m, &st, se, NULL);
-	if (rc == LR_OK)
-		rc = lr_unscaled_cov(m, c->ucov);
-	if (rc != LR_OK)
-	{
-		c->size = 0;
-		flinkml_core_error(rc, "linreg_predict_interval");
-	}
-	c->sigma = st.sigma;
-	c->df = st.df_resid;
-	return c;
-}
-
-/*
  * linreg_predict_interval(model, x, level): the fit, its standard error,
  * the confidence interval of the mean and the prediction interval of a new
  * observation (of weight 1), as R's predict.lm(interval = ...).
+ *
+ * Computed in the centred, whitened coordinates of src/core/lr_diag.h (the
+ * factor cached for the query): fit = mean_y + (x - m).beta and
+ * x~'(X'WX)^-1 x~ = 1/W + |L^-1 S (x - m)|^2 in double-double, so a point
+ * at the data's edge or far outside it keeps its digits.
  */
 Datum
 linreg_predict_interval(PG_FUNCTION_ARGS)
 {
-	LrModel    *m = PG_GETARG_LRMODEL_P(0);
+	const char *what = "linreg_predict_interval";
 	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(1);
 	double		level = PG_GETARG_FLOAT8(2);
-	int			nt = lr_model_nterms(m);
-	const unsigned char *al = lr_model_caliased(m);
-	IntervalCache *c;
+	DiagCache  *c;
+	const LrModel *m;
 	TupleDesc	desc;
 	const double *x;
-	double	   *xt;
 	double		fit,
-				var = 0.0,
 				se,
 				q,
-				pse;
+				pse,
+				sigma;
+	dd			h;
 	Datum		v[6];
 	bool		nulls[6] = {false, false, false, false, false, false};
 	double		f[6];
 	int			n;
 
-	check_level(level, "linreg_predict_interval");
+	check_level(level, what);
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "linreg_predict_interval: return type must be a row type");
 	if (ARR_NDIM(a) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("linreg_predict_interval: x must be a one-dimensional array")));
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(DiagSlots));
+	c = flinkml_diag_cache_multi((DiagSlots *) fcinfo->flinfo->fn_extra, fcinfo->flinfo->fn_mcxt,
+								 PG_GETARG_DATUM(0), what);
+	m = c->model;
 	n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
 	if (n != m->nfeat)
 		ereport(ERROR,
@@ -351,23 +305,12 @@ linreg_predict_interval(PG_FUNCTION_ARGS)
 	if (array_contains_nulls(a))
 		PG_RETURN_NULL();
 	x = (const double *) ARR_DATA_PTR(a);
-	c = interval_cache(fcinfo, m);
-
-	/* x~ = [1, x] over the terms; var = x~' (X'WX)^-1 x~ sigma^2 over kept terms */
-	xt = palloc(sizeof(double) * (nt + 1));
-	for (int t = 0; t < nt; t++)
-		xt[t] = (m->intercept && t == 0) ? 1.0 : x[t - m->intercept];
-	for (int i = 0; i < nt; i++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		for (int j = 0; j < nt; j++)
-			if (!al[i] && !al[j])
-				var += xt[i] * c->ucov[(Size) i * nt + j] * xt[j];
-	}
-	fit = lr_model_predict(m, x);
-	se = c->sigma * sqrt(fmax(var, 0.0));
-	pse = sqrt(se * se + c->sigma * c->sigma);
-	q = lr_t_quantile(1.0 - (1.0 - level) / 2.0, c->df);
+	h = lr_diag_point(&c->diag, x, c->scratch);
+	fit = dd_to_double(lr_diag_fit(&c->diag, x));
+	sigma = c->diag.sigma;
+	se = sigma * sqrt(fmax(dd_to_double(h), 0.0));
+	pse = sigma * sqrt(dd_to_double(dd_add_d(h, 1.0)));
+	q = lr_t_quantile(1.0 - (1.0 - level) / 2.0, c->diag.df_resid);
 	f[0] = fit;
 	f[1] = se;
 	f[2] = fit - q * se;

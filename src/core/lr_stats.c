@@ -44,6 +44,22 @@ lr_f_upper_p(double f, double df1, double df2)
 	return pf(f, df1, df2, 0, 0);
 }
 
+double
+lr_chisq_upper_p(double x, double df)
+{
+	if (isnan(x) || !(df > 0))
+		return NAN;
+	return pchisq(x, df, 0, 0);
+}
+
+double
+lr_norm_lower_p(double x, double mean, double sd)
+{
+	if (isnan(x) || !(sd > 0))
+		return NAN;
+	return pnorm(x, mean, sd, 1, 0);
+}
+
 /* Residual sum of squares at coefficients coef (intercept first), from the raw sums. */
 LR_HOT static dd
 residual_ss(const double *coef, int icpt, const LrState *s)
@@ -264,6 +280,17 @@ lr_state_sse(const LrState *s, const double *coef, int intercept)
 	return v.hi > 0.0 ? dd_to_double(v) : 0.0;
 }
 
+dd
+lr_state_sse_dd(const LrState *s, const double *coef, int intercept)
+{
+	dd			v;
+
+	if (s->nfeat < 0 || s->rows == 0)
+		return dd_from(0.0);
+	v = residual_ss(coef, intercept, s);
+	return v.hi > 0.0 ? v : dd_from(0.0);
+}
+
 int
 lr_unscaled_cov(const LrModel *m, double *out)
 {
@@ -335,7 +362,7 @@ lr_stats(const LrModel *m, LrStats *st, double *se, double *cov)
 	rc = unscaled(m, cov ? NULL : se, cov);
 	if (rc != LR_OK)
 		return rc;
-	s2 = st->sigma * st->sigma;
+	s2 = st->df_resid > 0 ? st->rss / st->df_resid : NAN;
 	if (cov)
 	{
 		for (size_t k = 0; k < (size_t) nt * nt; k++)

@@ -10,6 +10,7 @@
 #define FLINKML_LR_STATS_H
 
 #include "lr_model.h"
+#include "dd.h"
 
 typedef struct LrStats
 {
@@ -55,10 +56,15 @@ int			lr_unscaled_cov(const LrModel *m, double *out);
  * on the rows held in s, without a pass over them.  0 for an empty state.
  */
 double		lr_state_sse(const LrState *s, const double *coef, int intercept);
+/* The same in double-double (0 for an empty state; never negative). */
+dd			lr_state_sse_dd(const LrState *s, const double *coef, int intercept);
 
 /* Student t and F distribution functions (R's pt, qt, pf). */
 double		lr_t_two_sided_p(double t, double df);
 double		lr_t_quantile(double p, double df);
 double		lr_f_upper_p(double f, double df1, double df2);
+/* Upper tail of chi-squared (R's pchisq(x, df, lower = FALSE)); lower tail of the normal (pnorm). */
+double		lr_chisq_upper_p(double x, double df);
+double		lr_norm_lower_p(double x, double mean, double sd);
 
 #endif							/* FLINKML_LR_STATS_H */

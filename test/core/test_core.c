@@ -445,6 +445,7 @@ main(void)
 	run_state_tests();
 	run_batch_tests();
 	run_solve_tests();
+	run_diag_tests();
 	run_model_tests();
 	run_codec_tests();
 	free(blocks);

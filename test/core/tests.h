@@ -104,5 +104,6 @@ void		run_solve_tests(void);
 void		run_model_tests(void);
 void		run_codec_tests(void);
 void		run_batch_tests(void);
+void		run_diag_tests(void);
 
 #endif

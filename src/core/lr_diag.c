@@ -1,0 +1,1186 @@
+/*
+ * lr_diag.c — leverage, intervals, sandwich standard errors, influence, VIF
+ * and nested-model F tests in centred, whitened double-double coordinates.
+ * See lr_diag.h.
+ */
+#include "lr_diag.h"
+#include "lr_moments.h"
+#include "lr_solve.h"
+#include "lr_stats.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static inline size_t
+rowp(int a)
+{
+	return (size_t) a * (size_t) (a + 1) / 2;
+}
+
+/*
+ * L^-1 (packed by rows) of the double-double Cholesky factor of the scaled
+ * moments over kept[0..k-1].  Returns LR_OK, LR_ENOMEM or LR_ENOROWS.
+ */
+LR_HOT static int
+inverse_factor(const LrMoments *mo, int *kept, int k, dd **Li_out, LrTick tick)
+{
+	size_t		tri = rowp(k);
+	dd		   *L = malloc(sizeof(dd) * (tri > 0 ? tri : 1));
+	dd		   *col = malloc(sizeof(dd) * (size_t) (k > 0 ? k : 1));
+	dd		   *Li = calloc(tri > 0 ? tri : 1, sizeof(dd));
+	int			kk = k;
+
+	if (!L || !Li || !col)
+	{
+		free(L);
+		free(Li);
+		free(col);
+		return LR_ENOMEM;
+	}
+	*Li_out = NULL;
+	if (lr_cholesky_dd(mo, kept, &kk, -1.0, L, NULL) != 0 || kk != k)
+	{
+		free(L);
+		free(col);
+		free(Li);
+		return LR_ENOROWS;
+	}
+	/* column c of L^-1 by forward substitution of e_c, stored into rows */
+	for (int c = 0; c < k; c++)
+	{
+		if (tick && tick())
+		{
+			free(L);
+			free(col);
+			free(Li);
+			return LR_EINTERRUPTED;
+		}
+		col[c] = dd_div(dd_from(1.0), L[rowp(c) + c]);
+		for (int i = c + 1; i < k; i++)
+		{
+			const dd   *ri = L + rowp(i);
+
+			col[i] = dd_neg(dd_div(dd_dot(ri + c, 1, col + c, 1, i - c), ri[i]));
+		}
+		for (int i = c; i < k; i++)
+			Li[rowp(i) + c] = col[i];
+	}
+	free(L);
+	free(col);
+	*Li_out = Li;
+	return LR_OK;
+}
+
+void
+lr_diag_free(LrDiag *d)
+{
+	free(d->kept);
+	free(d->scale);
+	free(d->mean);
+	free(d->Li);
+	free(d->g);
+	free(d->beta);
+	free(d->Lh);
+	free(d->mh);
+	free(d->ml);
+	free(d->bh);
+	free(d->bl);
+	free(d->zerr);
+	memset(d, 0, sizeof(*d));
+}
+
+int
+lr_diag_init(LrDiag *d, const LrModel *m, LrTick tick)
+{
+	const LrState *s = lr_model_state(m);
+	const unsigned char *al = lr_model_caliased(m);
+	int			p = m->nfeat;
+	int			icpt = m->intercept;
+	size_t		pp = (size_t) (p > 0 ? p : 1);
+	LrMoments	mo;
+	dd		   *c = NULL;
+	int			rc;
+
+	memset(d, 0, sizeof(*d));
+	rc = lr_moments_build(s, &mo);
+	if (rc != LR_OK)
+		return rc;
+	d->p = p;
+	d->icpt = icpt;
+	d->nt = p + icpt;
+	d->n = s->rows;
+	d->W = mo.W;
+	d->kept = malloc(sizeof(int) * pp);
+	d->scale = malloc(sizeof(double) * pp);
+	d->mean = malloc(sizeof(dd) * (size_t) (p + 1));
+	d->g = calloc(pp, sizeof(dd));
+	d->beta = calloc(pp, sizeof(dd));
+	c = calloc(pp, sizeof(dd));
+	if (!d->kept || !d->scale || !d->mean || !d->g || !d->beta || !c)
+	{
+		rc = LR_ENOMEM;
+		goto fail;
+	}
+	memcpy(d->mean, mo.mean, sizeof(dd) * (size_t) (p + 1));
+	for (int j = 0; j < p; j++)
+	{
+		d->scale[j] = 0.0;
+		if (!al[icpt + j])
+		{
+			if (mo.scale[j] == 0.0)
+			{
+				rc = LR_ENOROWS;	/* kept by the model, constant here */
+				goto fail;
+			}
+			d->scale[j] = mo.scale[j];
+			d->kept[d->k++] = j;
+		}
+	}
+	d->rank = d->k + icpt;
+	rc = inverse_factor(&mo, d->kept, d->k, &d->Li, tick);
+	if (rc != LR_OK)
+		goto fail;
+
+	/* c = L^-1 S Cxy (the whitened solution), g = L^-1 S m */
+	for (int a = 0; a < d->k; a++)
+	{
+		const dd   *ra = d->Li + rowp(a);
+		dd			vc = dd_from(0.0),
+					vg = dd_from(0.0);
+
+		for (int b = 0; b <= a; b++)
+		{
+			int			jb = d->kept[b];
+
+			vc = dd_add(vc, dd_mul(ra[b], mo.b[jb]));
+			if (icpt)
+				vg = dd_add(vg, dd_mul(ra[b], dd_mul_d(mo.mean[jb], mo.scale[jb])));
+		}
+		c[a] = vc;
+		d->g[a] = vg;
+	}
+	/*
+	 * xs = L^-T c (the scaled solution), then two steps of refinement
+	 * against the double-double moments: xs += L^-T L^-1 (b - A xs).
+	 */
+	{
+		int			k = d->k;
+		dd		   *xs = calloc((size_t) (k > 0 ? k : 1), sizeof(dd));
+		dd		   *r = calloc((size_t) (k > 0 ? k : 1), sizeof(dd));
+		dd		   *t = calloc((size_t) (k > 0 ? k : 1), sizeof(dd));
+
+		if (!xs || !r || !t)
+		{
+			free(xs);
+			free(r);
+			free(t);
+			rc = LR_ENOMEM;
+			goto fail;
+		}
+		for (int it = 0; it < 3; it++)
+		{
+			const dd   *src = c;
+
+			if (it > 0)
+			{
+				/* r = b - A xs;  t = L^-1 r */
+				for (int a = 0; a < k; a++)
+				{
+					dd			acc = mo.b[d->kept[a]];
+
+					for (int q = 0; q < k; q++)
+						acc = dd_sub(acc, dd_mul(lr_moments_A(&mo, d->kept[a], d->kept[q]), xs[q]));
+					r[a] = acc;
+				}
+				for (int a = 0; a < k; a++)
+					t[a] = dd_dot(d->Li + rowp(a), 1, r, 1, a + 1);
+				src = t;
+			}
+			for (int a = 0; a < k; a++)
+			{
+				dd			v = dd_from(0.0);
+
+				for (int q = a; q < k; q++)
+					v = dd_add(v, dd_mul(d->Li[rowp(q) + a], src[q]));
+				xs[a] = it == 0 ? v : dd_add(xs[a], v);
+			}
+		}
+		/* beta = S xs;  b0 = mean_y - m . beta */
+		d->b0 = icpt ? mo.mean[p] : dd_from(0.0);
+		for (int a = 0; a < k; a++)
+		{
+			int			j = d->kept[a];
+
+			d->beta[j] = dd_mul_d(xs[a], mo.scale[j]);
+			if (icpt)
+				d->b0 = dd_sub(d->b0, dd_mul(d->beta[j], mo.mean[j]));
+		}
+		free(xs);
+		free(r);
+		free(t);
+	}
+	free(c);
+	lr_moments_free(&mo);
+	/* float64 copies for the fast path */
+	d->Lh = malloc(sizeof(double) * (rowp(d->k) > 0 ? rowp(d->k) : 1));
+	d->mh = malloc(sizeof(double) * (size_t) (p + 1));
+	d->ml = malloc(sizeof(double) * (size_t) (p + 1));
+	d->bh = malloc(sizeof(double) * pp);
+	d->bl = malloc(sizeof(double) * pp);
+	d->zerr = calloc(pp, sizeof(double));
+	if (!d->Lh || !d->mh || !d->ml || !d->bh || !d->bl || !d->zerr)
+	{
+		lr_diag_free(d);
+		return LR_ENOMEM;
+	}
+	for (size_t i = 0; i < rowp(d->k); i++)
+		d->Lh[i] = d->Li[i].hi;
+	for (int j = 0; j <= p; j++)
+	{
+		d->mh[j] = d->mean[j].hi;
+		d->ml[j] = d->mean[j].lo;
+	}
+	for (int j = 0; j < p; j++)
+	{
+		d->bh[j] = d->beta[j].hi;
+		d->bl[j] = d->beta[j].lo;
+	}
+	d->invW = icpt ? dd_to_double(dd_div(dd_from(1.0), d->W)) : 0.0;
+	if (icpt)
+		for (int a = 0; a < d->k; a++)
+			for (int b = 0; b <= a; b++)
+				d->zerr[a] += fabs(d->Lh[rowp(a) + b]) * fabs(d->ml[d->kept[b]]) * d->scale[d->kept[b]];
+	d->df_resid = (double) d->n - d->rank;
+	d->rss = lr_state_sse(s, m->coef, icpt);
+	d->sigma = d->df_resid > 0 ? sqrt(d->rss / d->df_resid) : NAN;
+	return LR_OK;
+fail:
+	free(c);
+	lr_moments_free(&mo);
+	lr_diag_free(d);
+	return rc;
+}
+
+LR_HOT dd
+lr_diag_point(const LrDiag *d, const double *x, dd *z)
+{
+	int			k = d->k;
+	dd			stackbuf[64];
+	dd		   *u = k <= 64 ? stackbuf : malloc(sizeof(dd) * (size_t) k);
+	dd			q = d->icpt ? dd_div(dd_from(1.0), d->W) : dd_from(0.0);
+	double		s = 0.0,
+				cc = 0.0;
+
+	if (u == NULL)
+		return dd_from(NAN);
+	for (int b = 0; b < k; b++)
+	{
+		int			j = d->kept[b];
+		dd			v = d->icpt ? dd_sub(dd_from(x[j]), d->mean[j]) : dd_from(x[j]);
+
+		u[b] = dd_make(v.hi * d->scale[j], v.lo * d->scale[j]);
+	}
+	for (int a = 0; a < k; a++)
+	{
+		dd			za = dd_dot(d->Li + rowp(a), 1, u, 1, a + 1);
+		double		pr,
+					e,
+					t,
+					bb;
+
+		if (z)
+			z[a] = za;
+		/* |z|^2 accumulated as in Dot2 */
+		pr = za.hi * za.hi;
+		e = fma(za.hi, za.hi, -pr) + 2.0 * za.hi * za.lo;
+		t = s + pr;
+		bb = t - s;
+		cc += ((s - (t - bb)) + (pr - bb)) + e;
+		s = t;
+	}
+	if (u != stackbuf)
+		free(u);
+	return dd_add(q, dd_two_sum(s, cc));
+}
+
+LR_HOT dd
+lr_diag_fit(const LrDiag *d, const double *x)
+{
+	dd			f;
+
+	if (d->icpt)
+	{
+		f = d->mean[d->p];
+		for (int a = 0; a < d->k; a++)
+		{
+			int			j = d->kept[a];
+
+			f = dd_add(f, dd_mul(d->beta[j], dd_sub(dd_from(x[j]), d->mean[j])));
+		}
+	}
+	else
+	{
+		f = dd_from(0.0);
+		for (int a = 0; a < d->k; a++)
+		{
+			int			j = d->kept[a];
+
+			f = dd_add(f, dd_mul_d(d->beta[j], x[j]));
+		}
+	}
+	return f;
+}
+
+dd
+lr_diag_resid(const LrDiag *d, double y, const double *x)
+{
+	return dd_sub(dd_from(y), lr_diag_fit(d, x));
+}
+
+/*
+ * Error bounds: u = 2^-53; a float64 sum of n products, each of inputs with
+ * relative errors e1 and e2, is within (n + 2 + e1/u + e2/u) u sum |terms|
+ * of the exact sum (Higham, Accuracy and Stability, 3.1); we use
+ * (n + 4) u sum |terms| plus the absolute errors of the inputs (the lo parts
+ * dropped from double-double values).  Accept when the bound on the result
+ * is under 2^-47 (7e-15) of it.
+ */
+#define FAST_ACCEPT 0x1p-47
+#define FAST_ACCEPT_RESID 0x1p-42
+#define U 0x1p-53
+
+LR_HOT double
+lr_diag_point_fast(const LrDiag *d, const double *x, double *u)
+{
+	int			k = d->k;
+	double		q = 0.0,
+				qerr = 0.0;
+
+	/* u = S (x - m): the difference rounded once; m's lo part is an absolute error */
+	for (int b = 0; b < k; b++)
+	{
+		int			j = d->kept[b];
+
+		u[b] = (d->icpt ? x[j] - d->mh[j] : x[j]) * d->scale[j];
+	}
+	for (int a = 0; a < k; a++)
+	{
+		const double *ra = d->Lh + rowp(a);
+		double		z = 0.0,
+					mag = 0.0,
+					abserr;
+
+		for (int b = 0; b <= a; b++)
+		{
+			double		t = ra[b] * u[b];
+
+			z += t;
+			mag += fabs(t);
+		}
+		/* |dz| <= (a + 6) u mag + zerr (u[b] and Lh rounded once each, m's lo parts) */
+		abserr = (double) (a + 6) * U * mag + d->zerr[a];
+		q += z * z;
+		qerr += 2.0 * fabs(z) * abserr + abserr * abserr;
+	}
+	qerr += (double) (k + 2) * U * q;
+	q += d->invW;
+	if (qerr <= FAST_ACCEPT * q)
+		return q;
+	return dd_to_double(lr_diag_point(d, x, NULL));
+}
+
+LR_HOT double
+lr_diag_resid_fast(const LrDiag *d, double y, const double *x)
+{
+	int			k = d->k;
+	int			p = d->p;
+	double		e,
+				mag,
+				abserr;
+
+	if (d->icpt)
+	{
+		e = y - d->mh[p];
+		mag = fabs(e);
+		abserr = fabs(d->ml[p]);
+		for (int a = 0; a < k; a++)
+		{
+			int			j = d->kept[a];
+			double		dx = x[j] - d->mh[j];
+			double		t = d->bh[j] * dx;
+
+			e -= t;
+			mag += fabs(t);
+			abserr += fabs(d->bh[j]) * fabs(d->ml[j]) + fabs(d->bl[j] * dx);
+		}
+	}
+	else
+	{
+		e = y;
+		mag = fabs(y);
+		abserr = 0.0;
+		for (int a = 0; a < k; a++)
+		{
+			int			j = d->kept[a];
+			double		t = d->bh[j] * x[j];
+
+			e -= t;
+			mag += fabs(t);
+			abserr += fabs(d->bl[j] * x[j]);
+		}
+	}
+	abserr += (double) (2 * k + 6) * U * mag;
+	if (abserr <= FAST_ACCEPT_RESID * fabs(e))
+		return e;
+	return dd_to_double(lr_diag_resid(d, y, x));
+}
+
+/* ---- sandwich ---- */
+
+int
+lr_hc_init(LrHC *h, const LrDiag *d, int type)
+{
+	memset(h, 0, sizeof(*h));
+	h->type = type;
+	h->nq = d->k + d->icpt;
+	h->meat = calloc(rowp(h->nq) > 0 ? rowp(h->nq) : 1, sizeof(dd));
+	h->z = malloc(sizeof(dd) * (size_t) (d->k + 1));
+	if (!h->meat || !h->z)
+	{
+		lr_hc_free(h);
+		return LR_ENOMEM;
+	}
+	return LR_OK;
+}
+
+void
+lr_hc_free(LrHC *h)
+{
+	free(h->meat);
+	free(h->z);
+	memset(h, 0, sizeof(*h));
+}
+
+LR_HOT int
+lr_hc_add(LrHC *h, const LrDiag *d, double y, const double *x, double w)
+{
+	int			icpt = d->icpt;
+	int			nq = h->nq;
+	dd			q = lr_diag_point(d, x, h->z + 0);
+	dd			e = lr_diag_resid(d, y, x);
+	dd			r2;
+	double		rr;
+	int			bad = 0;
+
+	/* omega (w e)^2: omega = 1, 1/(1-h), 1/(1-h)^2 with h = w q */
+	r2 = dd_mul(e, e);
+	r2 = dd_mul_d(r2, w * w);
+	if (h->type >= 2)
+	{
+		dd			omh = dd_sub(dd_from(1.0), dd_mul_d(q, w));
+
+		if (!(omh.hi > 0.0))
+			bad = 1;
+		else
+		{
+			r2 = dd_div(r2, omh);
+			if (h->type == 3)
+				r2 = dd_div(r2, omh);
+		}
+	}
+	h->n++;
+	if (bad)
+	{
+		h->undefined = 1;
+		return 1;
+	}
+	rr = dd_to_double(r2);
+	/* meat += rr u u', u = [1, z] or z: each product rounded once, summed in dd */
+	for (int a = 0; a < nq; a++)
+	{
+		double		ua = (icpt && a == 0) ? 1.0 : dd_to_double(h->z[a - icpt]);
+		double		ra = rr * ua;
+		dd		   *row = h->meat + (size_t) a * (size_t) nq - rowp(a) + (size_t) a;
+
+		for (int b = a; b < nq; b++)
+		{
+			double		ub = (icpt && b == 0) ? 1.0 : dd_to_double(h->z[b - icpt]);
+
+			row[b - a] = dd_add(row[b - a], dd_two_prod(ra, ub));
+		}
+	}
+	return 0;
+}
+
+void
+lr_hc_merge(LrHC *a, const LrHC *b)
+{
+	for (size_t i = 0; i < rowp(a->nq); i++)
+		a->meat[i] = dd_add(a->meat[i], b->meat[i]);
+	a->n += b->n;
+	a->undefined |= b->undefined;
+}
+
+static inline dd
+meat_at(const LrHC *h, int a, int b)
+{
+	if (a > b)
+	{
+		int			t = a;
+
+		a = b;
+		b = t;
+	}
+	return h->meat[(size_t) a * (size_t) h->nq - rowp(a) + (size_t) a + (size_t) (b - a)];
+}
+
+/*
+ * Cov(beta) = T V T' with V = B M B in the whitened coordinates, B =
+ * diag(1/W, I), and T the map from whitened coefficients to the terms:
+ * row of feature j (kept index a): s_j L^-T row a, i.e. entries
+ * s_j Li[r][a] for r >= a over z; the intercept's row [1, -g].
+ */
+LR_HOT int
+lr_hc_result(const LrHC *h, const LrDiag *d, double *se, double *cov, LrTick tick)
+{
+	int			icpt = d->icpt;
+	int			nq = h->nq;
+	int			nt = d->nt;
+	int			k = d->k;
+	dd		   *T = calloc((size_t) (d->rank > 0 ? d->rank : 1) * (size_t) (nq > 0 ? nq : 1), sizeof(dd));
+	dd		   *V = malloc(sizeof(dd) * (size_t) (nq > 0 ? nq : 1) * (size_t) (nq > 0 ? nq : 1));
+	dd		   *TV = malloc(sizeof(dd) * (size_t) (d->rank > 0 ? d->rank : 1) * (size_t) (nq > 0 ? nq : 1));
+	int		   *term = malloc(sizeof(int) * (size_t) (d->rank > 0 ? d->rank : 1));
+	double		scale = 1.0;
+	dd			invW = icpt ? dd_div(dd_from(1.0), d->W) : dd_from(0.0);
+
+	if (!T || !V || !TV || !term)
+	{
+		free(T);
+		free(V);
+		free(TV);
+		free(term);
+		return LR_ENOMEM;
+	}
+	if (h->type == 1)
+		scale = h->n > d->rank ? (double) h->n / (double) (h->n - d->rank) : NAN;
+	for (int a = 0; a < nq; a++)
+		for (int b = 0; b < nq; b++)
+		{
+			dd			v = meat_at(h, a, b);
+
+			if (icpt && a == 0)
+				v = dd_mul(v, invW);
+			if (icpt && b == 0)
+				v = dd_mul(v, invW);
+			V[(size_t) a * nq + b] = v;
+		}
+	/* T: rows over the rank terms (intercept first), columns over u */
+	{
+		int			r = 0;
+
+		if (icpt)
+		{
+			T[0] = dd_from(1.0);
+			for (int b = 0; b < k; b++)
+				T[1 + b] = dd_neg(d->g[b]);
+			term[r++] = 0;
+		}
+		for (int a = 0; a < k; a++, r++)
+		{
+			int			j = d->kept[a];
+
+			term[r] = icpt + j;
+			for (int rr = a; rr < k; rr++)
+				T[(size_t) r * nq + icpt + rr] = dd_mul_d(d->Li[rowp(rr) + a], d->scale[j]);
+		}
+	}
+	for (int r = 0; r < d->rank; r++)
+	{
+		if (tick && tick())
+		{
+			free(T);
+			free(V);
+			free(TV);
+			free(term);
+			return LR_EINTERRUPTED;
+		}
+		for (int b = 0; b < nq; b++)
+			TV[(size_t) r * nq + b] = dd_dot(T + (size_t) r * nq, 1, V + b, (size_t) nq, nq);
+	}
+	if (h->undefined)
+		scale = NAN;
+	for (int t = 0; t < nt; t++)
+	{
+		se[t] = NAN;
+		if (cov)
+			for (int u = 0; u < nt; u++)
+				cov[(size_t) t * nt + u] = NAN;
+	}
+	for (int r = 0; r < d->rank; r++)
+		for (int r2 = cov ? 0 : r; r2 <= (cov ? d->rank - 1 : r); r2++)
+		{
+			dd			v = dd_dot(TV + (size_t) r * nq, 1, T + (size_t) r2 * nq, 1, nq);
+			double		vv = dd_to_double(v) * scale;
+
+			if (r == r2)
+				se[term[r]] = vv >= 0.0 ? sqrt(vv) : NAN;
+			if (cov)
+				cov[(size_t) term[r] * nt + term[r2]] = vv;
+		}
+	free(T);
+	free(V);
+	free(TV);
+	free(term);
+	return LR_OK;
+}
+
+/* ---- influence ---- */
+
+/* v^n for an integer n >= 0 by repeated squaring (about log2(n) roundings) */
+static double
+ipow(double v, int n)
+{
+	double		r = 1.0;
+
+	while (n > 0)
+	{
+		if (n & 1)
+			r *= v;
+		v *= v;
+		n >>= 1;
+	}
+	return r;
+}
+
+void
+lr_diag_influence(const LrDiag *d, double y, const double *x, double w,
+				  dd *scratch, LrInfluence *out)
+{
+	double		q = lr_diag_point_fast(d, x, (double *) scratch);
+	double		e = lr_diag_resid_fast(d, y, x);
+	double		h = q * w,
+				r = e * sqrt(w),	/* the weighted residual */
+				s = d->sigma,
+				p = (double) d->rank,
+				om,
+				sq;
+
+	out->hat = h;
+	out->rstandard = out->rstudent = out->cooks = out->dffits = out->covratio = NAN;
+	/* R: leverage above 1 - 10 eps is taken as 1 and the rest is NaN */
+	if (h > 1.0 - 10.0 * DBL_EPSILON)
+	{
+		out->hat = 1.0;
+		return;
+	}
+	/* 1 - h exactly rounded (h = q w is not rounded twice) */
+	om = dd_to_double(dd_sub(dd_from(1.0), dd_two_prod(q, w)));
+	sq = sqrt(om);
+	if (d->df_resid > 0 && s > 0)
+	{
+		double		c = r / (s * om);
+
+		out->rstandard = r / (s * sq);
+		out->cooks = c * c * h / p;
+	}
+	if (d->df_resid > 1)
+	{
+		/* deleted residual variance: (rss - r^2/(1-h)) / (df - 1); in dd when it cancels */
+		double		r2 = r * r / om;
+		double		rd = d->rss - r2;
+		double		si2;
+
+		if (!(rd >= 0.0625 * d->rss))
+			rd = dd_to_double(dd_sub(dd_from(d->rss),
+									 dd_div(dd_mul(dd_from(r), dd_from(r)),
+											dd_sub(dd_from(1.0), dd_two_prod(q, w)))));
+		si2 = rd / (d->df_resid - 1.0);
+		if (si2 > 0)
+		{
+			double		si = sqrt(si2);
+
+			out->rstudent = r / (si * sq);
+			out->dffits = out->rstudent * sqrt(h / om);
+			if (s > 0)
+				out->covratio = ipow(si2 / (d->rss / d->df_resid), d->rank) / om;	/* (si/s)^(2p) */
+		}
+		else if (si2 == 0.0 && s > 0)
+			out->covratio = 0.0;
+	}
+}
+
+/* ---- VIF ---- */
+
+int
+lr_vif(const LrModel *m, double *vif, LrTick tick)
+{
+	const LrState *s = lr_model_state(m);
+	const unsigned char *al = lr_model_caliased(m);
+	int			p = m->nfeat;
+	int			icpt = m->intercept;
+	LrMoments	mo;
+	int		   *kept = malloc(sizeof(int) * (size_t) (p > 0 ? p : 1));
+	dd		   *Li = NULL;
+	int			k = 0;
+	int			rc;
+
+	if (!kept)
+		return LR_ENOMEM;
+	rc = lr_moments_build(s, &mo);
+	if (rc != LR_OK)
+	{
+		free(kept);
+		return rc;
+	}
+	for (int j = 0; j < p; j++)
+	{
+		vif[j] = NAN;
+		if (!al[icpt + j])
+		{
+			if (mo.scale[j] == 0.0)
+			{
+				rc = LR_ENOROWS;
+				goto done;
+			}
+			kept[k++] = j;
+		}
+	}
+	rc = inverse_factor(&mo, kept, k, &Li, tick);
+	if (rc != LR_OK)
+		goto done;
+	/* (A^-1)_aa = sum over r >= a of Li[r][a]^2 */
+	for (int a = 0; a < k; a++)
+	{
+		dd			v = dd_from(0.0);
+
+		for (int r = a; r < k; r++)
+		{
+			dd			x = Li[rowp(r) + a];
+
+			v = dd_add(v, dd_mul(x, x));
+		}
+		vif[kept[a]] = dd_to_double(dd_mul(v, lr_moments_A(&mo, kept[a], kept[a])));
+	}
+done:
+	free(Li);
+	free(kept);
+	lr_moments_free(&mo);
+	return rc;
+}
+
+/* ---- anova ---- */
+
+/* two double-double moments agree to tol relative to scale */
+static int
+close_to(dd a, dd b, double scale)
+{
+	dd			diff = dd_sub(a, b);
+
+	return fabs(diff.hi) <= 1e-13 * scale;
+}
+
+int
+lr_anova(const LrModel *small, const LrModel *big, LrAnova *out, int *map, const char **why)
+{
+	const LrState *ss = lr_model_state(small);
+	const LrState *sb = lr_model_state(big);
+	int			ps = small->nfeat,
+				pb = big->nfeat;
+	LrMoments	ms,
+				mb;
+	int		   *pi = NULL;
+	unsigned char *used = NULL;
+	int			mixed = !small->intercept && big->intercept;
+	int			rc;
+
+	*why = NULL;
+	if (small->intercept && !big->intercept)
+	{
+		*why = "the first model has an intercept and the second has not: the first is not nested in the second";
+		return LR_EMISMATCH;
+	}
+	if (ps > pb)
+	{
+		*why = "the first model has more features than the second: pass the smaller model first";
+		return LR_EMISMATCH;
+	}
+	if (ss->rows != sb->rows)
+	{
+		*why = "the models were not fitted on the same rows: their row counts differ";
+		return LR_EMISMATCH;
+	}
+	rc = lr_moments_build(ss, &ms);
+	if (rc != LR_OK)
+		return rc;
+	rc = lr_moments_build(sb, &mb);
+	if (rc != LR_OK)
+	{
+		lr_moments_free(&ms);
+		return rc;
+	}
+	if (mixed)
+	{
+		/*
+		 * small through the origin, big with intercept: compare big's raw
+		 * moments (C + W m m') with small's, which are raw.
+		 */
+		int			db = pb + 1;
+
+		for (int i = 0; i < db; i++)
+			for (int j = i; j < db; j++)
+			{
+				size_t		ij = lr_tri_index(db, i, j);
+
+				mb.C[ij] = dd_add(mb.C[ij], dd_mul(mb.W, dd_mul(mb.mean[i], mb.mean[j])));
+			}
+		for (int j = 0; j < db; j++)
+			mb.mean[j] = dd_from(0.0);
+	}
+	pi = malloc(sizeof(int) * (size_t) (ps + 1));
+	used = calloc((size_t) (pb + 1), 1);
+	if (!pi || !used)
+	{
+		rc = LR_ENOMEM;
+		goto done;
+	}
+	if (!close_to(ms.W, mb.W, fabs(mb.W.hi)))
+	{
+		*why = "the models were not fitted on the same rows: their weight sums differ";
+		rc = LR_EMISMATCH;
+		goto done;
+	}
+	{
+		int			ds = ps + 1,
+					db = pb + 1;
+
+		/* sizes for comparisons: the root mean squares of the columns */
+#define RAWSD(mo, dim, j) sqrt(fabs(mo.C[lr_tri_index(dim, j, j)].hi) / mo.W.hi + \
+							   mo.mean[j].hi * mo.mean[j].hi)
+#define CS(mo, dim, i, j) ((i) <= (j) ? mo.C[lr_tri_index(dim, i, j)] : mo.C[lr_tri_index(dim, j, i)])
+		double		ysd = RAWSD(mb, db, pb);
+
+		if (!close_to(ms.mean[ps], mb.mean[pb], ysd) ||
+			!close_to(CS(ms, ds, ps, ps), CS(mb, db, pb, pb), ysd * ysd * mb.W.hi))
+		{
+			*why = "the models do not have the same response (or not the same rows)";
+			rc = LR_EMISMATCH;
+			goto done;
+		}
+		/* match each feature of small to an unused feature of big with the same moments */
+		for (int i = 0; i < ps; i++)
+		{
+			double		si = RAWSD(ms, ds, i);
+
+			pi[i] = -1;
+			for (int c = 0; c < pb && pi[i] < 0; c++)
+			{
+				double		sc = RAWSD(mb, db, c);
+				int			ok;
+
+				if (used[c])
+					continue;
+				ok = close_to(ms.mean[i], mb.mean[c], fmax(si, sc)) &&
+					close_to(CS(ms, ds, i, i), CS(mb, db, c, c), si * sc * mb.W.hi) &&
+					close_to(CS(ms, ds, i, ps), CS(mb, db, c, pb), si * ysd * mb.W.hi);
+				for (int i2 = 0; i2 < i && ok; i2++)
+				{
+					double		s2 = RAWSD(ms, ds, i2);
+
+					ok = close_to(CS(ms, ds, i, i2), CS(mb, db, c, pi[i2]), si * s2 * mb.W.hi);
+				}
+				if (ok)
+				{
+					pi[i] = c;
+					used[c] = 1;
+				}
+			}
+			if (pi[i] < 0)
+			{
+				*why = "the models are not nested: a feature of the first model is not a feature of the second";
+				rc = LR_EMISMATCH;
+				goto done;
+			}
+		}
+#undef RAWSD
+#undef CS
+	}
+	if (map)
+		memcpy(map, pi, sizeof(int) * (size_t) ps);
+	{
+		double		n = (double) ss->rows;
+		dd			rs = lr_state_sse_dd(ss, small->coef, small->intercept);
+		dd			rb = lr_state_sse_dd(sb, big->coef, big->intercept);
+
+		out->df_small = n - small->rank;
+		out->df_big = n - big->rank;
+		out->rss_small = dd_to_double(rs);
+		out->rss_big = dd_to_double(rb);
+		out->df = out->df_small - out->df_big;
+		out->ss = dd_to_double(dd_sub(rs, rb));
+		out->f = out->p_value = NAN;
+		if (out->df != 0 && out->df_big > 0)
+		{
+			out->f = (out->ss / out->df) / (out->rss_big / out->df_big);
+			out->p_value = out->df > 0 ? lr_f_upper_p(out->f, out->df, out->df_big) : NAN;
+		}
+	}
+	rc = LR_OK;
+done:
+	free(pi);
+	free(used);
+	lr_moments_free(&ms);
+	lr_moments_free(&mb);
+	return rc;
+}
+
+/* ---- Breusch-Pagan and White ---- */
+
+void
+lr_state_drop_last_feature(const LrState *s, LrState *out)
+{
+	int			d = s->nfeat + 1;	/* old dimension: features, then y */
+	int			q = s->nfeat - 1;	/* the dropped feature */
+	int			nd = d - 1;
+
+	lr_state_init(out, s->nfeat - 1, s->intercept);
+	out->rows = s->rows;
+	out->skipped = s->skipped;
+	out->wsum_hi = s->wsum_hi;
+	out->wsum_lo = s->wsum_lo;
+	out->logw_hi = s->logw_hi;
+	out->logw_lo = s->logw_lo;
+	for (int i = 0, ni = 0; i < d; i++)
+	{
+		if (i == q)
+			continue;
+		lr_shift(out)[ni] = lr_cshift(s)[i];
+		lr_sum_hi(out)[ni] = lr_csum_hi(s)[i];
+		lr_sum_lo(out)[ni] = lr_csum_lo(s)[i];
+		for (int j = i, nj = ni; j < d; j++)
+		{
+			if (j == q)
+				continue;
+			lr_cross_hi(out)[lr_tri_index(nd, ni, nj)] = lr_ccross_hi(s)[lr_tri_index(d, i, j)];
+			lr_cross_lo(out)[lr_tri_index(nd, ni, nj)] = lr_ccross_lo(s)[lr_tri_index(d, i, j)];
+			nj++;
+		}
+		ni++;
+	}
+}
+
+int
+lr_bptest(const LrState *aux, int studentize, LrTest *out)
+{
+	int			q = aux->nfeat;
+	int			d = q + 1;
+	double		n = (double) aux->rows;
+	LrState    *ws = NULL;
+	LrModel    *m = NULL;
+	dd			fvss,
+				sw2,
+				sigma2;
+	int			rc;
+
+	out->statistic = out->df = out->p_value = NAN;
+	if (q < 0 || aux->rows == 0)
+		return LR_ENOROWS;
+	ws = malloc(lr_state_size(q));
+	m = malloc(lr_model_size(q, aux->intercept));
+	if (!ws || !m)
+	{
+		free(ws);
+		free(m);
+		return LR_ENOMEM;
+	}
+	memcpy(ws, aux, lr_state_size(q));
+	{
+		dd			su = dd_two_sum(lr_csum_hi(aux)[q], lr_csum_lo(aux)[q]);
+
+		/* sigma^2 = sum u / n (u's own shift added back with intercept) */
+		if (aux->intercept)
+			sigma2 = dd_add(dd_div(su, dd_from(n)), dd_from(lr_cshift(aux)[q]));
+		else
+			sigma2 = dd_div(su, dd_from(n));
+		if (!aux->intercept)
+		{
+			/*
+			 * Through the origin: regress w = u - sigma^2 on Z instead:
+			 * sum z w = sum z u - sigma^2 sum z, sum w^2 = sum u^2 -
+			 * sigma^2 sum u, sum w = 0 (the shifts are 0 without intercept).
+			 */
+			for (int i = 0; i < q; i++)
+			{
+				size_t		iy = lr_tri_index(d, i, q);
+				dd			v = dd_sub(dd_two_sum(lr_ccross_hi(aux)[iy], lr_ccross_lo(aux)[iy]),
+									   dd_mul(sigma2, dd_two_sum(lr_csum_hi(aux)[i], lr_csum_lo(aux)[i])));
+
+				lr_cross_hi(ws)[iy] = v.hi;
+				lr_cross_lo(ws)[iy] = v.lo;
+			}
+			{
+				size_t		yy = lr_tri_index(d, q, q);
+				dd			v = dd_sub(dd_two_sum(lr_ccross_hi(aux)[yy], lr_ccross_lo(aux)[yy]),
+									   dd_mul(sigma2, su));
+
+				lr_cross_hi(ws)[yy] = v.hi;
+				lr_cross_lo(ws)[yy] = v.lo;
+				lr_sum_hi(ws)[q] = 0.0;
+				lr_sum_lo(ws)[q] = 0.0;
+				sw2 = v;
+			}
+		}
+	}
+	rc = lr_model_build(m, ws, LR_DEFAULT_TOL, 0.0);
+	if (rc != LR_OK)
+		goto done;
+	if (aux->intercept)
+	{
+		LrMoments	mo;
+
+		rc = lr_moments_build(ws, &mo);
+		if (rc != LR_OK)
+			goto done;
+		sw2 = mo.C[lr_tri_index(d, q, q)];
+		lr_moments_free(&mo);
+	}
+	fvss = dd_sub(sw2, lr_state_sse_dd(ws, m->coef, ws->intercept));
+	if (fvss.hi < 0.0 || m->rank == aux->intercept)
+		fvss = dd_from(0.0);
+	out->df = (double) m->rank - 1.0;
+	if (studentize)
+		out->statistic = sw2.hi > 0.0 ? n * dd_to_double(dd_div(fvss, sw2)) : NAN;
+	else
+		out->statistic = sigma2.hi > 0.0
+			? 0.5 * dd_to_double(dd_div(fvss, dd_mul(sigma2, sigma2))) : NAN;
+	out->p_value = out->df > 0 ? lr_chisq_upper_p(out->statistic, out->df) : NAN;
+	rc = LR_OK;
+done:
+	free(ws);
+	free(m);
+	return rc;
+}
+
+/* ---- Durbin-Watson ---- */
+
+int
+lr_dw_init(LrDW *w, const LrDiag *d)
+{
+	int			k = d->k;
+	size_t		kk = (size_t) (k > 0 ? k : 1);
+
+	memset(w, 0, sizeof(*w));
+	w->k = k;
+	w->z_prev = calloc(kk, sizeof(double));
+	w->z_prev2 = calloc(kk, sizeof(double));
+	w->z = calloc(kk, sizeof(double));
+	w->zs = calloc(kk, sizeof(dd));
+	w->G = calloc(kk * kk, sizeof(double));
+	if (!w->z_prev || !w->z_prev2 || !w->z || !w->zs || !w->G)
+	{
+		lr_dw_free(w);
+		return LR_ENOMEM;
+	}
+	w->num = w->den = dd_from(0.0);
+	return LR_OK;
+}
+
+void
+lr_dw_free(LrDW *w)
+{
+	free(w->z_prev);
+	free(w->z_prev2);
+	free(w->z);
+	free(w->zs);
+	free(w->G);
+	memset(w, 0, sizeof(*w));
+}
+
+void
+lr_dw_add(LrDW *w, const LrDiag *d, double y, const double *x)
+{
+	int			k = w->k;
+	double		e = dd_to_double(lr_diag_resid(d, y, x));
+
+	lr_diag_point(d, x, w->zs);
+	for (int a = 0; a < k; a++)
+		w->z[a] = dd_to_double(w->zs[a]);
+	w->den = dd_add(w->den, dd_two_prod(e, e));
+	if (w->n >= 1)
+	{
+		double		de = e - w->e_prev;
+
+		w->num = dd_add(w->num, dd_two_prod(de, de));
+		for (int a = 0; a < k; a++)
+		{
+			double		da = w->z[a] - w->z_prev[a];
+
+			for (int b = 0; b < k; b++)
+				w->G[(size_t) a * k + b] += da * (w->z[b] - w->z_prev[b]);
+		}
+		/* (Az) of the previous row is complete now */
+		{
+			double		s = 0.0;
+
+			for (int a = 0; a < k; a++)
+			{
+				double		v = w->n == 1 ? w->z_prev[a] - w->z[a]
+					: 2.0 * w->z_prev[a] - w->z_prev2[a] - w->z[a];
+
+				s += v * v;
+			}
+			w->H += s;
+		}
+	}
+	{
+		double	   *t = w->z_prev2;
+
+		w->z_prev2 = w->z_prev;
+		w->z_prev = w->z;
+		w->z = t;
+	}
+	w->e_prev = e;
+	w->n++;
+}
+
+void
+lr_dw_result(const LrDW *w, const LrDiag *d, LrTest *out)
+{
+	double		n = (double) w->n;
+	double		kk = (double) d->rank;
+	int			k = w->k;
+	double		H = w->H,
+				trG = 0.0,
+				fro = 0.0,
+				P,
+				Q,
+				mean,
+				var;
+
+	out->df = NAN;
+	out->p_value = NAN;
+	out->statistic = w->den.hi > 0.0 ? dd_to_double(dd_div(w->num, w->den)) : NAN;
+	if (w->n < 3 || n < fmax(5.0, kk) || isnan(out->statistic))
+		return;
+	/* the last row's (Az) = z_n - z_n-1 (z_prev is z_n, z_prev2 is z_n-1) */
+	for (int a = 0; a < k; a++)
+	{
+		double		v = w->z_prev[a] - w->z_prev2[a];
+
+		H += v * v;
+	}
+	for (int a = 0; a < k; a++)
+	{
+		trG += w->G[(size_t) a * k + a];
+		for (int b = 0; b < k; b++)
+			fro += w->G[(size_t) a * k + b] * w->G[(size_t) a * k + b];
+	}
+	P = 2.0 * (n - 1.0) - trG;
+	Q = 2.0 * (3.0 * n - 4.0) - 2.0 * H + fro;
+	mean = P / (n - kk);
+	var = 2.0 / ((n - kk) * (n - kk + 2.0)) * (Q - P * mean);
+	if (var > 0)
+		out->p_value = lr_norm_lower_p(out->statistic, mean, sqrt(var));
+}
