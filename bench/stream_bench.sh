@@ -29,9 +29,9 @@
 # What it measures:
 #  (a) INSERT ... SELECT of 1,000 rows per statement (one transaction each),
 #      one client: rows/s into a table with the model attached
-#      (flinkml.attach) vs the same table without; target >= 0.8x.
+#      (flinkml.attach) vs the same table without; target >= 0.9x (issue 8; 0.8x in issue 4).
 #  (b) single-row INSERTs, 8 pgbench clients (custom script): transactions/s
-#      with vs without the trigger; target >= 0.6x; pgbench's failure counts
+#      with vs without the trigger; target >= 0.7x (0.6x in issue 4); pgbench's failure counts
 #      (serialization, deadlock) and the server log's, zero expected.
 #      Both also show a reference: the same fold written as a static
 #      plpgsql statement trigger (not flinkml's code), to show what part of
@@ -43,13 +43,13 @@
 #      holds LOCK flinkml.streams IN EXCLUSIVE MODE, which its poll waits
 #      for), then released: the backlog's rows applied per second from
 #      stream_status; (c2) while it runs: time from the first write until it
-#      has applied the last; target >= 100,000 rows/s.
+#      has applied the last; target >= 300,000 rows/s (100,000 in issue 4).
 #  (d) a paced PACE_ROWS (10,000) rows/s (pgbench --rate, 20-row inserts) for
 #      PACE_SECS: every 0.5 s a marker row is committed and the time until
 #      flinkml.streams.last_lsn (stored in the same transaction as the delta
 #      that includes it) passes the WAL flush position after its commit is
 #      measured, on the server, polling every 2 ms; median and max; target
-#      <= 1 s.  (d1) on a fresh table and follower (steady state, the
+#      <= 0.2 s (1 s in issue 4).  (d1) on a fresh table and follower (steady state, the
 #      figure for the target); (d2) on the (c) follower right after its
 #      bursts, whose slot still restarts decoding from before them.
 #  Each part ends by checking the model against a fresh fit of its table.
@@ -459,13 +459,13 @@ C_BEST=$(awk "BEGIN { print ($C1_RATE > $C2_RATE) ? $C1_RATE : $C2_RATE }")
 	echo "(a) INSERT ... SELECT 1,000 rows per statement, 1 client, $A_BATCHES statements per round (rows/s)"
 	echo "    without trigger      $Am_plain   (rounds:$A_plain)"
 	echo "    flinkml.attach       $Am_trig   (rounds:$A_trig)"
-	echo "    ratio                ${A_RATIO}x   target >= 0.8x: $(verdict "$A_RATIO >= 0.8")   (per round:$A_ratio; of medians ${A_MRATIO}x)"
+	echo "    ratio                ${A_RATIO}x   target >= 0.9x: $(verdict "$A_RATIO >= 0.9")   (per round:$A_ratio; of medians ${A_MRATIO}x)"
 	echo "    reference static trigger $Am_ref (${A_RRATIO}x; not flinkml code)"
 	echo
 	echo "(b) single-row INSERT, 8 pgbench clients, $B_SECS s per round (transactions/s)"
 	echo "    without trigger      $Bm_plain   (rounds:$B_plain)"
 	echo "    flinkml.attach       $Bm_trig   (rounds:$B_trig)"
-	echo "    ratio                ${B_RATIO}x   target >= 0.6x: $(verdict "$B_RATIO >= 0.6")   (per round:$B_ratio; of medians ${B_MRATIO}x)"
+	echo "    ratio                ${B_RATIO}x   target >= 0.7x: $(verdict "$B_RATIO >= 0.7")   (per round:$B_ratio; of medians ${B_MRATIO}x)"
 	echo "    reference static trigger $Bm_ref (${B_RRATIO}x; not flinkml code)"
 	echo "    failures with the trigger (pgbench): failed $B_F, serialization $B_S, deadlock $B_D;" \
 		"server log: 'deadlock detected' $DEADLOCKS_LOG, 'could not serialize' $SERIAL_LOG"
@@ -476,12 +476,12 @@ C_BEST=$(awk "BEGIN { print ($C1_RATE > $C2_RATE) ? $C1_RATE : $C2_RATE }")
 	echo "         WAL from the slot's restart_lsn $C1_WAL; $C1_N applied, caught up ${C1_S} s after release: $C1_RATE rows/s"
 	echo "    (c2) written while it runs: writer $C2_WRATE rows/s ($C2_WRITE_S s), lag at the end of the writes $C2_LAG_AT_END;"
 	echo "         all $C2_N applied ${C2_S} s after the first write: $C2_RATE rows/s (bounded by the writer when it keeps up)"
-	echo "    follower rows/s      $C_BEST   target >= 100,000: $(verdict "$C_BEST >= 100000")"
+	echo "    follower rows/s      $C_BEST   target >= 300,000: $(verdict "$C_BEST >= 300000")"
 	echo "    model after (c) vs a fresh fit: $C_CHECK; last_error: $C_ERR"
 	echo
 	echo "(d) commit-to-model latency, paced $PACE_ROWS rows/s (pgbench --rate, $ROWS_PER_TX-row inserts) for $PACE_SECS s, a marker every 0.5 s"
 	echo "    (d1) fresh follower: achieved $D1_ROWS rows/s; markers seen $D1_N"
-	echo "         median ${D1_MED} s, p90 ${D1_P90} s, max ${D1_MAX} s   target <= 1 s: $(verdict "${D1_MAX:-99} <= 1")"
+	echo "         median ${D1_MED} s, p90 ${D1_P90} s, max ${D1_MAX} s   target <= 0.2 s: $(verdict "${D1_MAX:-99} <= 0.2")"
 	echo "         latencies: $D1_SERIES"
 	echo "         WAL between the slot's restart_lsn and the WAL end (decoded again by every poll): $D1_GAP"
 	echo "         model vs a fresh fit: $D1_CHECK; last_error: $D1_ERR"
