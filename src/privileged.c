@@ -20,6 +20,7 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_authid.h"
@@ -30,6 +31,7 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "replication/logical.h"
+#include "storage/lmgr.h"
 #include "tcop/deparse_utility.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -37,6 +39,7 @@
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/syscache.h"
 #include "utils/varlena.h"
@@ -371,6 +374,17 @@ flinkml_create_stream(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("flinkml: the table of model \"%s\" was dropped", model)));
 	flinkml_check_follower_owner(g.owner, g.source, model);
+	/* only inside follow(), which holds the table against writers for its fit */
+	{
+		Relation	rel = relation_open(g.source, AccessShareLock);
+		bool		held = CheckRelationLockedByMe(rel, ShareLock, true);
+
+		relation_close(rel, AccessShareLock);
+		if (!held)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("flinkml: the stream of model \"%s\" is made by flinkml.follow()", model)));
+	}
 	lsn = run_privileged("SELECT flinkml._create_stream_privileged($1)", model);
 	result = DirectFunctionCall1(pg_lsn_in, CStringGetDatum(lsn));
 	SPI_finish();
