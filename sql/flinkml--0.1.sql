@@ -485,6 +485,17 @@ BEGIN
 	END IF;
 END $$;
 
+-- The attribute numbers of m's columns by their names (target, weight or 0,
+-- features): what a restore from a dump gives when columns had been dropped
+-- before (it renumbers them); NULL when a column is missing.
+CREATE FUNCTION flinkml._attnums_by_name(m flinkml.models) RETURNS int2[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT CASE WHEN count(*) FILTER (WHERE u.c IS NOT NULL AND a.attnum IS NULL) = 0
+	            THEN array_agg(coalesce(a.attnum, 0::int2) ORDER BY u.i) END
+	FROM unnest(ARRAY[m.target, m.weight] || m.features) WITH ORDINALITY u(c, i)
+	LEFT JOIN pg_attribute a ON a.attrelid = m.source AND a.attname = u.c AND a.attnum > 0 AND NOT a.attisdropped
+$$;
+
 -- Are the four triggers attach made for m all there and enabled?
 CREATE FUNCTION flinkml._triggers_intact(m flinkml.models) RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -830,6 +841,9 @@ DECLARE
 BEGIN
 	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name FOR NO KEY UPDATE;
 	src := flinkml._source(m);
+	-- the triggers read attribute numbers: take them from the names now
+	UPDATE flinkml.models x SET attnums = coalesce(flinkml._attnums_by_name(m), x.attnums)
+	WHERE x.name = m.name RETURNING * INTO m;
 	args := format('%L, %L', m.name, CASE WHEN m.intercept THEN 't' ELSE 'f' END)
 	     || (SELECT string_agg(format(', %L', a), '' ORDER BY i) FROM unnest(m.attnums) WITH ORDINALITY u(a, i));
 	FOREACH ev SLICE 1 IN ARRAY ARRAY[
@@ -999,6 +1013,9 @@ BEGIN
 	PERFORM flinkml._allow_output_plugin();
 	SELECT lsn INTO start FROM pg_create_logical_replication_slot(new_slot, 'flinkml');
 	BEGIN
+		-- the decoder reads attribute numbers: take them from the names now
+		UPDATE flinkml.models x SET attnums = coalesce(flinkml._attnums_by_name(m), x.attnums)
+		WHERE x.name = m.name RETURNING * INTO m;
 		INSERT INTO flinkml.streams (model, slot, options, last_lsn)
 		VALUES (m.name, new_slot,
 		        ARRAY['relid', m.source::oid::text,
@@ -1370,6 +1387,16 @@ DECLARE
 	following boolean := EXISTS (SELECT 1 FROM flinkml.streams s WHERE s.model = m.name);
 BEGIN
 	SELECT * INTO rel FROM pg_class WHERE oid = m.source;
+	-- every column still under its name but at another number: renumbered
+	-- (a restore), not renamed; triggers and followers read numbers
+	IF flinkml._attnums_by_name(m) IS DISTINCT FROM m.attnums AND flinkml._attnums_by_name(m) IS NOT NULL THEN
+		IF m.attached OR following THEN
+			PERFORM flinkml._mark_stale(m.name, format('the columns of %s were renumbered (as a restore from a dump does after dropped columns): detach and attach, or unfollow and follow, again', m.source));
+		ELSE
+			UPDATE flinkml.models SET attnums = flinkml._attnums_by_name(m) WHERE name = m.name;
+		END IF;
+		RETURN;
+	END IF;
 	SELECT array_agg(a.attname::text ORDER BY u.i),
 	       string_agg(format('%s', u.n), ', ') FILTER (WHERE a.attname IS NULL AND u.n > 0)
 	INTO names, gone
