@@ -97,17 +97,53 @@ typedef struct Columns
 	AttrNumber *feat;
 } Columns;
 
-static AttrNumber
-attnum_arg(const char *s, TupleDesc desc, const char *model)
+/*
+ * A trigger argument as an attribute number of a numeric column of the
+ * table (0 allowed for the weight); false when it is not one (a column
+ * dropped, or renumbered by a restore).
+ */
+static bool
+attnum_arg(const char *s, TupleDesc desc, bool zero_ok, AttrNumber *out)
 {
 	int			a = pg_strtoint32(s);
+	Form_pg_attribute att;
 
-	if (a < 0 || a > desc->natts || (a > 0 && TupleDescAttr(desc, a - 1)->attisdropped))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("flinkml: a column of model \"%s\" was dropped", model),
-				 errhint("SELECT flinkml.detach('%s'); then create the model again.", model)));
-	return (AttrNumber) a;
+	*out = 0;
+	if (a == 0)
+		return zero_ok;
+	if (a < 0 || a > desc->natts)
+		return false;
+	att = TupleDescAttr(desc, a - 1);
+	if (att->attisdropped ||
+		(att->atttypid != FLOAT8OID && att->atttypid != FLOAT4OID && att->atttypid != INT2OID &&
+		 att->atttypid != INT4OID && att->atttypid != INT8OID && att->atttypid != NUMERICOID))
+		return false;
+	*out = (AttrNumber) a;
+	return true;
+}
+
+/*
+ * The trigger's columns are not the table's: if the model is stale or
+ * detached (the event triggers saw the change), there is nothing to keep;
+ * otherwise an error, never a fold of other columns.
+ */
+static void
+columns_gone(Oid owner, const char *model, Oid relid)
+{
+	Oid			types[2] = {TEXTOID, OIDOID};
+	Datum		args[2] = {CStringGetTextDatum(model), ObjectIdGetDatum(relid)};
+	bool		isnull;
+
+	if (flinkml_spi_as(owner,
+					   "SELECT m.stale IS NULL AND m.attached AND m.source::pg_catalog.oid OPERATOR(pg_catalog.=) $2 "
+					   "FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) $1",
+					   2, types, args, NULL, true) == 0 ||
+		!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("flinkml: a column of model \"%s\" is no longer in the table", model),
+			 errhint("SELECT flinkml.detach('%s'); SELECT flinkml.attach('%s');", model, model)));
 }
 
 /* Fold the rows of a transition table into a new state (NULL if none). */
@@ -283,14 +319,21 @@ flinkml_fold_statement(PG_FUNCTION_ARGS)
 
 	desc = RelationGetDescr(td->tg_relation);
 	c.intercept = strcmp(tg->tgargs[1], "t") == 0;
-	c.target = attnum_arg(tg->tgargs[2], desc, model);
-	c.weight = attnum_arg(tg->tgargs[3], desc, model);
 	c.nfeat = tg->tgnargs - 4;
 	c.feat = palloc(sizeof(AttrNumber) * (c.nfeat + 1));
-	for (int j = 0; j < c.nfeat; j++)
-		c.feat[j] = attnum_arg(tg->tgargs[4 + j], desc, model);
-	if (c.target == 0)
-		elog(ERROR, "flinkml: model \"%s\" has no target column", model);
+	{
+		bool		usable = attnum_arg(tg->tgargs[2], desc, false, &c.target) &&
+			attnum_arg(tg->tgargs[3], desc, true, &c.weight);
+
+		for (int j = 0; usable && j < c.nfeat; j++)
+			usable = attnum_arg(tg->tgargs[4 + j], desc, false, &c.feat[j]);
+		if (!usable)
+		{
+			columns_gone(owner, model, relid);
+			SPI_finish();
+			return PointerGetDatum(NULL);
+		}
+	}
 	nums = palloc(sizeof(Datum) * (c.nfeat + 2));
 	nums[0] = Int16GetDatum(c.target);
 	nums[1] = Int16GetDatum(c.weight);
