@@ -1436,7 +1436,7 @@ BEGIN
 		SELECT CASE WHEN d.classid = 'pg_class'::regclass THEN d.objid
 		            ELSE (SELECT t.tgrelid FROM pg_trigger t WHERE t.oid = d.objid) END AS relid,
 		       CASE WHEN d.command_tag = 'ALTER TABLE' THEN flinkml._altered_columns(d.command) END AS retyped,
-		       d.classid = 'pg_trigger'::regclass
+		       d.command_tag = 'ALTER TRIGGER'
 		       OR (d.command_tag = 'ALTER TABLE' AND flinkml._alters_triggers(d.command)) AS triggers
 		FROM pg_event_trigger_ddl_commands() d
 		WHERE d.classid IN ('pg_class'::regclass, 'pg_trigger'::regclass)
@@ -1497,7 +1497,7 @@ CREATE FUNCTION flinkml._on_ddl_start() RETURNS event_trigger
 REVOKE ALL ON FUNCTION flinkml._on_ddl_start() FROM PUBLIC;
 
 CREATE EVENT TRIGGER flinkml_ddl_end ON ddl_command_end
-	WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'CREATE TABLE') EXECUTE FUNCTION flinkml._on_ddl_end();
+	WHEN TAG IN ('ALTER TABLE', 'ALTER TRIGGER', 'CREATE TABLE', 'CREATE TRIGGER') EXECUTE FUNCTION flinkml._on_ddl_end();
 CREATE EVENT TRIGGER flinkml_sql_drop ON sql_drop EXECUTE FUNCTION flinkml._on_sql_drop();
 CREATE EVENT TRIGGER flinkml_ddl_start ON ddl_command_start
 	WHEN TAG IN ('DROP EXTENSION') EXECUTE FUNCTION flinkml._on_ddl_start();
