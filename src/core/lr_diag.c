@@ -662,7 +662,7 @@ lr_diag_influence(const LrDiag *d, double y, const double *x, double w,
 	double		q = lr_diag_point_fast(d, x, (double *) scratch);
 	double		e = lr_diag_resid_fast(d, y, x);
 	double		h = q * w,
-				r = e * sqrt(w),	/* the weighted residual */
+				r = w == 1.0 ? e : e * sqrt(w),	/* the weighted residual */
 				s = d->sigma,
 				p = (double) d->rank,
 				om,
