@@ -38,8 +38,16 @@ diag_cache_free(void *arg)
 	c->ready = false;
 }
 
-DiagCache *
-flinkml_diag_cache(void **slot, MemoryContext ctx, Datum d, const char *what)
+/* 1 when c holds the model whose raw argument bytes are raw[0..rawsize-1] */
+static inline bool
+cache_holds(const DiagCache *c, const struct varlena *raw, Size rawsize)
+{
+	return c && c->ready && c->rawsize == rawsize && memcmp(c->raw, raw, rawsize) == 0;
+}
+
+/* Load the model d into the cache *slot (allocated on first use), replacing what it held. */
+static DiagCache *
+diag_cache_load(void **slot, MemoryContext ctx, Datum d, const char *what)
 {
 	DiagCache  *c = (DiagCache *) *slot;
 	struct varlena *raw = (struct varlena *) DatumGetPointer(d);
@@ -47,8 +55,6 @@ flinkml_diag_cache(void **slot, MemoryContext ctx, Datum d, const char *what)
 	MemoryContext old;
 	int			rc;
 
-	if (c && c->ready && c->rawsize == rawsize && memcmp(c->raw, raw, rawsize) == 0)
-		return c;
 	old = MemoryContextSwitchTo(ctx);
 	if (c == NULL)
 	{
@@ -95,25 +101,41 @@ flinkml_diag_cache(void **slot, MemoryContext ctx, Datum d, const char *what)
 }
 
 DiagCache *
+flinkml_diag_cache(void **slot, MemoryContext ctx, Datum d, const char *what)
+{
+	struct varlena *raw = (struct varlena *) DatumGetPointer(d);
+
+	if (cache_holds((DiagCache *) *slot, raw, VARSIZE_ANY(raw)))
+		return (DiagCache *) *slot;
+	return diag_cache_load(slot, ctx, d, what);
+}
+
+/*
+ * The model is identified by its raw bytes, compared once per row (with the
+ * slot that matched last first): a datum's address says nothing, since a
+ * value freed and re-made (an initplan evaluated again after a rescan, a
+ * PL/pgSQL variable assigned between evaluations of a simple expression)
+ * can land at the same address with other contents.
+ */
+DiagCache *
 flinkml_diag_cache_multi(DiagSlots *slots, MemoryContext ctx, Datum d, const char *what)
 {
 	struct varlena *raw = (struct varlena *) DatumGetPointer(d);
 	Size		rawsize = VARSIZE_ANY(raw);
-	int			slot = -1;
+	int			slot;
 
-	for (int i = 0; i < FLINKML_DIAG_SLOTS && slot < 0; i++)
-	{
-		DiagCache  *ci = (DiagCache *) slots->slot[i];
-
-		if (ci && ci->ready && ci->rawsize == rawsize && memcmp(ci->raw, raw, rawsize) == 0)
-			slot = i;
-	}
-	if (slot < 0)
-	{
-		slot = slots->next;
-		slots->next = (slots->next + 1) % FLINKML_DIAG_SLOTS;
-	}
-	return flinkml_diag_cache(&slots->slot[slot], ctx, d, what);
+	if (cache_holds((DiagCache *) slots->slot[slots->last], raw, rawsize))
+		return (DiagCache *) slots->slot[slots->last];
+	for (int i = 0; i < FLINKML_DIAG_SLOTS; i++)
+		if (i != slots->last && cache_holds((DiagCache *) slots->slot[i], raw, rawsize))
+		{
+			slots->last = i;
+			return (DiagCache *) slots->slot[i];
+		}
+	slot = slots->next;
+	slots->next = (slots->next + 1) % FLINKML_DIAG_SLOTS;
+	slots->last = slot;
+	return diag_cache_load(&slots->slot[slot], ctx, d, what);
 }
 
 /* The features of array a (length checked against the model); NULL when an element is NULL. */
@@ -142,6 +164,22 @@ typedef struct InflExtra
 	TupleDesc	desc;			/* blessed, in fn_mcxt */
 } InflExtra;
 
+/* The composite datum of the six float8 figures f (NaN as NULL). */
+#define INFL_NATTS 6
+static Datum
+influence_tuple(TupleDesc desc, const double *f)
+{
+	Datum		v[INFL_NATTS];
+	bool		nulls[INFL_NATTS];
+
+	for (int i = 0; i < INFL_NATTS; i++)
+	{
+		nulls[i] = isnan(f[i]);
+		v[i] = Float8GetDatum(f[i]);
+	}
+	return HeapTupleGetDatum(heap_form_tuple(desc, v, nulls));
+}
+
 static Datum
 influence(FunctionCallInfo fcinfo, bool weighted)
 {
@@ -153,9 +191,7 @@ influence(FunctionCallInfo fcinfo, bool weighted)
 	double		y,
 				w = 1.0;
 	LrInfluence inf;
-	Datum		v[6];
-	bool		nulls[6];
-	double		f[6];
+	double		f[INFL_NATTS];
 
 	for (int i = 0; i < (weighted ? 4 : 3); i++)
 		if (PG_ARGISNULL(i))
@@ -171,6 +207,11 @@ influence(FunctionCallInfo fcinfo, bool weighted)
 		ex = palloc0(sizeof(InflExtra));
 		ex->desc = BlessTupleDesc(CreateTupleDescCopy(desc));
 		MemoryContextSwitchTo(old);
+		if (ex->desc->natts != INFL_NATTS)
+			elog(ERROR, "%s: the return type must have %d columns", what, INFL_NATTS);
+		for (int i = 0; i < INFL_NATTS; i++)
+			if (TupleDescAttr(ex->desc, i)->atttypid != FLOAT8OID || TupleDescAttr(ex->desc, i)->attisdropped)
+				elog(ERROR, "%s: the return type must have float8 columns", what);
 		fcinfo->flinfo->fn_extra = ex;
 	}
 	c = flinkml_diag_cache_multi(&ex->caches, fcinfo->flinfo->fn_mcxt, PG_GETARG_DATUM(0), what);
@@ -201,12 +242,7 @@ influence(FunctionCallInfo fcinfo, bool weighted)
 	f[3] = inf.cooks;
 	f[4] = inf.dffits;
 	f[5] = inf.covratio;
-	for (int i = 0; i < 6; i++)
-	{
-		nulls[i] = isnan(f[i]);
-		v[i] = Float8GetDatum(f[i]);
-	}
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(ex->desc, v, nulls)));
+	PG_RETURN_DATUM(influence_tuple(ex->desc, f));
 }
 
 /* linreg_influence(model, y, x): hat, rstandard, rstudent, cooks_distance, dffits, covratio. */
@@ -445,18 +481,24 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 	if (white)
 	{
 		int			t = p;
+		int			ok = 1;
 
+		/* one pass without branches; find the culprit only on failure */
 		for (int i = 0; i < p; i++)
 			for (int j = i; j < p; j++)
 			{
 				double		v = x[i] * x[j];
 
-				if (!lr_value_ok(v))
-					ereport(ERROR,
-							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-							 errmsg("%s: x[%d] * x[%d] is out of range for the auxiliary regression", what, i + 1, j + 1)));
+				ok &= lr_value_ok(v);
 				ex->z[t++] = v;
 			}
+		if (!ok)
+			for (int i = 0; i < p; i++)
+				for (int j = i; j < p; j++)
+					if (!lr_value_ok(x[i] * x[j]))
+						ereport(ERROR,
+								(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+								 errmsg("%s: x[%d] * x[%d] is out of range for the auxiliary regression", what, i + 1, j + 1)));
 	}
 	if (flag)
 		ex->z[q - 1] = PG_GETARG_BOOL(4) ? 1.0 : 0.0;

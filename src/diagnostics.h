@@ -31,7 +31,8 @@ extern DiagCache *flinkml_diag_cache(void **slot, MemoryContext ctx, Datum d, co
 
 /*
  * Several models per query: the cache among slots[0..FLINKML_DIAG_SLOTS-1]
- * that holds the model d, or a rebuilt one (round robin, *next).  A join
+ * that holds the model d, or a rebuilt one (round robin, next); the slot
+ * that matched last is tried first (last).  A join
  * that gives each row its group's model interleaves models row by row.
  */
 #define FLINKML_DIAG_SLOTS 8
@@ -39,6 +40,7 @@ typedef struct DiagSlots
 {
 	void	   *slot[FLINKML_DIAG_SLOTS];
 	int			next;
+	int			last;			/* the slot that matched or was loaded last */
 } DiagSlots;
 extern DiagCache *flinkml_diag_cache_multi(DiagSlots *slots, MemoryContext ctx, Datum d, const char *what);
 

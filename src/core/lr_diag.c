@@ -254,7 +254,8 @@ lr_diag_init(LrDiag *d, const LrModel *m, LrTick tick)
 				d->zerr[a] += fabs(d->Lh[rowp(a) + b]) * fabs(d->ml[d->kept[b]]) * d->scale[d->kept[b]];
 	d->df_resid = (double) d->n - d->rank;
 	d->rss = lr_state_sse(s, m->coef, icpt);
-	d->sigma = d->df_resid > 0 ? sqrt(d->rss / d->df_resid) : NAN;
+	d->s2 = d->rss / d->df_resid;
+	d->sigma = d->df_resid > 0 ? sqrt(d->s2) : NAN;
 	return LR_OK;
 fail:
 	free(c);
@@ -351,12 +352,29 @@ lr_diag_resid(const LrDiag *d, double y, const double *x)
 #define FAST_ACCEPT_RESID 0x1p-42
 #define U 0x1p-53
 
+/* q and its error bound take row a of z = Lh u: z, and mag = sum_b |Lh_ab u_b| */
+static inline __attribute__((always_inline)) void
+point_fast_term(const LrDiag *d, int a, double z, double mag, double *q, double *qerr)
+{
+	/* |dz| <= (a + 6) u mag + zerr (u[b] and Lh rounded once each, m's lo parts) */
+	double		abserr = (double) (a + 6) * U * mag + d->zerr[a];
+
+	*q += z * z;
+	*qerr += 2.0 * fabs(z) * abserr + abserr * abserr;
+}
+
+/*
+ * Two rows of z at a time: each z_a still sums its terms in the order of b
+ * (the same float64 value as one row at a time), but the two sums are
+ * independent chains of additions, which the processor overlaps.
+ */
 LR_HOT double
 lr_diag_point_fast(const LrDiag *d, const double *x, double *u)
 {
 	int			k = d->k;
 	double		q = 0.0,
 				qerr = 0.0;
+	int			a = 0;
 
 	/* u = S (x - m): the difference rounded once; m's lo part is an absolute error */
 	for (int b = 0; b < k; b++)
@@ -365,12 +383,37 @@ lr_diag_point_fast(const LrDiag *d, const double *x, double *u)
 
 		u[b] = (d->icpt ? x[j] - d->mh[j] : x[j]) * d->scale[j];
 	}
-	for (int a = 0; a < k; a++)
+	for (; a + 1 < k; a += 2)
+	{
+		const double *r0 = d->Lh + rowp(a);
+		const double *r1 = r0 + a + 1;
+		double		z0 = 0.0,
+					z1 = 0.0,
+					m0 = 0.0,
+					m1 = 0.0,
+					t;
+
+		for (int b = 0; b <= a; b++)
+		{
+			double		t0 = r0[b] * u[b];
+			double		t1 = r1[b] * u[b];
+
+			z0 += t0;
+			m0 += fabs(t0);
+			z1 += t1;
+			m1 += fabs(t1);
+		}
+		t = r1[a + 1] * u[a + 1];
+		z1 += t;
+		m1 += fabs(t);
+		point_fast_term(d, a, z0, m0, &q, &qerr);
+		point_fast_term(d, a + 1, z1, m1, &q, &qerr);
+	}
+	if (a < k)
 	{
 		const double *ra = d->Lh + rowp(a);
 		double		z = 0.0,
-					mag = 0.0,
-					abserr;
+					mag = 0.0;
 
 		for (int b = 0; b <= a; b++)
 		{
@@ -379,10 +422,7 @@ lr_diag_point_fast(const LrDiag *d, const double *x, double *u)
 			z += t;
 			mag += fabs(t);
 		}
-		/* |dz| <= (a + 6) u mag + zerr (u[b] and Lh rounded once each, m's lo parts) */
-		abserr = (double) (a + 6) * U * mag + d->zerr[a];
-		q += z * z;
-		qerr += 2.0 * fabs(z) * abserr + abserr * abserr;
+		point_fast_term(d, a, z, mag, &q, &qerr);
 	}
 	qerr += (double) (k + 2) * U * q;
 	q += d->invW;
@@ -662,7 +702,7 @@ lr_diag_influence(const LrDiag *d, double y, const double *x, double w,
 	double		q = lr_diag_point_fast(d, x, (double *) scratch);
 	double		e = lr_diag_resid_fast(d, y, x);
 	double		h = q * w,
-				r = e * sqrt(w),	/* the weighted residual */
+				r = w == 1.0 ? e : e * sqrt(w),	/* the weighted residual */
 				s = d->sigma,
 				p = (double) d->rank,
 				om,
@@ -705,7 +745,7 @@ lr_diag_influence(const LrDiag *d, double y, const double *x, double w,
 			out->rstudent = r / (si * sq);
 			out->dffits = out->rstudent * sqrt(h / om);
 			if (s > 0)
-				out->covratio = ipow(si2 / (d->rss / d->df_resid), d->rank) / om;	/* (si/s)^(2p) */
+				out->covratio = ipow(si2 / d->s2, d->rank) / om;	/* (si/s)^(2p) */
 		}
 		else if (si2 == 0.0 && s > 0)
 			out->covratio = 0.0;

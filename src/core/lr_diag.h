@@ -38,6 +38,7 @@ typedef struct LrDiag
 	int64_t		n;				/* rows with positive weight */
 	double		df_resid;		/* n - rank */
 	double		rss;			/* the model's residual sum of squares (lr_state_sse) */
+	double		s2;				/* rss / df_resid, as computed (any value without residual df) */
 	double		sigma;			/* sqrt(rss / df_resid); NaN without residual df */
 	dd			W;				/* weight sum */
 	int		   *kept;			/* [k] kept feature indices, in order */
