@@ -158,6 +158,8 @@ SELECT flinkml.refit('sec_v');
 SELECT flinkml._delete_deltas('sec_v');
 SELECT flinkml._delete_model('sec_v');
 SELECT flinkml._lock_model('sec_v', 'follower');
+-- the gate of its own model deletes only that model's deltas, whatever ids it is given
+SELECT flinkml._delete_deltas('sec_a', ARRAY(SELECT generate_series(1, 100000)::bigint));
 -- no lock on the registry that would stop every writer and every ALTER TABLE
 BEGIN;
 LOCK TABLE flinkml.models IN ACCESS EXCLUSIVE MODE;
