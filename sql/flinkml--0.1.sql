@@ -1255,11 +1255,11 @@ CREATE FUNCTION flinkml._launcher_loaded() RETURNS boolean
 CREATE VIEW flinkml.stream_status WITH (security_invoker = true) AS
 SELECT s.model, s.slot, s.enabled, f.running, s.worker_pid,
        CASE
-           WHEN f.running AND s.last_error IS NOT NULL THEN 'running, retrying after: ' || s.last_error
+           WHEN f.running AND s.last_error IS NOT NULL THEN 'running, retrying after: ' OPERATOR(pg_catalog.||) s.last_error
            WHEN f.running THEN 'running'
-           WHEN m.stale IS NOT NULL THEN 'stopped: the model is stale: ' || m.stale
-           WHEN NOT s.enabled THEN 'stopped: ' || coalesce(s.last_error, 'disabled')
-           WHEN s.last_error IS NOT NULL THEN 'not running: ' || s.last_error
+           WHEN m.stale IS NOT NULL THEN 'stopped: the model is stale: ' OPERATOR(pg_catalog.||) m.stale
+           WHEN NOT s.enabled THEN 'stopped: ' OPERATOR(pg_catalog.||) coalesce(s.last_error, 'disabled')
+           WHEN s.last_error IS NOT NULL THEN 'not running: ' OPERATOR(pg_catalog.||) s.last_error
            WHEN NOT flinkml._launcher_loaded() THEN
                pg_catalog.format('not running: no launcher (flinkml is not in shared_preload_libraries) '
                                  'restarts it after a server restart; SELECT flinkml.resume(%L);', s.model)

@@ -735,6 +735,15 @@ start_reaper(const char *model, const char *slot, TransactionId wait_xid)
 				 errhint("Once the stream has ended: SELECT pg_drop_replication_slot('%s');", slot)));
 }
 
+/* A reaper for each (model, slot) row of a query's result. */
+static void
+reap_rows(SPITupleTable *tab, uint64 n, TransactionId wait_xid)
+{
+	for (uint64 i = 0; i < n; i++)
+		start_reaper(SPI_getvalue(tab->vals[i], tab->tupdesc, 1),
+					 SPI_getvalue(tab->vals[i], tab->tupdesc, 2), wait_xid);
+}
+
 /*
  * Start a reaper for the slot of every stream in this database (model
  * NULL) or of one model's, for after the current transaction (SPI
@@ -747,7 +756,6 @@ flinkml_reap_after_commit(const char *model)
 	Datum		values[1] = {CStringGetTextDatum(model ? model : "")};
 	char		nulls[1] = {model ? ' ' : 'n'};
 	uint64		n;
-	SPITupleTable *tab;
 	TransactionId xid = GetTopTransactionId();
 
 	n = flinkml_spi_as(flinkml_extension_owner(),
@@ -756,10 +764,7 @@ flinkml_reap_after_commit(const char *model)
 					   "AND EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots r "
 					   "WHERE r.slot_name OPERATOR(pg_catalog.=) s.slot)",
 					   1, types, values, nulls, true);
-	tab = SPI_tuptable;
-	for (uint64 i = 0; i < n; i++)
-		start_reaper(SPI_getvalue(tab->vals[i], tab->tupdesc, 1),
-					 SPI_getvalue(tab->vals[i], tab->tupdesc, 2), xid);
+	reap_rows(SPI_tuptable, n, xid);
 }
 
 /*
@@ -843,7 +848,6 @@ flinkml_starter_main(Datum main_arg)
 	if (flinkml_extension(NULL, NULL, NULL))
 	{
 		uint64		n;
-		SPITupleTable *tab;
 
 		flinkml_start_followers();
 		/* streams that ended while no follower ran, whose slots remain */
@@ -854,10 +858,7 @@ flinkml_starter_main(Datum main_arg)
 						   "SELECT 1 FROM pg_catalog.pg_replication_slots r "
 						   "WHERE r.slot_name OPERATOR(pg_catalog.=) s.slot AND NOT r.active)",
 						   0, NULL, NULL, NULL, true);
-		tab = SPI_tuptable;
-		for (uint64 i = 0; i < n; i++)
-			start_reaper(SPI_getvalue(tab->vals[i], tab->tupdesc, 1),
-						 SPI_getvalue(tab->vals[i], tab->tupdesc, 2), InvalidTransactionId);
+		reap_rows(SPI_tuptable, n, InvalidTransactionId);
 	}
 	end_tx();
 	proc_exit(0);
