@@ -424,6 +424,15 @@ GRANT SELECT, INSERT ON flinkml.versions TO PUBLIC;
 GRANT SELECT, INSERT ON flinkml.deltas TO PUBLIC;
 GRANT USAGE ON SEQUENCE flinkml.deltas_id_seq TO PUBLIC;
 
+-- A query over a Citus table carries the models it scores with by name in
+-- its plan (src/planner.c): a change of a model's versions or definition
+-- replans such cached plans.
+CREATE FUNCTION flinkml._invalidate_plans() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'flinkml_invalidate_plans' LANGUAGE C;
+REVOKE EXECUTE ON FUNCTION flinkml._invalidate_plans() FROM PUBLIC;
+CREATE TRIGGER invalidate_plans AFTER UPDATE OR DELETE ON flinkml.models
+	FOR EACH STATEMENT EXECUTE FUNCTION flinkml._invalidate_plans();
+
 -- The model row, checked to exist and, with for_change, to be the caller's.
 CREATE FUNCTION flinkml._model(model_name text, for_change boolean DEFAULT false)
 RETURNS flinkml.models LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -900,6 +909,12 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
 	PERFORM flinkml._check_readable(m.source);
+	IF flinkml._is_citus_table(m.source) THEN
+		RAISE EXCEPTION 'flinkml: cannot attach model "%": % is a Citus table', m.name, src
+			USING ERRCODE = 'feature_not_supported',
+			      DETAIL = 'Citus writes its rows into shards on the workers, where a trigger would write into the worker''s own registry, not the model''s.',
+			      HINT = 'Keep such a model current with flinkml.refit() (its fit runs on the workers).';
+	END IF;
 	IF flinkml._in_hierarchy(m.source) THEN
 		RAISE EXCEPTION 'flinkml: % is a partition, partitioned, or has a parent or children: triggers would miss rows written through the others', src
 			USING ERRCODE = 'wrong_object_type',
@@ -1116,6 +1131,14 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	SELECT * INTO m FROM flinkml.models WHERE name = model_name;
+	-- a followed table distributed with Citus since: its rows go to the
+	-- workers' shards and never reach this WAL; say so, do not go stale silently
+	IF m.stale IS NULL AND flinkml._is_citus_table(m.source) THEN
+		UPDATE flinkml.models SET stale = format('%s became a Citus table: its rows are written on the workers and this server''s WAL no longer carries them', m.source),
+		       stale_at = now()
+		WHERE name = m.name AND stale IS NULL;
+		RETURN NULL;
+	END IF;
 	PERFORM flinkml._check_fresh(m);
 	-- decoding sees every row: the owner must still be allowed to
 	PERFORM flinkml._check_readable(m.source);
@@ -1205,6 +1228,12 @@ BEGIN
 			USING ERRCODE = 'duplicate_object';
 	END IF;
 	SELECT * INTO rel FROM pg_class c WHERE c.oid = m.source;
+	IF flinkml._is_citus_table(m.source) THEN
+		RAISE EXCEPTION 'flinkml: cannot follow model "%": % is a Citus table', m.name, src
+			USING ERRCODE = 'feature_not_supported',
+			      DETAIL = 'Citus writes its rows into shards on the workers: this server''s WAL never carries them.',
+			      HINT = 'Keep such a model current with flinkml.refit() (its fit runs on the workers).';
+	END IF;
 	IF rel.relkind <> 'r' OR rel.relpersistence <> 'p' OR flinkml._in_hierarchy(m.source) THEN
 		RAISE EXCEPTION 'flinkml: % is not a logged plain table; only those can be followed', src
 			USING ERRCODE = 'wrong_object_type',
@@ -1367,6 +1396,12 @@ BEGIN
 	END LOOP;
 END $$;
 REVOKE ALL ON FUNCTION flinkml._check_table(oid, text[], boolean) FROM PUBLIC;
+
+-- Is the table a Citus table (distributed, reference, or Citus-managed
+-- local)?  Its rows are written on the workers' shards: the coordinator's
+-- triggers never fire and its WAL never carries them.
+CREATE FUNCTION flinkml._is_citus_table(rel regclass) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'flinkml_is_citus_table' LANGUAGE C STABLE STRICT;
 
 -- Does the table take part in inheritance (a partition, partitioned, a
 -- parent or a child)?  Its triggers then see only the statements naming

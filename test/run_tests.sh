@@ -14,9 +14,13 @@
 #     runs initdb itself, which PostgreSQL refuses as root, so this part runs
 #     as the postgres user in a postgres-owned copy of the work tree; its
 #     logs are copied back to ./tmp_check/ when it fails.
+#   - test/citus/run_citus_tests.sh: flinkml on a Citus cluster of its own
+#     (a coordinator and two workers on loopback ports).  Citus is used
+#     when installed, else built once from ../shared/vendor (the pinned
+#     source); where neither is possible a `citus: skipped (...)` line says so.
 # Each part runs even if an earlier one failed, under a time limit (so a
 # hung test cannot eat CI's 90 minutes): FLINKML_TIMEOUT_CORE (default 600 s),
-# _REGRESS (2100 s), _ISOLATION (900 s), _TAP (1500 s).  The last line printed is
+# _REGRESS (2100 s), _ISOLATION (900 s), _TAP (1500 s), _CITUS (1200 s).  The last line printed is
 # always `N passed, N failed` (summed over all suites; a step that fails
 # without test results, e.g. the build, counts as one failure).  The exit
 # status is non-zero if anything failed.
@@ -31,6 +35,7 @@ TIMEOUT_CORE=${FLINKML_TIMEOUT_CORE:-600}
 TIMEOUT_REGRESS=${FLINKML_TIMEOUT_REGRESS:-2100}
 TIMEOUT_ISOLATION=${FLINKML_TIMEOUT_ISOLATION:-900}
 TIMEOUT_TAP=${FLINKML_TIMEOUT_TAP:-1500}
+TIMEOUT_CITUS=${FLINKML_TIMEOUT_CITUS:-1200}
 
 PASSED=0
 FAILED=0
@@ -347,6 +352,31 @@ if [ -n "$TAP_LIST" ]; then
 		fi
 	else
 		record tap "$p" "$f" $((SECONDS - t))
+	fi
+fi
+
+# Citus: a coordinator and two workers of their own (test/citus/)
+banner "citus: test/citus/run_citus_tests.sh"
+t=$SECONDS
+if [ -f test/citus/run_citus_tests.sh ]; then
+	(
+		unset PGHOST PGPORT PGUSER PGDATABASE
+		PG_CONFIG="$PG_CONFIG" timeout "$TIMEOUT_CITUS" bash test/citus/run_citus_tests.sh </dev/null
+	) 2>&1 | tee "$LOGDIR/citus.log"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -E '^citus: [0-9]+ passed, [0-9]+ failed$' "$LOGDIR/citus.log" | tail -n 1)
+	if [ "$rc" -eq 3 ]; then
+		# Citus is neither installed nor buildable here: said, not hidden
+		record citus 0 0 $((SECONDS - t)) "$(grep -E '^citus: skipped' "$LOGDIR/citus.log" | tail -n 1)"
+	elif [ "$rc" -eq 124 ]; then
+		record citus 0 1 $((SECONDS - t)) "TIMED OUT after $TIMEOUT_CITUS s"
+	elif [ -n "$line" ]; then
+		p=$(echo "$line" | awk '{print $2}')
+		f=$(echo "$line" | awk '{print $4}')
+		[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+		record citus "$p" "$f" $((SECONDS - t))
+	else
+		record citus 0 1 $((SECONDS - t)) "no summary line, exit $rc"
 	fi
 fi
 
