@@ -111,6 +111,25 @@ SELECT (d).n = (l).n AND (d).skipped = (l).skipped AND close((d).mse, (l).mse)
 FROM (SELECT linreg_score(m.f, price, ARRAY[age, income, buy_count]) AS d FROM sales, m) d,
      (SELECT linreg_score(m.f, price, ARRAY[age, income, buy_count]) AS l FROM sales_local, m) l;
 
+-- the heteroskedasticity tests (linreg_state states, pushed down)
+SELECT close((d).statistic, (l).statistic) AND (d).df = (l).df AND close((d).p_value, (l).p_value) AS bptest
+FROM (SELECT linreg_bptest(m.f, price, ARRAY[age, income, buy_count]) AS d FROM sales, m) d,
+     (SELECT linreg_bptest(m.f, price, ARRAY[age, income, buy_count]) AS l FROM sales_local, m) l;
+SELECT close((d).statistic, (l).statistic) AND (d).df = (l).df AND close((d).p_value, (l).p_value) AS bptest_original
+FROM (SELECT linreg_bptest(m.f, price, ARRAY[age, income, buy_count], false) AS d FROM sales, m) d,
+     (SELECT linreg_bptest(m.f, price, ARRAY[age, income, buy_count], false) AS l FROM sales_local, m) l;
+SELECT close((d).statistic, (l).statistic) AND (d).df = (l).df AND close((d).p_value, (l).p_value) AS white
+FROM (SELECT linreg_white_test(m.f, price, ARRAY[age, income, buy_count]) AS d FROM sales, m) d,
+     (SELECT linreg_white_test(m.f, price, ARRAY[age, income, buy_count]) AS l FROM sales_local, m) l;
+-- Durbin-Watson reads the rows in order: Citus must gather them, which it
+-- refuses with row gathering off, and does with it on
+SELECT linreg_dwtest(m.f, price, ARRAY[age, income, buy_count], id ORDER BY id) FROM sales, m;
+SET citus.coordinator_aggregation_strategy = 'row-gather';
+SELECT close((d).statistic, (l).statistic) AS dwtest_gathered
+FROM (SELECT linreg_dwtest(m.f, price, ARRAY[age, income, buy_count], id ORDER BY id) AS d FROM sales, m) d,
+     (SELECT linreg_dwtest(m.f, price, ARRAY[age, income, buy_count], id ORDER BY id) AS l FROM sales_local, m) l;
+SET citus.coordinator_aggregation_strategy = disabled;
+
 -- window fits: Citus gathers the rows of a window not partitioned by the
 -- distribution column (row gathering must be allowed for that)
 RESET citus.coordinator_aggregation_strategy;
