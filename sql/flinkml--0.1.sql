@@ -272,6 +272,12 @@ CREATE AGGREGATE linreg_score(model linreg, y float8, x float8[]) (
 	COMBINEFUNC = linreg_score_combine, PARALLEL = SAFE
 );
 
+-- How a model does on the rows of a state, from the state alone (the
+-- test-then-train error of a change, src/evaluate.c).
+CREATE TYPE linreg_error_stats AS (rows bigint, weight float8, sse float8, mean_y float8, m2_y float8);
+CREATE FUNCTION linreg_state_error(state linreg_state, model linreg) RETURNS linreg_error_stats
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 CREATE FUNCTION linreg_in_train(key bigint, fraction float8, seed integer DEFAULT 0) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'linreg_in_train' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION linreg_in_train(key text, fraction float8, seed integer DEFAULT 0) RETURNS boolean
@@ -369,10 +375,27 @@ CREATE TABLE flinkml.deltas (
 );
 CREATE INDEX ON flinkml.deltas (model);
 
+-- Test-then-train: before a change is folded in, the active version is
+-- scored on its added rows (per statement for triggers, per transaction for
+-- followers), from the change's state: one row per change.
+CREATE TABLE flinkml.evaluations (
+	model text NOT NULL,
+	version integer NOT NULL,					-- the active version scored
+	made_by text NOT NULL CHECK (made_by OPERATOR(pg_catalog.=) ANY (ARRAY['trigger', 'stream'])),
+	at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	rows bigint NOT NULL,						-- rows of the change (with positive weight)
+	weight float8 NOT NULL,						-- their weight sum
+	sse float8 NOT NULL,						-- sum w (y - prediction)^2
+	mean_y float8 NOT NULL,						-- weighted mean of y
+	m2_y float8 NOT NULL						-- sum w (y - mean_y)^2
+);
+CREATE INDEX ON flinkml.evaluations (model, at);
+
 SELECT pg_catalog.pg_extension_config_dump('flinkml.models', '');
 SELECT pg_catalog.pg_extension_config_dump('flinkml.versions', '');
 SELECT pg_catalog.pg_extension_config_dump('flinkml.deltas', '');
 SELECT pg_catalog.pg_extension_config_dump('flinkml.deltas_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('flinkml.evaluations', '');
 
 -- Who may change a model: its owner and the roles that are members of it.
 -- Who may read it: those, and the roles that may read every row of its
@@ -406,6 +429,13 @@ CREATE POLICY read ON flinkml.deltas FOR SELECT
 CREATE POLICY append ON flinkml.deltas FOR INSERT
 	WITH CHECK (EXISTS (SELECT 1 FROM flinkml.models m
 	                    WHERE m.name OPERATOR(pg_catalog.=) model AND pg_catalog.pg_has_role(m.owner, 'MEMBER')));
+ALTER TABLE flinkml.evaluations ENABLE ROW LEVEL SECURITY;
+CREATE POLICY read ON flinkml.evaluations FOR SELECT
+	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) model));
+-- triggers append as the extension's owner; followers as the model's owner
+CREATE POLICY append ON flinkml.evaluations FOR INSERT
+	WITH CHECK (EXISTS (SELECT 1 FROM flinkml.models m
+	                    WHERE m.name OPERATOR(pg_catalog.=) model AND pg_catalog.pg_has_role(m.owner, 'MEMBER')));
 CREATE POLICY compact_own ON flinkml.deltas FOR DELETE
 	USING (EXISTS (SELECT 1 FROM flinkml.models m
 	               WHERE m.name OPERATOR(pg_catalog.=) model AND pg_catalog.pg_has_role(m.owner, 'MEMBER')));
@@ -422,6 +452,7 @@ GRANT INSERT (name, source, target, features, weight, intercept, attnums, owner)
 GRANT UPDATE (owner, head_version, active_version, stale, stale_at) ON flinkml.models TO PUBLIC;
 GRANT SELECT, INSERT ON flinkml.versions TO PUBLIC;
 GRANT SELECT, INSERT ON flinkml.deltas TO PUBLIC;
+GRANT SELECT, INSERT ON flinkml.evaluations TO PUBLIC;
 GRANT USAGE ON SEQUENCE flinkml.deltas_id_seq TO PUBLIC;
 
 -- A query over a Citus table carries the models it scores with by name in
@@ -1123,6 +1154,8 @@ DECLARE
 	changes bigint;
 	txns bigint;
 	committed timestamptz;
+	txn_added text[];
+	txn_committed timestamptz[];
 BEGIN
 	-- a plain read: a poll that finds nothing writes nothing, not even a
 	-- row lock (a lock is WAL, and new WAL wakes the follower again)
@@ -1158,8 +1191,10 @@ BEGIN
 	SELECT t.t_lsn, max(c.lsn),
 	       @extschema@.linreg_merge(c.added::@extschema@.linreg_state) FILTER (WHERE t.t_lsn IS NULL OR c.lsn >= t.t_lsn),
 	       @extschema@.linreg_merge(c.removed::@extschema@.linreg_state) FILTER (WHERE t.t_lsn IS NULL OR c.lsn >= t.t_lsn),
-	       sum(c.changes), count(*), max(c.committed)
-	INTO t_lsn, last_seen, a, r, changes, txns, committed
+	       sum(c.changes), count(*), max(c.committed),
+	       array_agg(c.added ORDER BY c.lsn) FILTER (WHERE c.added IS NOT NULL AND (t.t_lsn IS NULL OR c.lsn >= t.t_lsn)),
+	       array_agg(c.committed ORDER BY c.lsn) FILTER (WHERE c.added IS NOT NULL AND (t.t_lsn IS NULL OR c.lsn >= t.t_lsn))
+	INTO t_lsn, last_seen, a, r, changes, txns, committed, txn_added, txn_committed
 	FROM c, t GROUP BY t.t_lsn;
 
 	-- a commit record may end past the flush position: never store less
@@ -1187,6 +1222,16 @@ BEGIN
 		-- the table was truncated: the model starts again from no rows
 		PERFORM flinkml._delete_deltas(m.name);
 		PERFORM flinkml._add_version(m, NULL, 'stream');
+	END IF;
+	-- test-then-train: the active version scored on each transaction's added
+	-- rows, from their state, before they are folded in
+	IF txn_added IS NOT NULL THEN
+		INSERT INTO flinkml.evaluations (model, version, made_by, at, rows, weight, sse, mean_y, m2_y)
+		SELECT m.name, v.version, 'stream', u.at, x.rows, x.weight, x.sse, x.mean_y, x.m2_y
+		FROM flinkml.versions v
+		CROSS JOIN LATERAL unnest(txn_added, txn_committed) u(st, at)
+		CROSS JOIN LATERAL @extschema@.linreg_state_error(u.st::@extschema@.linreg_state, v.fit) x
+		WHERE v.model = m.name AND v.version = m.active_version AND x.rows IS NOT NULL;
 	END IF;
 	IF a IS NOT NULL OR r IS NOT NULL THEN
 		INSERT INTO flinkml.deltas (model, added, removed, made_by) VALUES (m.name, a, r, 'stream');
@@ -1617,3 +1662,75 @@ CREATE AGGREGATE linreg_dwtest(model linreg, y float8, x float8[], order_key flo
 CREATE AGGREGATE linreg_dwtest(model linreg, y float8, x float8[], order_key timestamptz) (
 	SFUNC = linreg_dw_accum, STYPE = internal, FINALFUNC = linreg_dw_final
 );
+
+-------------------------------------------------------------------------------
+-- Test-then-train error and drift (flinkml.evaluations, filled by the
+-- triggers and followers before each change is folded in).
+CREATE FUNCTION flinkml._f_upper_p(f float8, df1 float8, df2 float8) RETURNS float8
+	AS 'MODULE_PATHNAME', 'flinkml_f_upper_p' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- The error of the model on the changes, per time bucket: changes, rows,
+-- the mean squared error and R^2 of the version that was active when each
+-- change arrived (versions in the bucket: the newest one).
+CREATE FUNCTION flinkml.evaluation_series(name text, bucket interval DEFAULT '1 minute',
+	OUT bucket_start timestamptz, OUT version integer, OUT changes bigint, OUT rows bigint,
+	OUT mse float8, OUT r2 float8)
+RETURNS SETOF record LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	WITH e AS (
+		SELECT pg_catalog.date_bin(bucket, e.at, TIMESTAMPTZ '2000-01-01') AS b, e.*
+		FROM flinkml.evaluations e WHERE e.model OPERATOR(pg_catalog.=) name
+	), g AS (
+		SELECT b, pg_catalog.max(e.version) AS version, pg_catalog.count(*) AS changes,
+		       pg_catalog.sum(e.rows)::bigint AS rows, pg_catalog.sum(e.weight) AS w,
+		       pg_catalog.sum(e.sse) AS sse,
+		       pg_catalog.sum(e.weight OPERATOR(pg_catalog.*) e.mean_y) OPERATOR(pg_catalog./) pg_catalog.sum(e.weight) AS mean_y
+		FROM e GROUP BY b
+	)
+	SELECT g.b, g.version, g.changes, g.rows, g.sse OPERATOR(pg_catalog./) g.w,
+	       1.0::float8 OPERATOR(pg_catalog.-) g.sse OPERATOR(pg_catalog./) NULLIF(
+	           (SELECT pg_catalog.sum(e.m2_y OPERATOR(pg_catalog.+) e.weight OPERATOR(pg_catalog.*)
+	                   (e.mean_y OPERATOR(pg_catalog.-) g.mean_y) OPERATOR(pg_catalog.^) 2::float8)
+	            FROM e WHERE e.b OPERATOR(pg_catalog.=) g.b), 0::float8)
+	FROM g ORDER BY g.b
+$$;
+
+-- Drift: the active version's mean squared error on the changes of the
+-- last `recent` against its residual variance on the rows it was fitted on.
+-- Without drift a new row's prediction error has variance sigma^2 (1 + h),
+-- h its leverage (small against 1 for a model of many rows), so the ratio
+-- of the two is about F(recent rows, residual df): p_value = P(F >= ratio),
+-- and drifting when it is below alpha.
+CREATE FUNCTION flinkml.drift(name text, recent interval DEFAULT '1 hour', alpha float8 DEFAULT 0.01,
+	OUT model text, OUT version integer, OUT train_mse float8, OUT train_df float8,
+	OUT recent_changes bigint, OUT recent_rows bigint, OUT recent_mse float8,
+	OUT ratio float8, OUT p_value float8, OUT drifting boolean)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	m flinkml.models := flinkml._model(name);
+	f @extschema@.linreg;
+	w float8;
+	sse float8;
+BEGIN
+	model := m.name;
+	version := m.active_version;
+	SELECT v.fit INTO f FROM flinkml.versions v WHERE v.model = m.name AND v.version = m.active_version;
+	IF f IS NOT NULL THEN
+		SELECT st.sigma ^ 2, st.df_resid INTO train_mse, train_df FROM @extschema@.linreg_stats(f) st;
+	END IF;
+	SELECT count(*), sum(e.rows)::bigint, sum(e.weight), sum(e.sse)
+	INTO recent_changes, recent_rows, w, sse
+	FROM flinkml.evaluations e
+	WHERE e.model = m.name AND e.version = m.active_version AND e.at > now() - recent;
+	recent_mse := sse / nullif(w, 0);
+	ratio := recent_mse / nullif(train_mse, 0);
+	IF ratio IS NOT NULL AND train_df > 0 AND recent_rows > 0 THEN
+		p_value := flinkml._f_upper_p(ratio, recent_rows, train_df);
+	END IF;
+	drifting := p_value < alpha;
+	RETURN;
+END $$;
+
+-- Drift of every model one may read, with the defaults above.
+CREATE VIEW flinkml.model_drift WITH (security_invoker = true) AS
+	SELECT d.* FROM flinkml.models m, LATERAL flinkml.drift(m.name) d;
+GRANT SELECT ON flinkml.model_drift TO PUBLIC;

@@ -18,6 +18,7 @@
 #include "utils/builtins.h"
 
 #include "core/lr_split.h"
+#include "core/lr_stats.h"
 
 PG_FUNCTION_INFO_V1(linreg_score_accum);
 PG_FUNCTION_INFO_V1(linreg_score_combine);
@@ -164,4 +165,63 @@ linreg_in_train_text(PG_FUNCTION_ARGS)
 	uint64		key = lr_bytes_key((const unsigned char *) VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 
 	PG_RETURN_BOOL(in_train(key, PG_GETARG_FLOAT8(1), PG_GETARG_INT32(2)));
+}
+
+PG_FUNCTION_INFO_V1(linreg_state_error);
+
+/*
+ * linreg_state_error(state, model): how the model does on the rows of a
+ * state, from the state alone (test-then-train: a change is scored before
+ * it is folded in, and no row is read again).  The squared error of the
+ * coefficients over the rows is a quadratic form of the state's moments
+ * (lr_state_sse, in double-double); the mean of y and its centred sum of
+ * squares come from the state's shifted sums.  Returns (rows, weight, sse,
+ * mean_y, m2_y); weights count as in the fit.  NULL for a state of no rows.
+ */
+Datum
+linreg_state_error(PG_FUNCTION_ARGS)
+{
+	const LrState *s = PG_GETARG_LRSTATE_P(0);
+	const LrModel *m = PG_GETARG_LRMODEL_P(1);
+	TupleDesc	desc;
+	Datum		d[5];
+	bool		nulls[5] = {false, false, false, false, false};
+	int			p;
+	double		w,
+				sy,
+				my,
+				cyy;
+
+	if (s->nfeat < 0 || s->rows == 0)
+		PG_RETURN_NULL();
+	if (s->nfeat != m->nfeat)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("linreg_state_error: the state has %d features but the model has %d", s->nfeat, m->nfeat)));
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "linreg_state_error: return type must be a row type");
+	p = s->nfeat;
+	w = s->wsum_hi + s->wsum_lo;
+	sy = lr_csum_hi(s)[p] + lr_csum_lo(s)[p];
+	my = lr_cshift(s)[p] + sy / w;
+	cyy = (lr_ccross_hi(s)[lr_tri_index(p + 1, p, p)] + lr_ccross_lo(s)[lr_tri_index(p + 1, p, p)]) - sy * sy / w;
+	d[0] = Int64GetDatum(s->rows);
+	d[1] = Float8GetDatum(w);
+	d[2] = Float8GetDatum(lr_state_sse(s, m->coef, m->intercept));
+	d[3] = Float8GetDatum(my);
+	d[4] = Float8GetDatum(cyy > 0.0 ? cyy : 0.0);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), d, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(flinkml_f_upper_p);
+
+/* flinkml._f_upper_p(f, df1, df2): P(F(df1, df2) >= f), Rmath's pf. */
+Datum
+flinkml_f_upper_p(PG_FUNCTION_ARGS)
+{
+	double		p = lr_f_upper_p(PG_GETARG_FLOAT8(0), PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2));
+
+	if (isnan(p))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(p);
 }

@@ -284,6 +284,7 @@ flinkml_delete_model(PG_FUNCTION_ARGS)
 	SPI_connect();
 	(void) gate_model(model);
 	run_privileged("DELETE FROM flinkml.deltas d WHERE d.model OPERATOR(pg_catalog.=) $1", model);
+	run_privileged("DELETE FROM flinkml.evaluations e WHERE e.model OPERATOR(pg_catalog.=) $1", model);
 	run_privileged("DELETE FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) $1", model);
 	SPI_finish();
 	PG_RETURN_VOID();

@@ -6,7 +6,9 @@
  * into an "added" state and the old rows into a "removed" state, and
  * appends one row to flinkml.deltas through a saved plan: one insert per
  * statement, whatever its row count, and no lock on the model, so
- * concurrent writers never wait for each other.  TRUNCATE calls
+ * concurrent writers never wait for each other.  The same statement scores
+ * the active version on the added rows (test-then-train, from their state)
+ * into flinkml.evaluations.  TRUNCATE calls
  * flinkml._truncated(model, table), which starts the model again from no
  * rows.
  *
@@ -59,6 +61,7 @@ static SPIPlanPtr
 delta_insert_plan(Oid ext, Oid schema)
 {
 	Oid			types[6];
+	const char *nsp;
 
 	if (insert_plan && insert_plan_ext == ext)
 		return insert_plan;
@@ -74,13 +77,27 @@ delta_insert_plan(Oid ext, Oid schema)
 	types[5] = BOOLOID;
 	if (!OidIsValid(types[1]))
 		elog(ERROR, "flinkml: type linreg_state not found");
-	insert_plan = SPI_prepare("INSERT INTO flinkml.deltas (model, added, removed, made_by) "
-							  "SELECT m.name, $2, $3, 'trigger' FROM flinkml.models m "
-							  "WHERE m.name OPERATOR(pg_catalog.=) $1 "
-							  "AND m.source::pg_catalog.oid OPERATOR(pg_catalog.=) $4 "
-							  "AND m.attnums OPERATOR(pg_catalog.=) $5 "
-							  "AND m.intercept OPERATOR(pg_catalog.=) $6 "
-							  "AND m.attached AND m.stale IS NULL", 6, types);
+	/*
+	 * Test-then-train: the same statement scores the active version on the
+	 * added rows, from their state (linreg_state_error), before they are
+	 * folded in, and appends that to flinkml.evaluations.  The count of the
+	 * statement is the delta's.
+	 */
+	nsp = quote_identifier(get_namespace_name(schema));
+	insert_plan = SPI_prepare(psprintf("WITH m AS (SELECT m.name, m.active_version FROM flinkml.models m "
+									   "WHERE m.name OPERATOR(pg_catalog.=) $1 "
+									   "AND m.source::pg_catalog.oid OPERATOR(pg_catalog.=) $4 "
+									   "AND m.attnums OPERATOR(pg_catalog.=) $5 "
+									   "AND m.intercept OPERATOR(pg_catalog.=) $6 "
+									   "AND m.attached AND m.stale IS NULL), "
+									   "e AS (INSERT INTO flinkml.evaluations (model, version, made_by, rows, weight, sse, mean_y, m2_y) "
+									   "SELECT m.name, v.version, 'trigger', x.rows, x.weight, x.sse, x.mean_y, x.m2_y "
+									   "FROM m JOIN flinkml.versions v ON v.model OPERATOR(pg_catalog.=) m.name "
+									   "AND v.version OPERATOR(pg_catalog.=) m.active_version "
+									   "CROSS JOIN LATERAL %s.linreg_state_error($2, v.fit) x "
+									   "WHERE x.rows IS NOT NULL) "
+									   "INSERT INTO flinkml.deltas (model, added, removed, made_by) "
+									   "SELECT m.name, $2, $3, 'trigger' FROM m", nsp), 6, types);
 	if (insert_plan == NULL || SPI_keepplan(insert_plan) != 0)
 		elog(ERROR, "flinkml: cannot prepare the delta insert");
 	insert_plan_ext = ext;

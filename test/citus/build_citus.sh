@@ -43,7 +43,7 @@ if [ ! -f "$INCSERVER/postgres.h" ]; then
 	exit 3
 fi
 
-DEPS=(liblz4-dev libzstd-dev libkrb5-dev libselinux1-dev libxslt1-dev libpam0g-dev libreadline-dev libssl-dev)
+DEPS=(libpq-dev liblz4-dev libzstd-dev libkrb5-dev libselinux1-dev libxslt1-dev libpam0g-dev libreadline-dev libssl-dev)
 missing=()
 for p in "${DEPS[@]}"; do
 	[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")

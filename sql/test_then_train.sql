@@ -1,0 +1,127 @@
+-- Test-then-train: before a change is folded in, the active version is
+-- scored on the change's added rows from their state (flinkml.evaluations),
+-- and flinkml.drift() compares that error with the version's own.
+-- References are computed directly over the rows.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS flinkml;
+RESET client_min_messages;
+CREATE FUNCTION ttt_close(a float8, b float8, tol float8 DEFAULT 1e-9) RETURNS boolean
+	LANGUAGE sql AS $$ SELECT abs(a - b) <= tol * greatest(abs(b), 1e-300) $$;
+
+CREATE TABLE ttt (id serial, x1 float8, x2 int, w float8, y float8);
+INSERT INTO ttt (x1, x2, w, y)
+SELECT g % 17, g % 5, 1 + g % 3, 1 + 2 * (g % 17) - (g % 5) + ((g * 7919) % 101) / 100.0
+FROM generate_series(1, 1000) g;
+SELECT flinkml.create_model('ttt', 'ttt', 'y', ARRAY['x1', 'x2']);
+SELECT flinkml.create_model('ttt_w', 'ttt', 'y', ARRAY['x1', 'x2'], weight => 'w');
+SELECT flinkml.attach('ttt') AS version, flinkml.attach('ttt_w') AS version_w;
+
+-- a statement of 50 rows: one evaluation per model, of the active version
+INSERT INTO ttt (x1, x2, w, y)
+SELECT g % 13, g % 7, 1 + g % 2, 1 + 2 * (g % 13) - (g % 7) + ((g * 104729) % 97) / 100.0
+FROM generate_series(1, 50) g;
+SELECT model, version, made_by, rows FROM flinkml.evaluations ORDER BY model;
+-- against the rows themselves, with the active version's coefficients
+WITH v AS (SELECT fit FROM flinkml.versions WHERE model = 'ttt' AND version = 2),
+     r AS (SELECT sum((y - linreg_predict(v.fit, ARRAY[x1, x2])) ^ 2) AS sse, count(*) AS n,
+                  avg(y) AS mean_y, var_pop(y) * count(*) AS m2_y
+           FROM ttt, v WHERE id > 1000)
+SELECT e.rows = r.n AS rows, e.weight = r.n AS weight, ttt_close(e.sse, r.sse) AS sse,
+       ttt_close(e.mean_y, r.mean_y) AS mean_y, ttt_close(e.m2_y, r.m2_y) AS m2_y
+FROM flinkml.evaluations e, r WHERE e.model = 'ttt';
+-- weighted: sum w (y - prediction)^2 over sum w
+WITH v AS (SELECT fit FROM flinkml.versions WHERE model = 'ttt_w' AND version = 2),
+     r AS (SELECT sum(w * (y - linreg_predict(v.fit, ARRAY[x1, x2])) ^ 2) AS sse, sum(w) AS sw,
+                  sum(w * y) / sum(w) AS mean_y
+           FROM ttt, v WHERE id > 1000)
+SELECT ttt_close(e.weight, r.sw) AS weight, ttt_close(e.sse, r.sse) AS sse, ttt_close(e.mean_y, r.mean_y) AS mean_y
+FROM flinkml.evaluations e, r WHERE e.model = 'ttt_w';
+
+-- an UPDATE is scored on the rows' new values; a DELETE adds nothing new
+-- (there is no new row to learn from)
+UPDATE ttt SET y = y + 1 WHERE id BETWEEN 1041 AND 1050;
+DELETE FROM ttt WHERE id < 5;
+SELECT model, made_by, rows FROM flinkml.evaluations WHERE model = 'ttt' ORDER BY at, rows DESC;
+SELECT ttt_close((SELECT sse FROM flinkml.evaluations WHERE model = 'ttt' AND rows = 10),
+                 (SELECT sum((y - linreg_predict(v.fit, ARRAY[x1, x2])) ^ 2)
+                  FROM ttt, flinkml.versions v
+                  WHERE id BETWEEN 1041 AND 1050 AND v.model = 'ttt' AND v.version = 2)) AS update_sse;
+-- rows with a NULL are skipped: a statement of NULLs only is not scored
+INSERT INTO ttt (x1, x2, w, y) VALUES (NULL, 1, 1, 1);
+SELECT count(*) AS evaluations FROM flinkml.evaluations WHERE model = 'ttt';
+
+-- the version scored is the active one: an older version activated
+SELECT flinkml.activate('ttt', 1);
+INSERT INTO ttt (x1, x2, w, y) VALUES (3, 2, 1, 6.1);
+SELECT version, rows FROM flinkml.evaluations WHERE model = 'ttt' ORDER BY at DESC, version LIMIT 1;
+SELECT ttt_close((SELECT sse FROM flinkml.evaluations WHERE model = 'ttt' AND version = 1),
+                 (SELECT (6.1 - linreg_predict(fit, ARRAY[3, 2])) ^ 2 FROM flinkml.versions
+                  WHERE model = 'ttt' AND version = 1)) AS version_1_sse;
+SELECT flinkml.activate('ttt', (SELECT max(version) FROM flinkml.versions WHERE model = 'ttt'));
+
+-- Drift: changes from the same process as the training rows do not set it
+-- off; changes from another one do.  The figures against a direct count.
+SELECT flinkml.refit('ttt') > 0 AS refitted;
+INSERT INTO ttt (x1, x2, w, y)
+SELECT g % 17, g % 5, 1, 1 + 2 * (g % 17) - (g % 5) + ((g * 7919) % 101) / 100.0
+FROM generate_series(2001, 2300) g;
+SELECT recent_changes, recent_rows, round(ratio::numeric, 1) AS ratio, p_value > 0.01 AS p_not_small, drifting
+FROM flinkml.drift('ttt');
+SELECT ttt_close(d.train_mse, st.sigma ^ 2) AS train_mse, d.train_df = st.df_resid AS train_df
+FROM flinkml.drift('ttt') d, flinkml.versions v, linreg_stats(v.fit) st
+WHERE v.model = 'ttt' AND v.version = d.version;
+INSERT INTO ttt (x1, x2, w, y)
+SELECT g % 17, g % 5, 1, 1 + 2.5 * (g % 17) - (g % 5) + ((g * 7919) % 101) / 100.0
+FROM generate_series(3001, 3100) g;
+SELECT recent_changes, recent_rows, p_value < 1e-6 AS p_small, drifting FROM flinkml.drift('ttt');
+SELECT model, drifting FROM flinkml.model_drift ORDER BY model;
+-- the series, one bucket (a day: the whole test)
+SELECT changes, rows, ttt_close(mse, (SELECT sum(sse) / sum(weight) FROM flinkml.evaluations WHERE model = 'ttt')) AS mse
+FROM flinkml.evaluation_series('ttt', '1 day');
+
+-- Another role sees no evaluations of a model it may not read, and may
+-- not write any
+CREATE ROLE regress_ttt_other;
+SET ROLE regress_ttt_other;
+SELECT count(*) AS seen FROM flinkml.evaluations;
+SELECT count(*) AS drift_rows FROM flinkml.model_drift;
+INSERT INTO flinkml.evaluations (model, version, made_by, rows, weight, sse, mean_y, m2_y)
+VALUES ('ttt', 1, 'trigger', 1, 1, 1e9, 0, 0);
+SELECT * FROM flinkml.drift('ttt');
+RESET ROLE;
+
+-- Followers: one evaluation per transaction, scored before it is applied
+ALTER SYSTEM SET output_plugin_libraries = 'pgoutput', 'test_decoding', 'flinkml';
+SELECT pg_reload_conf();
+CREATE TABLE ttf (x1 float8, y float8);
+ALTER TABLE ttf REPLICA IDENTITY FULL;
+INSERT INTO ttf SELECT g, 2 + 3 * g + (g % 7) / 10.0 FROM generate_series(1, 100) g;
+SELECT flinkml.create_model('ttf', 'ttf', 'y', ARRAY['x1']);
+SELECT flinkml.follow('ttf') > 0 AS following;
+BEGIN;
+INSERT INTO ttf SELECT g, 2 + 3 * g + (g % 5) / 10.0 FROM generate_series(101, 110) g;
+INSERT INTO ttf VALUES (111, 335);
+COMMIT;
+INSERT INTO ttf SELECT g, 2 + 3 * g FROM generate_series(112, 115) g;
+DO $$
+BEGIN
+	FOR i IN 1..300 LOOP
+		EXIT WHEN (SELECT rows_applied FROM flinkml.stream_status WHERE model = 'ttf') >= 15;
+		PERFORM pg_sleep(0.05);
+	END LOOP;
+END $$;
+SELECT rows_applied FROM flinkml.stream_status WHERE model = 'ttf';
+SELECT made_by, version, rows FROM flinkml.evaluations WHERE model = 'ttf' ORDER BY at;
+SELECT ttt_close(e.sse, (SELECT sum((y - linreg_predict(v.fit, ARRAY[x1])) ^ 2) FROM ttf, flinkml.versions v
+                         WHERE x1 BETWEEN 101 AND 111 AND v.model = 'ttf' AND v.version = e.version)) AS txn_sse
+FROM flinkml.evaluations e WHERE e.model = 'ttf' AND e.rows = 11;
+SELECT flinkml.unfollow('ttf');
+
+-- dropping a model drops its evaluations
+SELECT flinkml.drop_model('ttf');
+SELECT flinkml.drop_model('ttt');
+SELECT flinkml.drop_model('ttt_w');
+SELECT count(*) AS left_over FROM flinkml.evaluations;
+DROP TABLE ttt, ttf;
+DROP ROLE regress_ttt_other;
+DROP FUNCTION ttt_close(float8, float8, float8);
