@@ -347,7 +347,15 @@ CREATE TABLE flinkml.models (
 	attached boolean NOT NULL DEFAULT false,	-- triggers installed
 	stale text,									-- NULL: exact; else why it is not (a refit is needed)
 	stale_at timestamptz,
-	created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	-- which new version becomes active (flinkml.set_policy): 'always' the
+	-- newest, unless an older one is pinned; 'manual' none; 'if_better' the
+	-- newest once it beats the active one on the changes that came after it
+	policy text NOT NULL DEFAULT 'always'
+		CHECK (policy OPERATOR(pg_catalog.=) ANY (ARRAY['always', 'manual', 'if_better'])),
+	promote_margin float8 NOT NULL DEFAULT 0.05
+		CHECK (promote_margin OPERATOR(pg_catalog.>=) 0 AND promote_margin OPERATOR(pg_catalog.<) 1),
+	promote_min_rows bigint NOT NULL DEFAULT 100 CHECK (promote_min_rows OPERATOR(pg_catalog.>) 0)
 );
 
 CREATE TABLE flinkml.versions (
@@ -359,6 +367,7 @@ CREATE TABLE flinkml.versions (
 	rows bigint NOT NULL DEFAULT 0,
 	figures jsonb,
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	note text,							-- why it became active, or not (policy if_better)
 	PRIMARY KEY (model, version)
 );
 
@@ -382,6 +391,7 @@ CREATE TABLE flinkml.evaluations (
 	model text NOT NULL,
 	version integer NOT NULL,					-- the active version scored
 	made_by text NOT NULL CHECK (made_by OPERATOR(pg_catalog.=) ANY (ARRAY['trigger', 'stream'])),
+	change bigint NOT NULL,						-- the change: its delta's id (trigger), its commit LSN (stream)
 	at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	rows bigint NOT NULL,						-- rows of the change (with positive weight)
 	weight float8 NOT NULL,						-- their weight sum
@@ -449,7 +459,9 @@ GRANT USAGE ON SCHEMA flinkml TO PUBLIC;
 -- flinkml._delete_model); column-level UPDATE allows no such lock.
 GRANT SELECT ON flinkml.models TO PUBLIC;
 GRANT INSERT (name, source, target, features, weight, intercept, attnums, owner) ON flinkml.models TO PUBLIC;
-GRANT UPDATE (owner, head_version, active_version, stale, stale_at) ON flinkml.models TO PUBLIC;
+GRANT UPDATE (owner, head_version, active_version, stale, stale_at, policy, promote_margin, promote_min_rows)
+	ON flinkml.models TO PUBLIC;
+GRANT UPDATE (note) ON flinkml.versions TO PUBLIC;
 GRANT SELECT, INSERT ON flinkml.versions TO PUBLIC;
 GRANT SELECT, INSERT ON flinkml.deltas TO PUBLIC;
 GRANT SELECT, INSERT ON flinkml.evaluations TO PUBLIC;
@@ -579,6 +591,12 @@ BEGIN
 	-- the models row is the lock that numbers versions: read it afresh (NO
 	-- KEY: writers' appends and readers never wait for it)
 	SELECT * INTO m FROM flinkml.models WHERE name = m.name FOR NO KEY UPDATE;
+	-- if_better: the challenger it replaces is judged first, on the changes
+	-- it has seen
+	IF m.policy = 'if_better' AND m.active_version IS DISTINCT FROM m.head_version THEN
+		PERFORM flinkml._review(m);
+		SELECT * INTO m FROM flinkml.models WHERE name = m.name;
+	END IF;
 	v := m.head_version + 1;
 	IF f IS NOT NULL THEN
 		BEGIN
@@ -591,11 +609,17 @@ BEGIN
 			f := @extschema@.linreg_set_names(f, m.features);
 		END IF;
 	END IF;
-	INSERT INTO flinkml.versions (model, version, state, fit, made_by, rows, figures)
-	VALUES (m.name, v, s, f, how, coalesce(@extschema@.linreg_rows(s), 0), fig);
+	INSERT INTO flinkml.versions (model, version, state, fit, made_by, rows, figures, note)
+	VALUES (m.name, v, s, f, how, coalesce(@extschema@.linreg_rows(s), 0), fig,
+	        CASE WHEN m.active_version IS NULL THEN NULL
+	             WHEN m.policy = 'manual' THEN 'not activated: policy manual'
+	             WHEN m.policy = 'if_better' THEN format('challenger of version %s: activated once it beats it by %s%% on at least %s rows of the changes after it',
+	                                                     m.active_version, round((m.promote_margin * 100)::numeric, 1), m.promote_min_rows) END);
 	UPDATE flinkml.models
 	SET head_version = v,
-	    active_version = CASE WHEN active_version IS NULL OR active_version = m.head_version THEN v ELSE active_version END
+	    active_version = CASE WHEN active_version IS NULL THEN v
+	                          WHEN policy = 'always' AND active_version = m.head_version THEN v
+	                          ELSE active_version END
 	WHERE name = m.name;
 	RETURN v;
 END $$;
@@ -804,6 +828,81 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 	WHERE v.model = versions.name
 	ORDER BY v.version
 $$;
+
+-- Champion and challenger (policy if_better): the newest version is the
+-- challenger of the active one while both are scored on every change that
+-- comes after it (flinkml.evaluations); the challenger becomes active when,
+-- over at least promote_min_rows rows of those changes, its mean squared
+-- error is below the active version's by promote_margin (relative).  Runs
+-- at every new version (judging the challenger it replaces), at every
+-- follower poll, and when called.  Returns what it decided, also written to
+-- the challenger's versions.note.
+CREATE FUNCTION flinkml._review(m flinkml.models) RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	since timestamptz;
+	champ_w float8;
+	champ_sse float8;
+	chall_w float8;
+	chall_sse float8;
+	chall_rows bigint;
+	why text;
+BEGIN
+	IF m.policy <> 'if_better' OR m.active_version IS NULL OR m.active_version >= m.head_version THEN
+		RETURN 'no challenger';
+	END IF;
+	SELECT v.created_at INTO since FROM flinkml.versions v WHERE v.model = m.name AND v.version = m.head_version;
+	-- the same changes for both: those scored for the challenger
+	SELECT sum(c.weight), sum(c.sse), sum(c.rows)::bigint, sum(a.weight), sum(a.sse)
+	INTO chall_w, chall_sse, chall_rows, champ_w, champ_sse
+	FROM flinkml.evaluations c
+	JOIN flinkml.evaluations a ON a.model = c.model AND a.made_by = c.made_by AND a.change = c.change
+	                          AND a.version = m.active_version
+	WHERE c.model = m.name AND c.version = m.head_version AND c.at >= since;
+	IF coalesce(chall_rows, 0) < m.promote_min_rows THEN
+		RETURN format('challenger %s: %s of %s rows seen', m.head_version, coalesce(chall_rows, 0), m.promote_min_rows);
+	END IF;
+	IF chall_sse / chall_w < (1 - m.promote_margin) * (champ_sse / champ_w) THEN
+		why := format('activated (policy if_better): mean squared error %s on %s rows of the changes after it, against %s of version %s',
+		              round((chall_sse / chall_w)::numeric, 6), chall_rows, round((champ_sse / champ_w)::numeric, 6), m.active_version);
+		UPDATE flinkml.models SET active_version = m.head_version WHERE name = m.name;
+		UPDATE flinkml.versions v SET note = why WHERE v.model = m.name AND v.version = m.head_version;
+		RETURN why;
+	END IF;
+	why := format('challenger %s not better: mean squared error %s on %s rows, against %s of version %s (margin %s%%)',
+	              m.head_version, round((chall_sse / chall_w)::numeric, 6), chall_rows,
+	              round((champ_sse / champ_w)::numeric, 6), m.active_version, round((m.promote_margin * 100)::numeric, 1));
+	RETURN why;
+END $$;
+REVOKE ALL ON FUNCTION flinkml._review(flinkml.models) FROM PUBLIC;
+
+CREATE FUNCTION flinkml.review(name text) RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	m flinkml.models := flinkml._model(name, true);
+BEGIN
+	SELECT * INTO m FROM flinkml.models WHERE models.name = m.name FOR NO KEY UPDATE;
+	RETURN flinkml._review(m);
+END $$;
+
+CREATE FUNCTION flinkml.set_policy(name text, policy text, margin float8 DEFAULT 0.05, min_rows bigint DEFAULT 100)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	m flinkml.models := flinkml._model(name, true);
+BEGIN
+	IF policy IS NULL OR policy NOT IN ('always', 'manual', 'if_better') THEN
+		RAISE EXCEPTION 'flinkml: unknown policy %; use always, manual or if_better', coalesce(quote_literal(policy), 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF margin IS NULL OR NOT (margin >= 0 AND margin < 1) THEN
+		RAISE EXCEPTION 'flinkml: margin must be in [0, 1), got %', margin USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF min_rows IS NULL OR min_rows < 1 THEN
+		RAISE EXCEPTION 'flinkml: min_rows must be at least 1, got %', min_rows USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	UPDATE flinkml.models SET policy = set_policy.policy, promote_margin = margin, promote_min_rows = min_rows
+	WHERE models.name = m.name;
+END $$;
 
 -- activate: predictions use this version (pinned); activating the head
 -- version unpins (pending deltas apply again).
@@ -1156,6 +1255,7 @@ DECLARE
 	committed timestamptz;
 	txn_added text[];
 	txn_committed timestamptz[];
+	txn_lsn pg_lsn[];
 BEGIN
 	-- a plain read: a poll that finds nothing writes nothing, not even a
 	-- row lock (a lock is WAL, and new WAL wakes the follower again)
@@ -1193,8 +1293,9 @@ BEGIN
 	       @extschema@.linreg_merge(c.removed::@extschema@.linreg_state) FILTER (WHERE t.t_lsn IS NULL OR c.lsn >= t.t_lsn),
 	       sum(c.changes), count(*), max(c.committed),
 	       array_agg(c.added ORDER BY c.lsn) FILTER (WHERE c.added IS NOT NULL AND (t.t_lsn IS NULL OR c.lsn >= t.t_lsn)),
-	       array_agg(c.committed ORDER BY c.lsn) FILTER (WHERE c.added IS NOT NULL AND (t.t_lsn IS NULL OR c.lsn >= t.t_lsn))
-	INTO t_lsn, last_seen, a, r, changes, txns, committed, txn_added, txn_committed
+	       array_agg(c.committed ORDER BY c.lsn) FILTER (WHERE c.added IS NOT NULL AND (t.t_lsn IS NULL OR c.lsn >= t.t_lsn)),
+	       array_agg(c.lsn ORDER BY c.lsn) FILTER (WHERE c.added IS NOT NULL AND (t.t_lsn IS NULL OR c.lsn >= t.t_lsn))
+	INTO t_lsn, last_seen, a, r, changes, txns, committed, txn_added, txn_committed, txn_lsn
 	FROM c, t GROUP BY t.t_lsn;
 
 	-- a commit record may end past the flush position: never store less
@@ -1226,15 +1327,19 @@ BEGIN
 	-- test-then-train: the active version scored on each transaction's added
 	-- rows, from their state, before they are folded in
 	IF txn_added IS NOT NULL THEN
-		INSERT INTO flinkml.evaluations (model, version, made_by, at, rows, weight, sse, mean_y, m2_y)
-		SELECT m.name, v.version, 'stream', u.at, x.rows, x.weight, x.sse, x.mean_y, x.m2_y
+		INSERT INTO flinkml.evaluations (model, version, made_by, change, at, rows, weight, sse, mean_y, m2_y)
+		SELECT m.name, v.version, 'stream', u.lsn - '0/0'::pg_lsn, u.at, x.rows, x.weight, x.sse, x.mean_y, x.m2_y
 		FROM flinkml.versions v
-		CROSS JOIN LATERAL unnest(txn_added, txn_committed) u(st, at)
+		CROSS JOIN LATERAL unnest(txn_added, txn_committed, txn_lsn) u(st, at, lsn)
 		CROSS JOIN LATERAL @extschema@.linreg_state_error(u.st::@extschema@.linreg_state, v.fit) x
-		WHERE v.model = m.name AND v.version = m.active_version AND x.rows IS NOT NULL;
+		WHERE v.model = m.name AND x.rows IS NOT NULL
+		  AND (v.version = m.active_version OR (m.policy = 'if_better' AND v.version = m.head_version));
 	END IF;
 	IF a IS NOT NULL OR r IS NOT NULL THEN
 		INSERT INTO flinkml.deltas (model, added, removed, made_by) VALUES (m.name, a, r, 'stream');
+	END IF;
+	IF m.policy = 'if_better' AND m.active_version IS DISTINCT FROM m.head_version THEN
+		PERFORM flinkml._review(m);
 	END IF;
 	UPDATE flinkml.streams s
 	SET last_lsn = upto, synced_at = seen,

@@ -85,8 +85,8 @@ CREATE ROLE regress_ttt_other;
 SET ROLE regress_ttt_other;
 SELECT count(*) AS seen FROM flinkml.evaluations;
 SELECT count(*) AS drift_rows FROM flinkml.model_drift;
-INSERT INTO flinkml.evaluations (model, version, made_by, rows, weight, sse, mean_y, m2_y)
-VALUES ('ttt', 1, 'trigger', 1, 1, 1e9, 0, 0);
+INSERT INTO flinkml.evaluations (model, version, made_by, change, rows, weight, sse, mean_y, m2_y)
+VALUES ('ttt', 1, 'trigger', 1, 1, 1, 1e9, 0, 0);
 SELECT * FROM flinkml.drift('ttt');
 RESET ROLE;
 
@@ -122,6 +122,62 @@ SELECT flinkml.drop_model('ttf');
 SELECT flinkml.drop_model('ttt');
 SELECT flinkml.drop_model('ttt_w');
 SELECT count(*) AS left_over FROM flinkml.evaluations;
-DROP TABLE ttt, ttf;
+DROP TABLE ttf;
+
+-- Champion and challenger.  'always' (the default): a refit is active at
+-- once; 'manual': never by itself; 'if_better': once it beats the active
+-- version on the changes after it.
+CREATE TABLE cc (id serial, x float8, y float8);
+INSERT INTO cc (x, y) SELECT g % 20, 1 + 2 * (g % 20) + ((g * 7919) % 101) / 100.0 FROM generate_series(1, 500) g;
+SELECT flinkml.create_model('cc', 'cc', 'y', ARRAY['x']);
+SELECT flinkml.refit('cc') AS version;
+SELECT version, active FROM flinkml.versions('cc');
+SELECT flinkml.set_policy('cc', 'manual');
+SELECT flinkml.refit('cc') AS version;
+SELECT version, active FROM flinkml.versions('cc');
+SELECT note FROM flinkml.versions WHERE model = 'cc' AND version = 3;
+SELECT flinkml.activate('cc', 3);
+SELECT flinkml.set_policy('cc', 'always');
+SELECT flinkml.attach('cc') AS version;
+SELECT version, active FROM flinkml.versions('cc') WHERE active;
+SELECT flinkml.set_policy('cc', 'if_better', margin => 0.05, min_rows => 50);
+-- the world changes: y = 1 + 3x now.  Scored by the active version 4 (the
+-- triggers keep it current); a refit is the challenger, version 4 is pinned
+INSERT INTO cc (x, y) SELECT g % 20, 1 + 3 * (g % 20) + ((g * 7919) % 101) / 100.0 FROM generate_series(1, 300) g;
+SELECT flinkml.refit('cc') AS challenger;
+SELECT version, active FROM flinkml.versions('cc') WHERE version >= 4;
+SELECT note FROM flinkml.versions WHERE model = 'cc' AND version = 5;
+-- 20 rows of changes: both are scored, too few rows to decide
+INSERT INTO cc (x, y) SELECT g % 20, 1 + 3 * (g % 20) + ((g * 104729) % 97) / 100.0 FROM generate_series(1, 20) g;
+SELECT version, rows FROM flinkml.evaluations WHERE model = 'cc' ORDER BY change, version;
+SELECT flinkml.review('cc');
+-- 40 more: the challenger is better, and is activated
+INSERT INTO cc (x, y) SELECT g % 20, 1 + 3 * (g % 20) + ((g * 104729) % 97) / 100.0 FROM generate_series(21, 60) g;
+SELECT flinkml.review('cc') LIKE 'activated (policy if_better)%' AS activated;
+SELECT version, active FROM flinkml.versions('cc') WHERE active;
+SELECT note LIKE 'activated (policy if_better): mean squared error % on 60 rows of the changes after it, against % of version 4' AS why
+FROM flinkml.versions WHERE model = 'cc' AND version = 5;
+-- the decision against a direct computation over those 60 rows
+SELECT sum((y - linreg_predict(v5.fit, ARRAY[x])) ^ 2) < 0.95 * sum((y - linreg_predict(v4.fit, ARRAY[x])) ^ 2) AS better
+FROM cc, flinkml.versions v4, flinkml.versions v5
+WHERE cc.id > 800 AND v4.model = 'cc' AND v4.version = 4 AND v5.model = 'cc' AND v5.version = 5;
+-- a challenger that is not better stays a challenger
+SELECT flinkml.set_policy('cc', 'if_better', margin => 0.9, min_rows => 10);
+SELECT flinkml.refit('cc') AS challenger;
+INSERT INTO cc (x, y) SELECT g % 20, 1 + 3 * (g % 20) + ((g * 104729) % 97) / 100.0 FROM generate_series(61, 80) g;
+SELECT flinkml.review('cc') LIKE 'challenger 6 not better: %' AS kept;
+SELECT version, active FROM flinkml.versions('cc') WHERE active;
+-- rollback is still one call
+SELECT flinkml.rollback('cc');
+SELECT version, active FROM flinkml.versions('cc') WHERE active;
+-- bad input, and another role
+SELECT flinkml.set_policy('cc', 'sometimes');
+SELECT flinkml.set_policy('cc', 'if_better', margin => 1.5);
+SET ROLE regress_ttt_other;
+SELECT flinkml.set_policy('cc', 'always');
+SELECT flinkml.review('cc');
+RESET ROLE;
+SELECT flinkml.drop_model('cc');
+DROP TABLE ttt, cc;
 DROP ROLE regress_ttt_other;
 DROP FUNCTION ttt_close(float8, float8, float8);

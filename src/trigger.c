@@ -84,20 +84,22 @@ delta_insert_plan(Oid ext, Oid schema)
 	 * statement is the delta's.
 	 */
 	nsp = quote_identifier(get_namespace_name(schema));
-	insert_plan = SPI_prepare(psprintf("WITH m AS (SELECT m.name, m.active_version FROM flinkml.models m "
+	insert_plan = SPI_prepare(psprintf("WITH m AS (SELECT m.name, m.active_version, m.head_version, m.policy, "
+									   "pg_catalog.nextval('flinkml.deltas_id_seq'::pg_catalog.regclass) AS change FROM flinkml.models m "
 									   "WHERE m.name OPERATOR(pg_catalog.=) $1 "
 									   "AND m.source::pg_catalog.oid OPERATOR(pg_catalog.=) $4 "
 									   "AND m.attnums OPERATOR(pg_catalog.=) $5 "
 									   "AND m.intercept OPERATOR(pg_catalog.=) $6 "
 									   "AND m.attached AND m.stale IS NULL), "
-									   "e AS (INSERT INTO flinkml.evaluations (model, version, made_by, rows, weight, sse, mean_y, m2_y) "
-									   "SELECT m.name, v.version, 'trigger', x.rows, x.weight, x.sse, x.mean_y, x.m2_y "
+									   "e AS (INSERT INTO flinkml.evaluations (model, version, made_by, change, rows, weight, sse, mean_y, m2_y) "
+									   "SELECT m.name, v.version, 'trigger', m.change, x.rows, x.weight, x.sse, x.mean_y, x.m2_y "
 									   "FROM m JOIN flinkml.versions v ON v.model OPERATOR(pg_catalog.=) m.name "
-									   "AND v.version OPERATOR(pg_catalog.=) m.active_version "
+									   "AND (v.version OPERATOR(pg_catalog.=) m.active_version "
+									   "OR (m.policy OPERATOR(pg_catalog.=) 'if_better' AND v.version OPERATOR(pg_catalog.=) m.head_version)) "
 									   "CROSS JOIN LATERAL %s.linreg_state_error($2, v.fit) x "
 									   "WHERE x.rows IS NOT NULL) "
-									   "INSERT INTO flinkml.deltas (model, added, removed, made_by) "
-									   "SELECT m.name, $2, $3, 'trigger' FROM m", nsp), 6, types);
+									   "INSERT INTO flinkml.deltas (model, id, added, removed, made_by) "
+									   "SELECT m.name, m.change, $2, $3, 'trigger' FROM m", nsp), 6, types);
 	if (insert_plan == NULL || SPI_keepplan(insert_plan) != 0)
 		elog(ERROR, "flinkml: cannot prepare the delta insert");
 	insert_plan_ext = ext;
