@@ -12,7 +12,7 @@
 # int, income float8, buy_count int, price float8); local holds all of them
 # as a plain table and as the parent `sales` of two foreign partitions
 # (servers with extensions 'flinkml', async_capable 'true').  Lines, median
-# of 5 interleaved runs after a warm-up, serial plans everywhere
+# of 11 interleaved runs after a warm-up, serial plans everywhere
 # (max_parallel_workers_per_gather = 0):
 #   local       linreg_fit(price, ARRAY[age, income, buy_count]) FROM sales_local
 #   naive       the same FROM sales (every row fetched from the shards)
@@ -113,7 +113,7 @@ DECLARE
 	r record;
 BEGIN
 	FOREACH l IN ARRAY q LOOP PERFORM pg_temp.run(split_part(l, '|', 2)); END LOOP;  -- warm-up
-	FOR k IN 1..5 LOOP
+	FOR k IN 1..11 LOOP
 		FOREACH l IN ARRAY q LOOP
 			-- async_capable is read when the plan is made; EXECUTE plans afresh
 			EXECUTE format('ALTER SERVER shard1 OPTIONS (SET async_capable %L)', CASE WHEN l LIKE 'sequential|%' THEN 'false' ELSE 'true' END);
