@@ -113,5 +113,27 @@ RESET ROLE;
 -- a superuser (here also the owner) is not subject to the policies: allowed
 SELECT linreg_rows(flinkml.linreg_state_partitions('fdw_parts', 'price', ARRAY['age'])) AS owner_rows;
 
+-- a postgres_fdw partition whose server does not list extensions 'flinkml':
+-- a NOTICE (its rows would be fetched); none when the list has flinkml
+-- (spaces allowed); other wrappers are not looked at.  Nothing connects.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS postgres_fdw;
+RESET client_min_messages;
+CREATE SERVER fdw_noext FOREIGN DATA WRAPPER postgres_fdw OPTIONS (dbname 'nowhere');
+CREATE SERVER fdw_ext FOREIGN DATA WRAPPER postgres_fdw OPTIONS (dbname 'nowhere', extensions 'postgres_fdw, flinkml');
+CREATE FOREIGN DATA WRAPPER fdw_dummy;
+CREATE SERVER fdw_other FOREIGN DATA WRAPPER fdw_dummy;
+CREATE TABLE fdw_remote (k int, y float8, x int) PARTITION BY LIST (k);
+CREATE FOREIGN TABLE fdw_remote_1 PARTITION OF fdw_remote FOR VALUES IN (1) SERVER fdw_noext;
+CREATE FOREIGN TABLE fdw_remote_2 PARTITION OF fdw_remote FOR VALUES IN (2) SERVER fdw_ext;
+CREATE FOREIGN TABLE fdw_remote_3 PARTITION OF fdw_remote FOR VALUES IN (3) SERVER fdw_other;
+SELECT flinkml.linreg_state_partitions_query('fdw_remote', 'y', ARRAY['x']);
+ALTER SERVER fdw_noext OPTIONS (ADD extensions 'flinkml');
+SELECT flinkml.linreg_state_partitions_query('fdw_remote', 'y', ARRAY['x']) IS NOT NULL AS no_notice;
+DROP TABLE fdw_remote;
+DROP SERVER fdw_noext, fdw_ext, fdw_other;
+DROP FOREIGN DATA WRAPPER fdw_dummy;
+DROP EXTENSION postgres_fdw;
+
 DROP TABLE fdw_rows, fdw_parts, "Fdw Odd", fdw_none_rows, fdw_empty, fdw_text CASCADE;
 DROP ROLE fdw_reader;

@@ -1618,6 +1618,8 @@ CREATE AGGREGATE linreg_dwtest(model linreg, y float8, x float8[], order_key tim
 --   security active on the parent or a leaf is refused: the parent's policies
 --   do not apply to a query of a leaf, and a leaf's do not to a query of the
 --   parent, so the result would not be the parent's.
+-- - A postgres_fdw leaf whose server does not list extensions 'flinkml' has
+--   its rows fetched (the same result, slowly): a NOTICE names it.
 -- - One statement: a cancel or statement_timeout stops it, and postgres_fdw
 --   cancels the remote queries.
 -- - The leaves are read from the catalog (pg_partition_tree, in its order)
@@ -1643,6 +1645,7 @@ DECLARE
 	agg text;
 	xs text;
 	parts text[] := '{}';
+	srv name;
 BEGIN
 	IF parent IS NULL THEN
 		RAISE EXCEPTION 'flinkml: parent must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -1698,6 +1701,22 @@ BEGIN
 				USING ERRCODE = 'feature_not_supported',
 				      HINT = pg_catalog.format('A query of each partition would not see the rows a query of %s sees; aggregate over %s directly.', parent, parent);
 		END IF;
+	END LOOP;
+	-- a postgres_fdw leaf whose server does not list extensions 'flinkml'
+	-- gives the same result, but its rows are fetched: say so
+	FOR leaf, srv IN
+		SELECT t.leaf, s.srvname FROM pg_catalog.unnest(leaves) AS t(leaf)
+		JOIN pg_catalog.pg_foreign_table ft ON ft.ftrelid OPERATOR(pg_catalog.=) t.leaf
+		JOIN pg_catalog.pg_foreign_server s ON s.oid OPERATOR(pg_catalog.=) ft.ftserver
+		JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid OPERATOR(pg_catalog.=) s.srvfdw
+		WHERE w.fdwname OPERATOR(pg_catalog.=) 'postgres_fdw'
+		  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_options_to_table(s.srvoptions) o
+		                  WHERE o.option_name OPERATOR(pg_catalog.=) 'extensions'
+		                    AND 'flinkml' OPERATOR(pg_catalog.=) ANY (pg_catalog.string_to_array(
+		                        pg_catalog.replace(o.option_value, ' ', ''), ',')))
+	LOOP
+		RAISE NOTICE 'flinkml: the server % of partition % does not list extensions ''flinkml'': its rows are fetched, not aggregated there', srv, leaf
+			USING HINT = pg_catalog.format('ALTER SERVER %I OPTIONS (ADD extensions %L), or SET extensions to a list that includes flinkml.', srv, 'flinkml');
 	END LOOP;
 	xs := (SELECT pg_catalog.string_agg(pg_catalog.format('%I', f), ', ' ORDER BY o)
 	       FROM pg_catalog.unnest(x) WITH ORDINALITY AS u(f, o));
