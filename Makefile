@@ -23,7 +23,7 @@ PG_CFLAGS = -std=gnu11 -ffp-contract=off -Isrc
 PG_CPPFLAGS = -Isrc
 
 REGRESS = types aggregates solver window parallel predict bad_input nist stats evaluate ridge \
-          registry triggers planner batch limits security diagnostics \
+          registry triggers planner batch limits security diagnostics fdw \
           test_then_train
 ISOLATION = trigger_writers compaction
 TAP_TESTS = 1

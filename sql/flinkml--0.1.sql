@@ -1839,3 +1839,165 @@ END $$;
 CREATE VIEW flinkml.model_drift WITH (security_invoker = true) AS
 	SELECT d.* FROM flinkml.models m, LATERAL flinkml.drift(m.name) d;
 GRANT SELECT ON flinkml.model_drift TO PUBLIC;
+
+-------------------------------------------------------------------------------
+-- Scale-out: one state over the leaf partitions of a partitioned table, one
+-- aggregate per leaf (README "postgres_fdw: one model over foreign partitions").
+--
+-- PostgreSQL 15's postgres_fdw never ships a partial aggregate: an aggregate
+-- over a parent whose partitions are foreign tables fetches every row (a
+-- partitionwise aggregate pushes down only when grouped by the partition
+-- key).  An aggregate over one foreign table is shipped whole when its server
+-- lists `extensions 'flinkml'` and every argument is shippable.  So the query
+-- built here is a UNION ALL of one linreg_state per leaf, merged locally in
+-- leaf order:
+--
+--   SELECT linreg_merge(p.s ORDER BY p.i) FROM (
+--     SELECT linreg_state(y::float8, ARRAY[x1, x2]::float8[]) AS s, 1 AS i FROM leaf_1
+--     UNION ALL ...) p
+--
+-- - `ARRAY[...]::float8[]` casts each element (the parser pushes the cast
+--   into the constructor), which postgres_fdw ships; an all-integer
+--   `ARRAY[a, b]` left to the aggregate's implicit cast is an ArrayCoerceExpr
+--   (int4[] to float8[]), which postgres_fdw 15 does not ship.
+-- - The Append under linreg_merge runs the remote aggregates concurrently
+--   when the servers have `async_capable 'true'`; `ORDER BY p.i` fixes the
+--   merge order whatever order they finish in (a merge is exact to the
+--   double-double's last bits, not commutative in them), so the state is the
+--   same bits every time, and the same as over local partitions with the same
+--   rows.  The coefficients equal those of one aggregate over all the rows.
+-- - Columns only, no expressions: every identifier is quoted (%I), the leaves
+--   are named by OID (%s of a regclass, schema-qualified under this search
+--   path), every function and type is schema-qualified.  SECURITY INVOKER:
+--   the caller needs SELECT on the parent's columns (checked here, so it
+--   reads nothing the plain aggregate over the parent would not) and on each
+--   leaf (checked by PostgreSQL, as a query of the leaf does).  Row-level
+--   security active on the parent or a leaf is refused: the parent's policies
+--   do not apply to a query of a leaf, and a leaf's do not to a query of the
+--   parent, so the result would not be the parent's.
+-- - A postgres_fdw leaf whose server does not list extensions 'flinkml' has
+--   its rows fetched (the same result, slowly): a NOTICE names it.
+-- - One statement: a cancel or statement_timeout stops it, and postgres_fdw
+--   cancels the remote queries.
+-- - The leaves are read from the catalog (pg_partition_tree, in its order)
+--   before the statement runs; a partition attached or detached concurrently
+--   may be missed or seen, as by any query planned in between.
+-------------------------------------------------------------------------------
+
+-- The statement linreg_state_partitions runs, for EXPLAIN VERBOSE; errors
+-- name the argument.
+CREATE FUNCTION flinkml.linreg_state_partitions_query(parent regclass, y text, x text[],
+	weight text DEFAULT NULL, intercept boolean DEFAULT true)
+RETURNS text LANGUAGE plpgsql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	kind "char";
+	leaves regclass[];
+	leaf regclass;
+	cols text[] := ARRAY[y, weight] || x;
+	col text;
+	what text;
+	typ regtype;
+	num int2;
+	i integer;
+	agg text;
+	xs text;
+	parts text[] := '{}';
+	srv name;
+BEGIN
+	IF parent IS NULL THEN
+		RAISE EXCEPTION 'flinkml: parent must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF y IS NULL THEN
+		RAISE EXCEPTION 'flinkml: y must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF x IS NULL OR pg_catalog.array_position(x, NULL) IS NOT NULL THEN
+		RAISE EXCEPTION 'flinkml: x must be an array of column names without NULLs'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF intercept IS NULL THEN
+		RAISE EXCEPTION 'flinkml: intercept must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT c.relkind INTO kind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) parent;
+	IF kind IS DISTINCT FROM 'p' THEN
+		RAISE EXCEPTION 'flinkml: parent % is not a partitioned table', parent
+			USING ERRCODE = 'wrong_object_type',
+			      HINT = 'Aggregate over it directly: SELECT linreg_state(y, ARRAY[x1, x2]::float8[]) FROM t.';
+	END IF;
+	-- every column must exist in the parent, be numeric, and be readable
+	FOR i IN 1 .. pg_catalog.cardinality(cols) LOOP
+		col := cols[i];
+		CONTINUE WHEN col IS NULL;		-- no weight
+		what := CASE i WHEN 1 THEN 'y' WHEN 2 THEN 'weight' ELSE pg_catalog.format('x[%s]', i - 2) END;
+		SELECT a.atttypid::regtype, a.attnum INTO typ, num FROM pg_catalog.pg_attribute a
+		WHERE a.attrelid OPERATOR(pg_catalog.=) parent AND a.attname OPERATOR(pg_catalog.=) col
+		  AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'flinkml: %: column "%" does not exist in %', what, col, parent
+				USING ERRCODE = 'undefined_column';
+		END IF;
+		IF typ NOT IN ('pg_catalog.float8'::regtype, 'pg_catalog.float4'::regtype, 'pg_catalog.int2'::regtype,
+		               'pg_catalog.int4'::regtype, 'pg_catalog.int8'::regtype, 'pg_catalog.numeric'::regtype) THEN
+			RAISE EXCEPTION 'flinkml: %: column "%" of % has type %; it must be numeric', what, col, parent, typ
+				USING ERRCODE = 'datatype_mismatch';
+		END IF;
+		IF NOT pg_catalog.has_column_privilege(parent, num, 'SELECT') THEN
+			RAISE EXCEPTION 'flinkml: permission denied to read column "%" of %', col, parent
+				USING ERRCODE = 'insufficient_privilege';
+		END IF;
+	END LOOP;
+	SELECT pg_catalog.array_agg(t.relid ORDER BY t.ord) INTO leaves
+	FROM pg_catalog.pg_partition_tree(parent) WITH ORDINALITY AS t(relid, parentrelid, isleaf, level, ord)
+	WHERE t.isleaf;
+	IF leaves IS NULL THEN
+		RAISE EXCEPTION 'flinkml: parent % has no partitions', parent
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	FOREACH leaf IN ARRAY parent || leaves LOOP
+		IF pg_catalog.row_security_active(leaf) THEN
+			RAISE EXCEPTION 'flinkml: row-level security of % applies to role %', leaf, current_user
+				USING ERRCODE = 'feature_not_supported',
+				      HINT = pg_catalog.format('A query of each partition would not see the rows a query of %s sees; aggregate over %s directly.', parent, parent);
+		END IF;
+	END LOOP;
+	-- a postgres_fdw leaf whose server does not list extensions 'flinkml'
+	-- gives the same result, but its rows are fetched: say so
+	FOR leaf, srv IN
+		SELECT t.leaf, s.srvname FROM pg_catalog.unnest(leaves) AS t(leaf)
+		JOIN pg_catalog.pg_foreign_table ft ON ft.ftrelid OPERATOR(pg_catalog.=) t.leaf
+		JOIN pg_catalog.pg_foreign_server s ON s.oid OPERATOR(pg_catalog.=) ft.ftserver
+		JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid OPERATOR(pg_catalog.=) s.srvfdw
+		WHERE w.fdwname OPERATOR(pg_catalog.=) 'postgres_fdw'
+		  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_options_to_table(s.srvoptions) o
+		                  WHERE o.option_name OPERATOR(pg_catalog.=) 'extensions'
+		                    AND 'flinkml' OPERATOR(pg_catalog.=) ANY (pg_catalog.string_to_array(
+		                        pg_catalog.replace(o.option_value, ' ', ''), ',')))
+	LOOP
+		RAISE NOTICE 'flinkml: the server % of partition % does not list extensions ''flinkml'': its rows are fetched, not aggregated there', srv, leaf
+			USING HINT = pg_catalog.format('ALTER SERVER %I OPTIONS (ADD extensions %L), or SET extensions to a list that includes flinkml.', srv, 'flinkml');
+	END LOOP;
+	xs := (SELECT pg_catalog.string_agg(pg_catalog.format('%I', f), ', ' ORDER BY o)
+	       FROM pg_catalog.unnest(x) WITH ORDINALITY AS u(f, o));
+	agg := pg_catalog.format('@extschema@.%s(%I::pg_catalog.float8, ARRAY[%s]::pg_catalog.float8[]%s)',
+		CASE WHEN intercept THEN 'linreg_state' ELSE 'linreg_state_noint' END,
+		y, coalesce(xs, ''),
+		CASE WHEN weight IS NULL THEN '' ELSE pg_catalog.format(', %I::pg_catalog.float8', weight) END);
+	FOR i IN 1 .. pg_catalog.cardinality(leaves) LOOP
+		parts := parts || pg_catalog.format('SELECT %s AS s, %s AS i FROM %s', agg, i, leaves[i]);
+	END LOOP;
+	RETURN pg_catalog.format('SELECT @extschema@.linreg_merge(p.s ORDER BY p.i) FROM (%s) p',
+		pg_catalog.array_to_string(parts, ' UNION ALL '));
+END $$;
+
+-- linreg_state over the leaf partitions of parent, each leaf's aggregate run
+-- where the leaf is (shipped to its server for a postgres_fdw foreign table
+-- whose server lists extensions 'flinkml'), merged here:
+--   SELECT linreg_solve(flinkml.linreg_state_partitions('sales', 'price', ARRAY['age', 'income']));
+CREATE FUNCTION flinkml.linreg_state_partitions(parent regclass, y text, x text[],
+	weight text DEFAULT NULL, intercept boolean DEFAULT true)
+RETURNS @extschema@.linreg_state LANGUAGE plpgsql SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	s @extschema@.linreg_state;
+BEGIN
+	EXECUTE flinkml.linreg_state_partitions_query(parent, y, x, weight, intercept) INTO s;
+	RETURN s;
+END $$;
