@@ -1,8 +1,11 @@
 #!/bin/bash
 # demo/run_demo.sh — the README's demo: build and install flinkml, start a
 # throwaway PostgreSQL 15 cluster (test/cluster.sh, unix socket only, port
-# $FLINKML_DEMO_PORT, default 54322), run demo/demo.sql with psql, stop the
-# cluster.  Run as root on Debian 12:
+# $FLINKML_DEMO_PORT, default 54322), run demo/demo.sql (a table scan: fit,
+# evaluate, predict) and demo/stream_demo.sql (batches arriving, models that
+# learn as they commit, test-then-train error, drift, champion/challenger,
+# rollback) with psql, draw the error over time with gnuplot (to
+# demo/out/error_over_time.png), stop the cluster.  Run as root on Debian 12:
 #
 #     bash demo/run_demo.sh
 set -u -o pipefail
@@ -35,6 +38,40 @@ echo "== running demo/demo.sql"
 start=$SECONDS
 psql -X -v ON_ERROR_STOP=1 --echo-queries -d postgres -f "$REPO/demo/demo.sql" </dev/null
 rc=$?
+OUT=$REPO/demo/out
+mkdir -p "$OUT"
+if [ "$rc" -eq 0 ]; then
+	echo
+	echo "== running demo/stream_demo.sql"
+	psql -X -v ON_ERROR_STOP=1 -v outdir="$OUT" --echo-queries -d postgres -f "$REPO/demo/stream_demo.sql" </dev/null
+	rc=$?
+fi
+if [ "$rc" -eq 0 ] && [ -s "$OUT/error_over_time.dat" ]; then
+	command -v gnuplot >/dev/null 2>&1 ||
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o APT::Install-Recommends=false gnuplot-nox >/dev/null 2>&1 ||
+		echo "run_demo: gnuplot-nox could not be installed: no picture" >&2
+	if command -v gnuplot >/dev/null 2>&1; then
+		# psql's aligned output: rows of "b | all | window | cc" between the header and the footer
+		sed -n 's/^ *\([0-9][0-9]*\) *| *\([0-9.]*\) *| *\([0-9.]*\) *| *\([0-9.]*\) *$/\1 \2 \3 \4/p' \
+			"$OUT/error_over_time.dat" >"$OUT/error_over_time.txt"
+		gnuplot <<GP
+set terminal png size 900,500 noenhanced
+set output '$OUT/error_over_time.png'
+set title 'Test-then-train error per batch of 2,000 sales (the world changes at batch 13)'
+set xlabel 'batch (5 minutes of event time each)'
+set ylabel 'mean squared error on the batch, before learning it'
+set logscale y
+set key top left
+set grid
+plot '$OUT/error_over_time.txt' using 1:2 with linespoints title 'all-history model (price_all)', \
+     '' using 1:3 with linespoints title 'one-hour window (12 batches, state arithmetic)', \
+     '' using 1:4 with linespoints title 'champion/challenger (price_cc, if_better)'
+GP
+		echo
+		echo "== the error over time, as a picture: $OUT/error_over_time.png"
+		echo "   (the numbers: $OUT/error_over_time.txt)"
+	fi
+fi
 echo
 echo "== demo/demo.sql finished in $((SECONDS - start)) s (exit $rc)"
 
