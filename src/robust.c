@@ -154,12 +154,38 @@ robust_copy(const RobustFlat *r)
 	return c;
 }
 
+/*
+ * The cache a transition used last in this backend: a serial final (or the
+ * leader's, when it scanned rows too) takes the factor from there instead
+ * of building it again from the state's model.  Cleared when the context
+ * of any transition's caches goes; checked against the state's model bytes
+ * before use.
+ */
+static DiagCache *last_cache = NULL;
+
+static void
+forget_last_cache(void *arg)
+{
+	last_cache = NULL;
+}
+
 /* The per-query caches of a transition or final function (several models: grouped calls). */
 static DiagSlots *
-robust_slots(FunctionCallInfo fcinfo)
+robust_slots(FunctionCallInfo fcinfo, bool transition)
 {
 	if (fcinfo->flinfo->fn_extra == NULL)
-		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(DiagSlots));
+	{
+		MemoryContext cx = fcinfo->flinfo->fn_mcxt;
+
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(cx, sizeof(DiagSlots));
+		if (transition)
+		{
+			MemoryContextCallback *cb = MemoryContextAllocZero(cx, sizeof(MemoryContextCallback));
+
+			cb->func = forget_last_cache;
+			MemoryContextRegisterResetCallback(cx, cb);
+		}
+	}
 	return (DiagSlots *) fcinfo->flinfo->fn_extra;
 }
 
@@ -200,8 +226,9 @@ robust_accum(FunctionCallInfo fcinfo, bool weighted)
 					 errmsg("linreg_robust_se: type must not be NULL")));
 		type = hc_type(PG_GETARG_TEXT_PP(typearg));
 	}
-	c = flinkml_diag_cache_multi(robust_slots(fcinfo), fcinfo->flinfo->fn_mcxt, PG_GETARG_DATUM(1),
+	c = flinkml_diag_cache_multi(robust_slots(fcinfo, true), fcinfo->flinfo->fn_mcxt, PG_GETARG_DATUM(1),
 								 "linreg_robust_se");
+	last_cache = c;
 	m = c->model;
 	if (PG_ARGISNULL(0))
 		r = robust_new(type, m, c->hash, c->diag.k + c->diag.icpt);
@@ -316,8 +343,11 @@ linreg_robust_final(PG_FUNCTION_ARGS)
 	r = DatumGetRobustP(PG_GETARG_DATUM(0));
 	if (r->n == 0)
 		PG_RETURN_NULL();
-	c = flinkml_diag_cache_multi(robust_slots(fcinfo), fcinfo->flinfo->fn_mcxt,
-								 PointerGetDatum(robust_model(r)), "linreg_robust_se");
+	c = last_cache;
+	if (c == NULL || !c->ready || c->hash != r->model_hash || (int32) VARSIZE(c->model) != r->model_size
+		|| memcmp(c->model, robust_model(r), r->model_size) != 0)
+		c = flinkml_diag_cache_multi(robust_slots(fcinfo, false), fcinfo->flinfo->fn_mcxt,
+									 PointerGetDatum(robust_model(r)), "linreg_robust_se");
 	if (c->diag.k + c->diag.icpt != r->nq || c->model->nfeat != r->nfeat)
 		elog(ERROR, "linreg_robust_se: the state's meat does not match its model");
 	h.type = r->type;
