@@ -226,6 +226,22 @@ SELECT g, s::text::linreg_robust_state::text = s::text AS text_same,
        linreg_robust_final(s::text::linreg_robust_state) = linreg_robust_final(s) AS result_same,
        linreg_robust_state_send(sw::text::linreg_robust_state) = linreg_robust_state_send(sw) AS bytes_same_w
 FROM par_rob_states ORDER BY g;
+-- binary round trip through COPY (FORMAT binary): send, then receive
+\getenv abs_builddir PG_ABS_BUILDDIR
+\set binfile :abs_builddir '/results/parallel_states.bin'
+CREATE TEMP TABLE par_bin (g integer, c linreg_cv_state, r linreg_robust_state, rw linreg_robust_state);
+COPY (SELECT c.g, c.s, r.s, r.sw FROM par_cv_states c JOIN par_rob_states r USING (g) ORDER BY g) TO STDOUT (FORMAT binary) \g :binfile
+\set copy_in '\\copy par_bin FROM ' :'binfile' ' (FORMAT binary)'
+:copy_in
+SELECT b.g, linreg_cv_state_send(b.c) = linreg_cv_state_send(c.s) AS cv_bits_rt,
+       linreg_robust_state_send(b.r) = linreg_robust_state_send(r.s) AS robust_bits_rt,
+       b.rw::text = r.sw::text AS robust_w_text_same
+FROM par_bin b JOIN par_cv_states c USING (g) JOIN par_rob_states r USING (g) ORDER BY g;
+-- a malformed binary state (folds 1) is refused
+CREATE TEMP TABLE par_bin_bad (c linreg_cv_state);
+COPY (SELECT overlay(linreg_cv_state_send(s) PLACING '\x00000001'::bytea FROM 5 FOR 4) FROM par_cv_states WHERE g = 0) TO STDOUT (FORMAT binary) \g :binfile
+\set copy_bad '\\copy par_bin_bad FROM ' :'binfile' ' (FORMAT binary)'
+:copy_bad
 -- a state before any row with features, and the empty aggregate
 SELECT pg_temp.cv_state(yn, ARRAY[x1, x2, x3], id, 3, ARRAY[1]) AS s FROM par_data WHERE id <= 5;
 SELECT linreg_cv_final(pg_temp.cv_state(yn, ARRAY[x1, x2, x3], id, 3, ARRAY[1])) IS NULL AS no_rows FROM par_data WHERE id <= 5;
