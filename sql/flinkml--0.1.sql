@@ -289,25 +289,71 @@ CREATE FUNCTION linreg_in_train(key text, fraction float8, seed integer DEFAULT 
 CREATE TYPE linreg_cv_result AS (
 	lambdas float8[], cv_mse float8[], best_lambda float8, model linreg
 );
-CREATE FUNCTION linreg_cv_accum(internal, float8, float8[], bigint, integer, float8[]) RETURNS internal
+-- The running states of linreg_cv and linreg_robust_se are plain types with
+-- exact text and binary forms and a combine function: the aggregates run in
+-- parallel workers, and Citus can ship their partial states as text.
+CREATE TYPE linreg_cv_state;
+CREATE FUNCTION linreg_cv_state_in(cstring) RETURNS linreg_cv_state
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION linreg_cv_state_out(linreg_cv_state) RETURNS cstring
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION linreg_cv_state_recv(internal) RETURNS linreg_cv_state
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION linreg_cv_state_send(linreg_cv_state) RETURNS bytea
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE linreg_cv_state (
+	INPUT = linreg_cv_state_in,
+	OUTPUT = linreg_cv_state_out,
+	RECEIVE = linreg_cv_state_recv,
+	SEND = linreg_cv_state_send,
+	INTERNALLENGTH = VARIABLE,
+	ALIGNMENT = double,
+	STORAGE = extended
+);
+CREATE FUNCTION linreg_cv_accum(linreg_cv_state, float8, float8[], bigint, integer, float8[]) RETURNS linreg_cv_state
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION linreg_cv_final(internal) RETURNS linreg_cv_result
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION linreg_cv_combine(linreg_cv_state, linreg_cv_state) RETURNS linreg_cv_state
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION linreg_cv_final(linreg_cv_state) RETURNS linreg_cv_result
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE AGGREGATE linreg_cv(y float8, x float8[], key bigint, folds integer, lambdas float8[]) (
-	SFUNC = linreg_cv_accum, STYPE = internal, FINALFUNC = linreg_cv_final
+	SFUNC = linreg_cv_accum, STYPE = linreg_cv_state, FINALFUNC = linreg_cv_final,
+	COMBINEFUNC = linreg_cv_combine, PARALLEL = SAFE
 );
 
-CREATE FUNCTION linreg_robust_accum(internal, linreg, float8, float8[], text) RETURNS internal
+CREATE TYPE linreg_robust_state;
+CREATE FUNCTION linreg_robust_state_in(cstring) RETURNS linreg_robust_state
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION linreg_robust_state_out(linreg_robust_state) RETURNS cstring
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION linreg_robust_state_recv(internal) RETURNS linreg_robust_state
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION linreg_robust_state_send(linreg_robust_state) RETURNS bytea
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE linreg_robust_state (
+	INPUT = linreg_robust_state_in,
+	OUTPUT = linreg_robust_state_out,
+	RECEIVE = linreg_robust_state_recv,
+	SEND = linreg_robust_state_send,
+	INTERNALLENGTH = VARIABLE,
+	ALIGNMENT = double,
+	STORAGE = extended
+);
+CREATE FUNCTION linreg_robust_accum(linreg_robust_state, linreg, float8, float8[], text) RETURNS linreg_robust_state
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION linreg_robust_accum_w(internal, linreg, float8, float8[], float8, text) RETURNS internal
+CREATE FUNCTION linreg_robust_accum_w(linreg_robust_state, linreg, float8, float8[], float8, text) RETURNS linreg_robust_state
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION linreg_robust_final(internal) RETURNS float8[]
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION linreg_robust_combine(linreg_robust_state, linreg_robust_state) RETURNS linreg_robust_state
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION linreg_robust_final(linreg_robust_state) RETURNS float8[]
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE AGGREGATE linreg_robust_se(model linreg, y float8, x float8[], type text) (
-	SFUNC = linreg_robust_accum, STYPE = internal, FINALFUNC = linreg_robust_final
+	SFUNC = linreg_robust_accum, STYPE = linreg_robust_state, FINALFUNC = linreg_robust_final,
+	COMBINEFUNC = linreg_robust_combine, PARALLEL = SAFE
 );
 CREATE AGGREGATE linreg_robust_se(model linreg, y float8, x float8[], weight float8, type text) (
-	SFUNC = linreg_robust_accum_w, STYPE = internal, FINALFUNC = linreg_robust_final
+	SFUNC = linreg_robust_accum_w, STYPE = linreg_robust_state, FINALFUNC = linreg_robust_final,
+	COMBINEFUNC = linreg_robust_combine, PARALLEL = SAFE
 );
 -------------------------------------------------------------------------------
 -- The model registry (schema flinkml): models, their versions, and the

@@ -12,6 +12,16 @@
  * CV_MAX_LAMBDAS lambdas (folds x lambdas solves at the end), refused before
  * anything is allocated; the solves check for interrupts (cancel,
  * statement_timeout) one by one.
+ *
+ * The running state is a value of type linreg_cv_state: one flat varlena
+ * (CvFlat below) holding the folds, the lambdas, the skip count and the k
+ * fold states one after another.  The transition function updates it in
+ * place in the aggregate context (the value is only re-made once, when the
+ * first row gives the feature count), so a row costs what it did with the
+ * old internal state: one lr_state_add_row into its fold.  Being a plain
+ * type, it has a combine function (parallel query: Partial / Finalize
+ * Aggregate) and exact text and binary forms (Citus ships partial states
+ * as text).
  */
 #include "flinkml.h"
 
@@ -22,37 +32,140 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
+#include "libpq/pqformat.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 #include "core/lr_solve.h"
 #include "core/lr_split.h"
 #include "core/lr_stats.h"
+#include "core/lr_codec.h"
+#include "state_text.h"
 
 PG_FUNCTION_INFO_V1(linreg_cv_accum);
+PG_FUNCTION_INFO_V1(linreg_cv_combine);
 PG_FUNCTION_INFO_V1(linreg_cv_final);
+PG_FUNCTION_INFO_V1(linreg_cv_state_in);
+PG_FUNCTION_INFO_V1(linreg_cv_state_out);
+PG_FUNCTION_INFO_V1(linreg_cv_state_recv);
+PG_FUNCTION_INFO_V1(linreg_cv_state_send);
 
 /* The same lambda bound as linreg_ridge_path's (stats.c). */
 #define CV_MAX_FOLDS	100
 #define CV_MAX_LAMBDAS	1000
 
-typedef struct CvState
-{
-	int			k;				/* folds */
-	int			nlambda;
-	double	   *lambdas;
-	LrState   **fold;			/* k states, once the feature count is known */
-	int64		skipped;
-} CvState;
+#define CV_STATE_VERSION 1
 
-static CvState *
-cv_start(FunctionCallInfo fcinfo, MemoryContext ctx)
+/*
+ * linreg_cv_state: the header, lambdas[nlambda], then (once a row gave the
+ * feature count, nfeat >= 0) k fold states of lr_state_size(nfeat) bytes
+ * each, every one with its own length word set (so it is a linreg_state
+ * value as it is).  All parts are multiples of 8 bytes.
+ */
+typedef struct CvFlat
+{
+	int32		vl_len_;
+	int32		version;		/* CV_STATE_VERSION */
+	int32		k;				/* folds */
+	int32		nlambda;
+	int32		nfeat;			/* -1 while no row has been seen: no fold states */
+	int32		reserved;		/* 0 */
+	int64		skipped;
+	double		data[FLEXIBLE_ARRAY_MEMBER];	/* lambdas, then the fold states */
+} CvFlat;
+
+static inline Size
+cv_size(int nlambda, int k, int nfeat)
+{
+	Size		s = offsetof(CvFlat, data) + sizeof(double) * (Size) nlambda;
+
+	if (nfeat >= 0)
+		s += (Size) k * lr_state_size(nfeat);
+	return s;
+}
+
+static inline double *
+cv_lambdas(CvFlat *cv)
+{
+	return cv->data;
+}
+
+static inline LrState *
+cv_fold(CvFlat *cv, int f)
+{
+	return (LrState *) ((char *) (cv->data + cv->nlambda) + (Size) f * lr_state_size(cv->nfeat));
+}
+
+#define DatumGetCvP(d) ((CvFlat *) PG_DETOAST_DATUM(d))
+
+/* The state of k folds of nfeat features must fit in one value (1 GB). */
+static void
+cv_check_size(int nlambda, int k, int nfeat)
+{
+	if (nfeat >= 0 && cv_size(nlambda, k, nfeat) > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("linreg_cv: %d folds of %d features need a state of %zu MB; a value holds at most 1 GB",
+						k, nfeat, cv_size(nlambda, k, nfeat) >> 20),
+				 errhint("Use fewer folds or fewer features.")));
+}
+
+/* A header-only state (no row yet) in the current memory context. */
+static CvFlat *
+cv_new(int k, int nlambda, const double *lambdas)
+{
+	CvFlat	   *cv = palloc0(cv_size(nlambda, k, -1));
+
+	SET_VARSIZE(cv, cv_size(nlambda, k, -1));
+	cv->version = CV_STATE_VERSION;
+	cv->k = k;
+	cv->nlambda = nlambda;
+	cv->nfeat = -1;
+	memcpy(cv_lambdas(cv), lambdas, sizeof(double) * nlambda);
+	return cv;
+}
+
+/* cv grown to hold k empty fold states of nfeat features: a new value in the current context. */
+static CvFlat *
+cv_with_folds(const CvFlat *cv, int nfeat)
+{
+	Size		size;
+	CvFlat	   *r;
+
+	cv_check_size(cv->nlambda, cv->k, nfeat);
+	size = cv_size(cv->nlambda, cv->k, nfeat);
+	r = palloc_extended(size, MCXT_ALLOC_ZERO);
+	memcpy(r, cv, cv_size(cv->nlambda, cv->k, -1));
+	SET_VARSIZE(r, size);
+	r->nfeat = nfeat;
+	for (int f = 0; f < r->k; f++)
+	{
+		LrState    *s = cv_fold(r, f);
+
+		lr_state_init(s, nfeat, 1);
+		SET_VARSIZE(s, lr_state_size(nfeat));
+	}
+	return r;
+}
+
+static CvFlat *
+cv_copy(const CvFlat *cv)
+{
+	CvFlat	   *r = palloc_extended(VARSIZE(cv), 0);
+
+	memcpy(r, cv, VARSIZE(cv));
+	return r;
+}
+
+static CvFlat *
+cv_start(FunctionCallInfo fcinfo)
 {
 	int			k;
 	ArrayType  *a;
 	Datum	   *vals;
 	bool	   *nulls;
 	int			n;
-	CvState    *cv;
+	double	   *lambdas;
 
 	if (PG_ARGISNULL(4) || PG_ARGISNULL(5))
 		ereport(ERROR,
@@ -78,10 +191,7 @@ cv_start(FunctionCallInfo fcinfo, MemoryContext ctx)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("linreg_cv: lambdas must not be empty")));
-	cv = MemoryContextAllocZero(ctx, sizeof(CvState));
-	cv->k = k;
-	cv->nlambda = n;
-	cv->lambdas = MemoryContextAlloc(ctx, sizeof(double) * n);
+	lambdas = palloc(sizeof(double) * n);
 	for (int i = 0; i < n; i++)
 	{
 		double		l = nulls[i] ? NAN : DatumGetFloat8(vals[i]);
@@ -90,17 +200,23 @@ cv_start(FunctionCallInfo fcinfo, MemoryContext ctx)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("linreg_cv: lambda %d must be a finite number >= 0", i + 1)));
-		cv->lambdas[i] = l;
+		lambdas[i] = l;
 	}
-	return cv;
+	return cv_new(k, n, lambdas);
 }
 
-/* linreg_cv(y, x, key, folds, lambdas): transition. */
+/*
+ * linreg_cv(y, x, key, folds, lambdas): transition.  The state is updated in
+ * place: it lives in the aggregate context once the executor has adopted it.
+ * A new value (made in the current, per-row context, which the executor
+ * copies into the aggregate context) only for the first call and for the
+ * first row with features.
+ */
 Datum
 linreg_cv_accum(PG_FUNCTION_ARGS)
 {
 	MemoryContext ctx;
-	CvState    *cv;
+	CvFlat	   *cv;
 	ArrayType  *a;
 	const double *x;
 	double		y;
@@ -109,7 +225,7 @@ linreg_cv_accum(PG_FUNCTION_ARGS)
 
 	if (!AggCheckCallContext(fcinfo, &ctx))
 		elog(ERROR, "linreg_cv_accum called in non-aggregate context");
-	cv = PG_ARGISNULL(0) ? cv_start(fcinfo, ctx) : (CvState *) PG_GETARG_POINTER(0);
+	cv = PG_ARGISNULL(0) ? cv_start(fcinfo) : DatumGetCvP(PG_GETARG_DATUM(0));
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 	{
 		cv->skipped++;
@@ -129,21 +245,295 @@ linreg_cv_accum(PG_FUNCTION_ARGS)
 	}
 	x = (const double *) ARR_DATA_PTR(a);
 	flinkml_check_row_values(y, x, n, 1.0);
-	if (cv->fold == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(ctx);
-
-		cv->fold = palloc(sizeof(LrState *) * cv->k);
-		for (int i = 0; i < cv->k; i++)
-			cv->fold[i] = flinkml_new_state(n, 1);
-		MemoryContextSwitchTo(old);
-	}
-	else if (cv->fold[0]->nfeat != n)
+	if (cv->nfeat < 0)
+		cv = cv_with_folds(cv, n);
+	else if (cv->nfeat != n)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("linreg_cv: x has %d elements but earlier rows had %d", n, cv->fold[0]->nfeat)));
+				 errmsg("linreg_cv: x has %d elements but earlier rows had %d", n, cv->nfeat)));
 	f = lr_key_fold((uint64) PG_GETARG_INT64(3), 0, cv->k);
-	lr_state_add_row(cv->fold[f], y, x, 1.0);
+	lr_state_add_row(cv_fold(cv, f), y, x, 1.0);
+	PG_RETURN_POINTER(cv);
+}
+
+/*
+ * Combine (strict): a + b fold by fold.  Both must have the same folds,
+ * lambdas (bit for bit) and feature count.  a is updated in place when it
+ * is the aggregate's transition value.
+ */
+Datum
+linreg_cv_combine(PG_FUNCTION_ARGS)
+{
+	CvFlat	   *a = DatumGetCvP(PG_GETARG_DATUM(0));
+	CvFlat	   *b = DatumGetCvP(PG_GETARG_DATUM(1));
+	bool		inplace = AggCheckCallContext(fcinfo, NULL) != 0;
+	CvFlat	   *r;
+
+	if (a->k != b->k || a->nlambda != b->nlambda
+		|| memcmp(cv_lambdas(a), cv_lambdas(b), sizeof(double) * a->nlambda) != 0
+		|| (a->nfeat >= 0 && b->nfeat >= 0 && a->nfeat != b->nfeat))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("linreg_cv: cannot combine states of different folds, lambdas or feature counts"),
+				 errdetail("The first state has %d folds, %d lambdas and %d features, the second %d folds, %d lambdas and %d features%s.",
+						   a->k, a->nlambda, a->nfeat, b->k, b->nlambda, b->nfeat,
+						   a->k == b->k && a->nlambda == b->nlambda && a->nfeat == b->nfeat
+						   ? "; their lambdas differ" : "")));
+	if (b->nfeat < 0)
+	{
+		r = inplace ? a : cv_copy(a);
+		r->skipped += b->skipped;
+		PG_RETURN_POINTER(r);
+	}
+	if (a->nfeat < 0)
+	{
+		r = cv_copy(b);
+		r->skipped += a->skipped;
+		PG_RETURN_POINTER(r);
+	}
+	r = inplace ? a : cv_copy(a);
+	for (int f = 0; f < r->k; f++)
+		if (lr_state_merge(cv_fold(r, f), cv_fold(b, f)) != 0)
+			elog(ERROR, "linreg_cv: fold states do not match");
+	r->skipped += b->skipped;
+	PG_RETURN_POINTER(r);
+}
+
+/*
+ * Validate the header fields of a state read from outside; errors with
+ * code.  Fold states are checked where they are read.
+ */
+static void
+cv_check_header(int errcode_, const char *form, int64 version, int64 k, int64 nlambda,
+				const double *lambdas, int64 nfeat, int64 skipped)
+{
+	const char *why = NULL;
+	char		msg[128];
+
+	if (version != CV_STATE_VERSION)
+		why = "unsupported version";
+	else if (k < 2 || k > CV_MAX_FOLDS)
+		why = "folds out of range";
+	else if (nlambda < 1 || nlambda > CV_MAX_LAMBDAS)
+		why = "lambda count out of range";
+	else if (nfeat < -1 || nfeat > LR_MAX_FEATURES)
+		why = "feature count out of range";
+	else if (skipped < 0)
+		why = "negative skip count";
+	else
+		for (int i = 0; i < nlambda && why == NULL; i++)
+			if (!(lambdas[i] >= 0.0) || !isfinite(lambdas[i]))
+			{
+				snprintf(msg, sizeof(msg), "lambda %d is not a finite number >= 0", i + 1);
+				why = msg;
+			}
+	if (why)
+		ereport(ERROR,
+				(errcode(errcode_),
+				 errmsg("invalid %s linreg_cv_state: %s", form, why)));
+	cv_check_size((int) nlambda, (int) k, (int) nfeat);
+}
+
+/* A fold state read from outside must be a state of nfeat features with intercept. */
+static void
+cv_check_fold(int errcode_, const char *form, const LrState *s, int nfeat, int f)
+{
+	if (s->nfeat != nfeat || s->intercept != 1)
+		ereport(ERROR,
+				(errcode(errcode_),
+				 errmsg("invalid %s linreg_cv_state: fold %d has %d features%s, expected %d with an intercept",
+						form, f + 1, s->nfeat, s->intercept ? "" : " and no intercept", nfeat)));
+}
+
+/*
+ * Text form:
+ *   {"version":1,"folds":5,"lambdas":[0,0.5],"skipped":0,"features":2,
+ *    "states":[{linreg_state},...]}
+ * ("features" null and "states" empty while no row has been seen).
+ */
+Datum
+linreg_cv_state_out(PG_FUNCTION_ARGS)
+{
+	CvFlat	   *cv = DatumGetCvP(PG_GETARG_DATUM(0));
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"version\":%d,\"folds\":%d,\"lambdas\":[", cv->version, cv->k);
+	for (int i = 0; i < cv->nlambda; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(&buf, ',');
+		st_put_double(&buf, cv_lambdas(cv)[i]);
+	}
+	appendStringInfo(&buf, "],\"skipped\":" INT64_FORMAT ",\"features\":", cv->skipped);
+	if (cv->nfeat < 0)
+		appendStringInfoString(&buf, "null,\"states\":[]}");
+	else
+	{
+		size_t		bound = lr_state_text_bound(cv->nfeat);
+
+		appendStringInfo(&buf, "%d,\"states\":[", cv->nfeat);
+		for (int f = 0; f < cv->k; f++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			if (f > 0)
+				appendStringInfoChar(&buf, ',');
+			enlargeStringInfo(&buf, (int) bound + 1);
+			buf.len += (int) lr_state_to_text(cv_fold(cv, f), buf.data + buf.len);
+			buf.data[buf.len] = '\0';
+		}
+		appendStringInfoString(&buf, "]}");
+	}
+	PG_RETURN_CSTRING(buf.data);
+}
+
+Datum
+linreg_cv_state_in(PG_FUNCTION_ARGS)
+{
+	char	   *text = PG_GETARG_CSTRING(0);
+	TextReader	r;
+	int64		version,
+				k,
+				nfeat = -1,
+				skipped;
+	int			nlambda = 0;
+	double	   *lambdas = palloc(sizeof(double) * (CV_MAX_LAMBDAS + 1));
+	CvFlat	   *cv;
+
+	st_init(&r, text, "linreg_cv_state");
+	st_expect(&r, "{");
+	st_key(&r, "version");
+	version = st_int(&r, CV_STATE_VERSION, CV_STATE_VERSION, "version");
+	st_expect(&r, ",");
+	st_key(&r, "folds");
+	k = st_int(&r, 2, CV_MAX_FOLDS, "folds");
+	st_expect(&r, ",");
+	st_key(&r, "lambdas");
+	st_expect(&r, "[");
+	if (!st_accept(&r, "]"))
+	{
+		do
+		{
+			if (nlambda == CV_MAX_LAMBDAS)
+				st_error(&r, "more than %d lambdas", CV_MAX_LAMBDAS);
+			lambdas[nlambda] = st_double(&r, "a lambda");
+			if (!(lambdas[nlambda] >= 0.0))
+				st_error(&r, "lambda %d must be >= 0", nlambda + 1);
+			nlambda++;
+		} while (st_accept(&r, ","));
+		st_expect(&r, "]");
+	}
+	if (nlambda == 0)
+		st_error(&r, "lambdas must not be empty");
+	st_expect(&r, ",");
+	st_key(&r, "skipped");
+	skipped = st_int(&r, 0, PG_INT64_MAX, "skipped");
+	st_expect(&r, ",");
+	st_key(&r, "features");
+	if (!st_accept(&r, "null"))
+		nfeat = st_int(&r, 0, LR_MAX_FEATURES, "features");
+	cv_check_header(ERRCODE_INVALID_TEXT_REPRESENTATION, "text", version, k, nlambda, lambdas, nfeat, skipped);
+	st_expect(&r, ",");
+	st_key(&r, "states");
+	st_expect(&r, "[");
+	cv = cv_new((int) k, nlambda, lambdas);
+	cv->skipped = skipped;
+	if (nfeat >= 0)
+	{
+		cv = cv_with_folds(cv, (int) nfeat);
+		for (int f = 0; f < k; f++)
+		{
+			char	   *obj;
+			LrState    *s = NULL;
+			size_t		size = 0;
+			char		err[256];
+
+			CHECK_FOR_INTERRUPTS();
+			if (f > 0 && !st_accept(&r, ","))
+				st_error(&r, "expected %d fold states, found %d", (int) k, f);
+			obj = st_object(&r, "a fold state");
+			if (lr_state_from_text(obj, flinkml_palloc_huge, &s, &size, err, sizeof(err)))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+						 errmsg("invalid input syntax for type linreg_cv_state: fold %d: %s", f + 1, err)));
+			cv_check_fold(ERRCODE_INVALID_TEXT_REPRESENTATION, "text", s, (int) nfeat, f);
+			memcpy(cv_fold(cv, f), s, lr_state_size((int) nfeat));
+			SET_VARSIZE(cv_fold(cv, f), lr_state_size((int) nfeat));
+			pfree(obj);
+			pfree(s);
+		}
+	}
+	if (st_accept(&r, ","))
+		st_error(&r, "more fold states than the %d folds", (int) k);
+	st_expect(&r, "]");
+	st_expect(&r, "}");
+	st_end(&r);
+	PG_RETURN_POINTER(cv);
+}
+
+/*
+ * Binary form: version, folds, lambda count, features (int4; -1 without
+ * rows), skipped (int8), the lambdas (float8), then each fold's
+ * linreg_state binary form.
+ */
+Datum
+linreg_cv_state_send(PG_FUNCTION_ARGS)
+{
+	CvFlat	   *cv = DatumGetCvP(PG_GETARG_DATUM(0));
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendint32(&buf, cv->version);
+	pq_sendint32(&buf, cv->k);
+	pq_sendint32(&buf, cv->nlambda);
+	pq_sendint32(&buf, cv->nfeat);
+	pq_sendint64(&buf, cv->skipped);
+	for (int i = 0; i < cv->nlambda; i++)
+		pq_sendfloat8(&buf, cv_lambdas(cv)[i]);
+	if (cv->nfeat >= 0)
+		for (int f = 0; f < cv->k; f++)
+			flinkml_state_send(&buf, cv_fold(cv, f));
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+Datum
+linreg_cv_state_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int64		version = pq_getmsgint(buf, 4);
+	int64		k = pq_getmsgint(buf, 4);
+	int64		nlambda = pq_getmsgint(buf, 4);
+	int64		nfeat = (int32) pq_getmsgint(buf, 4);
+	int64		skipped = pq_getmsgint64(buf);
+	double	   *lambdas;
+	CvFlat	   *cv;
+
+	version = (int32) version;
+	k = (int32) k;
+	nlambda = (int32) nlambda;
+	if (nlambda < 1 || nlambda > CV_MAX_LAMBDAS)
+		cv_check_header(ERRCODE_INVALID_BINARY_REPRESENTATION, "binary", version, k, nlambda, NULL, nfeat, skipped);
+	lambdas = palloc(sizeof(double) * nlambda);
+	for (int i = 0; i < nlambda; i++)
+		lambdas[i] = pq_getmsgfloat8(buf);
+	cv_check_header(ERRCODE_INVALID_BINARY_REPRESENTATION, "binary", version, k, nlambda, lambdas, nfeat, skipped);
+	cv = cv_new((int) k, (int) nlambda, lambdas);
+	cv->skipped = skipped;
+	if (nfeat >= 0)
+	{
+		cv = cv_with_folds(cv, (int) nfeat);
+		for (int f = 0; f < k; f++)
+		{
+			LrState    *s;
+
+			CHECK_FOR_INTERRUPTS();
+			s = flinkml_state_recv(buf);
+			cv_check_fold(ERRCODE_INVALID_BINARY_REPRESENTATION, "binary", s, (int) nfeat, f);
+			memcpy(cv_fold(cv, f), s, lr_state_size((int) nfeat));
+			SET_VARSIZE(cv_fold(cv, f), lr_state_size((int) nfeat));
+			pfree(s);
+		}
+	}
 	PG_RETURN_POINTER(cv);
 }
 
@@ -161,7 +551,7 @@ float8_array(const double *v, int n)
 Datum
 linreg_cv_final(PG_FUNCTION_ARGS)
 {
-	CvState    *cv;
+	CvFlat	   *cv;
 	LrState    *total;
 	double	   *mse;
 	int			best = 0;
@@ -171,17 +561,17 @@ linreg_cv_final(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	cv = (CvState *) PG_GETARG_POINTER(0);
-	if (cv->fold == NULL)
+	cv = DatumGetCvP(PG_GETARG_DATUM(0));
+	if (cv->nfeat < 0)
 		PG_RETURN_NULL();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "linreg_cv: return type must be a row type");
 
-	total = flinkml_copy_state(cv->fold[0]);
+	total = flinkml_copy_state(cv_fold(cv, 0));
 	for (int f = 1; f < cv->k; f++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (lr_state_merge(total, cv->fold[f]) != 0)
+		if (lr_state_merge(total, cv_fold(cv, f)) != 0)
 			elog(ERROR, "linreg_cv: fold states do not match");
 	}
 	if (total->rows < cv->k)
@@ -202,16 +592,16 @@ linreg_cv_final(PG_FUNCTION_ARGS)
 			LrModel    *m;
 
 			CHECK_FOR_INTERRUPTS();
-			if (cv->fold[f]->rows == 0)
+			if (cv_fold(cv, f)->rows == 0)
 				continue;
 			train = flinkml_copy_state(total);
-			if (lr_state_subtract(train, cv->fold[f]) != 0 || train->rows == 0)
+			if (lr_state_subtract(train, cv_fold(cv, f)) != 0 || train->rows == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("linreg_cv: fold %d holds every row; use more distinct keys", f + 1)));
-			m = flinkml_solve(train, LR_DEFAULT_TOL, cv->lambdas[i]);
-			sse += lr_state_sse(cv->fold[f], m->coef, m->intercept);
-			w += cv->fold[f]->wsum_hi + cv->fold[f]->wsum_lo;
+			m = flinkml_solve(train, LR_DEFAULT_TOL, cv_lambdas(cv)[i]);
+			sse += lr_state_sse(cv_fold(cv, f), m->coef, m->intercept);
+			w += cv_fold(cv, f)->wsum_hi + cv_fold(cv, f)->wsum_lo;
 			pfree(train);
 			pfree(m);
 		}
@@ -219,9 +609,9 @@ linreg_cv_final(PG_FUNCTION_ARGS)
 		if (mse[i] < mse[best])
 			best = i;
 	}
-	v[0] = float8_array(cv->lambdas, cv->nlambda);
+	v[0] = float8_array(cv_lambdas(cv), cv->nlambda);
 	v[1] = float8_array(mse, cv->nlambda);
-	v[2] = Float8GetDatum(cv->lambdas[best]);
-	v[3] = PointerGetDatum(flinkml_solve(total, LR_DEFAULT_TOL, cv->lambdas[best]));
+	v[2] = Float8GetDatum(cv_lambdas(cv)[best]);
+	v[3] = PointerGetDatum(flinkml_solve(total, LR_DEFAULT_TOL, cv_lambdas(cv)[best]));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), v, nulls)));
 }

@@ -10,6 +10,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -85,6 +86,7 @@ diag_cache_load(void **slot, MemoryContext ctx, Datum d, const char *what)
 	memcpy(c->raw, raw, rawsize);
 	c->rawsize = rawsize;
 	c->model = (LrModel *) PG_DETOAST_DATUM_COPY(d);
+	c->hash = hash_bytes_extended((const unsigned char *) c->model, VARSIZE(c->model), 0);
 	MemoryContextSwitchTo(old);
 	if (c->model->lambda > 0.0)
 		ereport(ERROR,

@@ -18,6 +18,7 @@ typedef struct DiagCache
 	LrDiag		diag;			/* malloc'd by the core; freed with the context */
 	bool		ready;
 	int			generation;		/* incremented whenever another model is loaded */
+	uint64		hash;			/* of the detoasted model's bytes (hash_bytes_extended, seed 0) */
 	dd		   *scratch;		/* [k + 1] */
 } DiagCache;
 
