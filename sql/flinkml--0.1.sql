@@ -426,14 +426,25 @@ CREATE TABLE flinkml.deltas (
 	added @extschema@.linreg_state,
 	removed @extschema@.linreg_state,
 	made_by text NOT NULL,
-	made_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+	made_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	-- test-then-train (triggers): the active version (ev_*) and, under policy
+	-- if_better, the challenger (ch_*) scored on the added rows, kept in the
+	-- delta's own row (no second insert on the writer's path) and moved to
+	-- flinkml.evaluation_history when the delta is folded in
+	ev_version integer,
+	ev @extschema@.linreg_error_stats,
+	ch_version integer,
+	ch_sse float8
 );
 CREATE INDEX ON flinkml.deltas (model);
 
 -- Test-then-train: before a change is folded in, the active version is
 -- scored on its added rows (per statement for triggers, per transaction for
--- followers), from the change's state: one row per change.
-CREATE TABLE flinkml.evaluations (
+-- followers), from the change's state: one row per change and version
+-- scored.  Followers write here; a trigger's evaluation rides in its delta
+-- row and comes here when the delta is folded in (flinkml._delete_deltas).
+-- Read flinkml.evaluations, the view of both.
+CREATE TABLE flinkml.evaluation_history (
 	model text NOT NULL,
 	version integer NOT NULL,					-- the active version scored
 	made_by text NOT NULL CHECK (made_by OPERATOR(pg_catalog.=) ANY (ARRAY['trigger', 'stream'])),
@@ -445,13 +456,13 @@ CREATE TABLE flinkml.evaluations (
 	mean_y float8 NOT NULL,						-- weighted mean of y
 	m2_y float8 NOT NULL						-- sum w (y - mean_y)^2
 );
-CREATE INDEX ON flinkml.evaluations (model, at);
+CREATE INDEX ON flinkml.evaluation_history (model, at);
 
 SELECT pg_catalog.pg_extension_config_dump('flinkml.models', '');
 SELECT pg_catalog.pg_extension_config_dump('flinkml.versions', '');
 SELECT pg_catalog.pg_extension_config_dump('flinkml.deltas', '');
 SELECT pg_catalog.pg_extension_config_dump('flinkml.deltas_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('flinkml.evaluations', '');
+SELECT pg_catalog.pg_extension_config_dump('flinkml.evaluation_history', '');
 
 -- Who may change a model: its owner and the roles that are members of it.
 -- Who may read it: those, and the roles that may read every row of its
@@ -485,11 +496,11 @@ CREATE POLICY read ON flinkml.deltas FOR SELECT
 CREATE POLICY append ON flinkml.deltas FOR INSERT
 	WITH CHECK (EXISTS (SELECT 1 FROM flinkml.models m
 	                    WHERE m.name OPERATOR(pg_catalog.=) model AND pg_catalog.pg_has_role(m.owner, 'MEMBER')));
-ALTER TABLE flinkml.evaluations ENABLE ROW LEVEL SECURITY;
-CREATE POLICY read ON flinkml.evaluations FOR SELECT
+ALTER TABLE flinkml.evaluation_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY read ON flinkml.evaluation_history FOR SELECT
 	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) model));
 -- triggers append as the extension's owner; followers as the model's owner
-CREATE POLICY append ON flinkml.evaluations FOR INSERT
+CREATE POLICY append ON flinkml.evaluation_history FOR INSERT
 	WITH CHECK (EXISTS (SELECT 1 FROM flinkml.models m
 	                    WHERE m.name OPERATOR(pg_catalog.=) model AND pg_catalog.pg_has_role(m.owner, 'MEMBER')));
 CREATE POLICY compact_own ON flinkml.deltas FOR DELETE
@@ -510,7 +521,18 @@ GRANT UPDATE (owner, head_version, active_version, stale, stale_at, policy, prom
 GRANT UPDATE (note) ON flinkml.versions TO PUBLIC;
 GRANT SELECT, INSERT ON flinkml.versions TO PUBLIC;
 GRANT SELECT, INSERT ON flinkml.deltas TO PUBLIC;
-GRANT SELECT, INSERT ON flinkml.evaluations TO PUBLIC;
+GRANT SELECT, INSERT ON flinkml.evaluation_history TO PUBLIC;
+-- every evaluation: the history and those still in pending deltas
+CREATE VIEW flinkml.evaluations WITH (security_invoker = true) AS
+	SELECT h.model, h.version, h.made_by, h.change, h.at, h.rows, h.weight, h.sse, h.mean_y, h.m2_y
+	FROM flinkml.evaluation_history h
+	UNION ALL
+	SELECT d.model, d.ev_version, 'trigger', d.id, d.made_at, (d.ev).rows, (d.ev).weight, (d.ev).sse, (d.ev).mean_y, (d.ev).m2_y
+	FROM flinkml.deltas d WHERE d.ev_version IS NOT NULL
+	UNION ALL
+	SELECT d.model, d.ch_version, 'trigger', d.id, d.made_at, (d.ev).rows, (d.ev).weight, d.ch_sse, (d.ev).mean_y, (d.ev).m2_y
+	FROM flinkml.deltas d WHERE d.ch_version IS NOT NULL;
+GRANT SELECT ON flinkml.evaluations TO PUBLIC;
 GRANT USAGE ON SEQUENCE flinkml.deltas_id_seq TO PUBLIC;
 
 -- A query over a Citus table carries the models it scores with by name in
@@ -1373,7 +1395,7 @@ BEGIN
 	-- test-then-train: the active version scored on each transaction's added
 	-- rows, from their state, before they are folded in
 	IF txn_added IS NOT NULL THEN
-		INSERT INTO flinkml.evaluations (model, version, made_by, change, at, rows, weight, sse, mean_y, m2_y)
+		INSERT INTO flinkml.evaluation_history (model, version, made_by, change, at, rows, weight, sse, mean_y, m2_y)
 		SELECT m.name, v.version, 'stream', u.lsn - '0/0'::pg_lsn, u.at, x.rows, x.weight, x.sse, x.mean_y, x.m2_y
 		FROM flinkml.versions v
 		CROSS JOIN LATERAL unnest(txn_added, txn_committed, txn_lsn) u(st, at, lsn)

@@ -85,7 +85,7 @@ CREATE ROLE regress_ttt_other;
 SET ROLE regress_ttt_other;
 SELECT count(*) AS seen FROM flinkml.evaluations;
 SELECT count(*) AS drift_rows FROM flinkml.model_drift;
-INSERT INTO flinkml.evaluations (model, version, made_by, change, rows, weight, sse, mean_y, m2_y)
+INSERT INTO flinkml.evaluation_history (model, version, made_by, change, rows, weight, sse, mean_y, m2_y)
 VALUES ('ttt', 1, 'trigger', 1, 1, 1, 1e9, 0, 0);
 SELECT * FROM flinkml.drift('ttt');
 RESET ROLE;

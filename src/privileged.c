@@ -268,8 +268,14 @@ flinkml_delete_deltas(PG_FUNCTION_ARGS)
 	SPI_connect();
 	(void) gate_model(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	flinkml_spi_as(flinkml_extension_owner(),
-				   "DELETE FROM flinkml.deltas d WHERE d.model OPERATOR(pg_catalog.=) $1 "
-				   "AND ($2 IS NULL OR d.id OPERATOR(pg_catalog.=) ANY ($2))",
+				   "WITH d AS (DELETE FROM flinkml.deltas d WHERE d.model OPERATOR(pg_catalog.=) $1 "
+				   "AND ($2 IS NULL OR d.id OPERATOR(pg_catalog.=) ANY ($2)) RETURNING d.*) "
+				   /* the trigger evaluations they carry go to the history */
+				   "INSERT INTO flinkml.evaluation_history (model, version, made_by, change, at, rows, weight, sse, mean_y, m2_y) "
+				   "SELECT d.model, d.ev_version, 'trigger', d.id, d.made_at, (d.ev).rows, (d.ev).weight, (d.ev).sse, (d.ev).mean_y, (d.ev).m2_y "
+				   "FROM d WHERE d.ev_version IS NOT NULL "
+				   "UNION ALL SELECT d.model, d.ch_version, 'trigger', d.id, d.made_at, (d.ev).rows, (d.ev).weight, d.ch_sse, (d.ev).mean_y, (d.ev).m2_y "
+				   "FROM d WHERE d.ch_version IS NOT NULL",
 				   2, types, values, nulls, false);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -284,7 +290,7 @@ flinkml_delete_model(PG_FUNCTION_ARGS)
 	SPI_connect();
 	(void) gate_model(model);
 	run_privileged("DELETE FROM flinkml.deltas d WHERE d.model OPERATOR(pg_catalog.=) $1", model);
-	run_privileged("DELETE FROM flinkml.evaluations e WHERE e.model OPERATOR(pg_catalog.=) $1", model);
+	run_privileged("DELETE FROM flinkml.evaluation_history e WHERE e.model OPERATOR(pg_catalog.=) $1", model);
 	run_privileged("DELETE FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) $1", model);
 	SPI_finish();
 	PG_RETURN_VOID();

@@ -8,7 +8,7 @@
  * statement, whatever its row count, and no lock on the model, so
  * concurrent writers never wait for each other.  The same statement scores
  * the active version on the added rows (test-then-train, from their state)
- * into flinkml.evaluations.  TRUNCATE calls
+ * into that delta row.  TRUNCATE calls
  * flinkml._truncated(model, table), which starts the model again from no
  * rows.
  *
@@ -78,28 +78,28 @@ delta_insert_plan(Oid ext, Oid schema)
 	if (!OidIsValid(types[1]))
 		elog(ERROR, "flinkml: type linreg_state not found");
 	/*
-	 * Test-then-train: the same statement scores the active version on the
-	 * added rows, from their state (linreg_state_error), before they are
-	 * folded in, and appends that to flinkml.evaluations.  The count of the
-	 * statement is the delta's.
+	 * Test-then-train: the same statement scores the active version (and
+	 * the challenger, policy if_better) on the added rows, from their state
+	 * (linreg_state_error), before they are folded in, into the delta's own
+	 * row: one insert per statement still.
 	 */
 	nsp = quote_identifier(get_namespace_name(schema));
-	insert_plan = SPI_prepare(psprintf("WITH m AS (SELECT m.name, m.active_version, m.head_version, m.policy, "
-									   "pg_catalog.nextval('flinkml.deltas_id_seq'::pg_catalog.regclass) AS change FROM flinkml.models m "
+	insert_plan = SPI_prepare(psprintf("INSERT INTO flinkml.deltas (model, added, removed, made_by, ev_version, ev, ch_version, ch_sse) "
+									   "SELECT m.name, $2, $3, 'trigger', "
+									   "CASE WHEN e.ev IS NOT NULL THEN m.active_version END, e.ev, "
+									   "CASE WHEN e.ch_sse IS NOT NULL THEN m.head_version END, e.ch_sse "
+									   "FROM flinkml.models m CROSS JOIN LATERAL (SELECT "
+									   "%s.linreg_state_error($2, (SELECT a.fit FROM flinkml.versions a "
+									   "WHERE a.model OPERATOR(pg_catalog.=) m.name AND a.version OPERATOR(pg_catalog.=) m.active_version)) AS ev, "
+									   "CASE WHEN m.policy OPERATOR(pg_catalog.=) 'if_better' AND m.head_version OPERATOR(pg_catalog.<>) m.active_version "
+									   "THEN (%s.linreg_state_error($2, (SELECT c.fit FROM flinkml.versions c "
+									   "WHERE c.model OPERATOR(pg_catalog.=) m.name AND c.version OPERATOR(pg_catalog.=) m.head_version))).sse END AS ch_sse"
+									   ") e "
 									   "WHERE m.name OPERATOR(pg_catalog.=) $1 "
 									   "AND m.source::pg_catalog.oid OPERATOR(pg_catalog.=) $4 "
 									   "AND m.attnums OPERATOR(pg_catalog.=) $5 "
 									   "AND m.intercept OPERATOR(pg_catalog.=) $6 "
-									   "AND m.attached AND m.stale IS NULL), "
-									   "e AS (INSERT INTO flinkml.evaluations (model, version, made_by, change, rows, weight, sse, mean_y, m2_y) "
-									   "SELECT m.name, v.version, 'trigger', m.change, x.rows, x.weight, x.sse, x.mean_y, x.m2_y "
-									   "FROM m JOIN flinkml.versions v ON v.model OPERATOR(pg_catalog.=) m.name "
-									   "AND (v.version OPERATOR(pg_catalog.=) m.active_version "
-									   "OR (m.policy OPERATOR(pg_catalog.=) 'if_better' AND v.version OPERATOR(pg_catalog.=) m.head_version)) "
-									   "CROSS JOIN LATERAL %s.linreg_state_error($2, v.fit) x "
-									   "WHERE x.rows IS NOT NULL) "
-									   "INSERT INTO flinkml.deltas (model, id, added, removed, made_by) "
-									   "SELECT m.name, m.change, $2, $3, 'trigger' FROM m", nsp), 6, types);
+									   "AND m.attached AND m.stale IS NULL", nsp, nsp), 6, types);
 	if (insert_plan == NULL || SPI_keepplan(insert_plan) != 0)
 		elog(ERROR, "flinkml: cannot prepare the delta insert");
 	insert_plan_ext = ext;
