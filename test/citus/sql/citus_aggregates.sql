@@ -104,6 +104,7 @@ SELECT same_state((SELECT linreg_merge(s) FROM region_states),
 
 -- linreg_score: figures summed in float8, within 1e-12 relative
 CREATE TABLE m AS SELECT linreg_fit(price, ARRAY[age, income, buy_count]) AS f FROM sales_local;
+CREATE TABLE mw AS SELECT linreg_fit(price, ARRAY[age, income, buy_count], w) AS f FROM sales_local;
 CREATE FUNCTION close(a float8, b float8) RETURNS boolean LANGUAGE sql
 	AS $$ SELECT abs(a - b) <= 1e-12 * abs(b) $$;
 SELECT (d).n = (l).n AND (d).skipped = (l).skipped AND close((d).mse, (l).mse)
@@ -121,6 +122,31 @@ FROM (SELECT linreg_bptest(m.f, price, ARRAY[age, income, buy_count], false) AS 
 SELECT close((d).statistic, (l).statistic) AND (d).df = (l).df AND close((d).p_value, (l).p_value) AS white
 FROM (SELECT linreg_white_test(m.f, price, ARRAY[age, income, buy_count]) AS d FROM sales, m) d,
      (SELECT linreg_white_test(m.f, price, ARRAY[age, income, buy_count]) AS l FROM sales_local, m) l;
+-- cross-validation and robust standard errors: non-internal states with a
+-- combine function, pushed down
+SELECT pushed_down('SELECT linreg_cv(price, ARRAY[age, income, buy_count], id, 5, ARRAY[0, 1, 10]) FROM sales') AS cv,
+       pushed_down('SELECT linreg_robust_se(m.f, price, ARRAY[age, income, buy_count], ''HC3'') FROM sales, m') AS robust_se;
+SELECT (d).lambdas = (l).lambdas AND (d).best_lambda = (l).best_lambda
+       AND (SELECT bool_and(close(a, b)) FROM unnest((d).cv_mse, (l).cv_mse) u(a, b))
+       AND linreg_coefficients((d).model) = linreg_coefficients((l).model) AS cv
+FROM (SELECT linreg_cv(price, ARRAY[age, income, buy_count], id, 5, ARRAY[0, 1, 10, 100]) AS d FROM sales) d,
+     (SELECT linreg_cv(price, ARRAY[age, income, buy_count], id, 5, ARRAY[0, 1, 10, 100]) AS l FROM sales_local) l;
+SELECT (SELECT bool_and(close(a, b)) FROM unnest(d, l) u(a, b)) AS robust_se_hc0
+FROM (SELECT linreg_robust_se(m.f, price, ARRAY[age, income, buy_count], 'HC0') AS d FROM sales, m) d,
+     (SELECT linreg_robust_se(m.f, price, ARRAY[age, income, buy_count], 'HC0') AS l FROM sales_local, m) l;
+SELECT (SELECT bool_and(close(a, b)) FROM unnest(d, l) u(a, b)) AS robust_se_hc1
+FROM (SELECT linreg_robust_se(m.f, price, ARRAY[age, income, buy_count], 'HC1') AS d FROM sales, m) d,
+     (SELECT linreg_robust_se(m.f, price, ARRAY[age, income, buy_count], 'HC1') AS l FROM sales_local, m) l;
+SELECT (SELECT bool_and(close(a, b)) FROM unnest(d, l) u(a, b)) AS robust_se_hc2
+FROM (SELECT linreg_robust_se(m.f, price, ARRAY[age, income, buy_count], 'HC2') AS d FROM sales, m) d,
+     (SELECT linreg_robust_se(m.f, price, ARRAY[age, income, buy_count], 'HC2') AS l FROM sales_local, m) l;
+SELECT (SELECT bool_and(close(a, b)) FROM unnest(d, l) u(a, b)) AS robust_se_hc3
+FROM (SELECT linreg_robust_se(m.f, price, ARRAY[age, income, buy_count], 'HC3') AS d FROM sales, m) d,
+     (SELECT linreg_robust_se(m.f, price, ARRAY[age, income, buy_count], 'HC3') AS l FROM sales_local, m) l;
+SELECT (SELECT bool_and(close(a, b)) FROM unnest(d, l) u(a, b)) AS robust_se_weighted
+FROM (SELECT linreg_robust_se(mw.f, price, ARRAY[age, income, buy_count], w, 'HC1') AS d FROM sales, mw) d,
+     (SELECT linreg_robust_se(mw.f, price, ARRAY[age, income, buy_count], w, 'HC1') AS l FROM sales_local, mw) l;
+
 -- Durbin-Watson reads the rows in order: Citus must gather them, which it
 -- refuses with row gathering off, and does with it on
 SELECT linreg_dwtest(m.f, price, ARRAY[age, income, buy_count], id ORDER BY id) FROM sales, m;
