@@ -1557,6 +1557,9 @@ BEGIN
 	IF EXISTS (SELECT 1 FROM flinkml.streams s WHERE s.model = m.name) THEN
 		PERFORM flinkml._drop_stream(m.name);
 	END IF;
+	-- its scoring triggers (score_into): none may call a missing model
+	PERFORM flinkml._scoring_gate(m.name, s.tbl, NULL, NULL, false)
+	FROM flinkml.scorers s WHERE s.model = m.name;
 	PERFORM flinkml._delete_model(m.name);
 END $$;
 
@@ -2068,4 +2071,191 @@ DECLARE
 BEGIN
 	EXECUTE flinkml.linreg_state_partitions_query(parent, y, x, weight, intercept) INTO s;
 	RETURN s;
+
+-------------------------------------------------------------------------------
+-- Issue 10, point 4: predictions as rows arrive (src/score_into.c).
+-- score_into(model, table, column [, version_column]) puts a BEFORE INSERT OR
+-- UPDATE ... FOR EACH ROW trigger on the table that writes the prediction of
+-- the model's active version (flinkml.current_model: what linreg_predict by
+-- name uses) into a float8 column of every new row, and the version number
+-- into an integer column, in the writer's statement; NULL where a feature is
+-- NULL.  The features are the table's columns with the model's feature
+-- names (the model's source table, or any table with such columns), read by
+-- attribute number.  stop_scoring takes the trigger away and leaves the
+-- column's values.  The trigger runs as the writer and reads the model as
+-- the writer (row-level security applies: a writer who may not read the
+-- model gets an error, never its predictions); a stale model is an error.
+-- An external consumer reads the predictions through ordinary logical
+-- replication of the table (CREATE PUBLICATION ... FOR TABLE ..., README).
+-------------------------------------------------------------------------------
+-- What is scored where: one row per model and table, readable like the model.
+-- Written by the gate only (as the extension's owner); drop_model stops
+-- every scorer of the model first, and the row goes with the model.
+CREATE TABLE flinkml.scorers (
+	model text NOT NULL REFERENCES flinkml.models (name) ON DELETE CASCADE,
+	tbl regclass NOT NULL,						-- by OID (a dump names it)
+	column_name text NOT NULL,					-- float8: the prediction
+	version_column text,						-- integer or bigint: the version, or NULL
+	-- attribute numbers of the prediction, the version (0: none) and the
+	-- features in tbl: what the trigger reads and writes
+	attnums int2[] NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (model, tbl)
+);
+SELECT pg_catalog.pg_extension_config_dump('flinkml.scorers', '');
+ALTER TABLE flinkml.scorers ENABLE ROW LEVEL SECURITY;
+CREATE POLICY read ON flinkml.scorers FOR SELECT	-- of a model one may read
+	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) model));
+GRANT SELECT ON flinkml.scorers TO PUBLIC;
+
+-- The trigger function (C).  Not executable by PUBLIC: only _start_scoring
+-- makes triggers with it, and it checks it is one of those (its name
+-- flinkml_score_<model>, its form, its flinkml.scorers row).
+CREATE FUNCTION flinkml._score_row() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'flinkml_score_row' LANGUAGE C;
+REVOKE ALL ON FUNCTION flinkml._score_row() FROM PUBLIC;
+
+-- Run as the extension's owner by the gate flinkml._scoring_gate (C), which
+-- checked that the caller may change the model and has TRIGGER on the table.
+-- Checks the columns (an error naming the column and its type), records the
+-- scorer and creates the trigger.  Trigger arguments: model, then the
+-- attribute numbers of the prediction, the version (0: none) and the
+-- features, so renames do no harm.
+CREATE FUNCTION flinkml._start_scoring(model_name text, tbl regclass, column_name text, version_column text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	m flinkml.models;
+	rel pg_class;
+	src text;
+	a pg_attribute;
+	nums int2[];
+	f text;
+	args text;
+BEGIN
+	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name FOR NO KEY UPDATE;
+	SELECT * INTO rel FROM pg_class c WHERE c.oid = tbl;
+	SELECT format('%I.%I', n.nspname, rel.relname) INTO src FROM pg_namespace n WHERE n.oid = rel.relnamespace;
+	IF rel.relkind <> 'r' THEN
+		RAISE EXCEPTION 'flinkml: % is not an ordinary table (partitioned tables, views and foreign tables cannot be scored)', src
+			USING ERRCODE = 'wrong_object_type';
+	END IF;
+	-- a scorer whose trigger is gone (dropped with its table, or by the
+	-- table's owner) is forgotten
+	DELETE FROM flinkml.scorers s WHERE s.model = m.name AND NOT EXISTS (
+		SELECT 1 FROM pg_trigger t WHERE t.tgrelid = s.tbl AND t.tgname = 'flinkml_score_' || m.name);
+	IF EXISTS (SELECT 1 FROM flinkml.scorers s WHERE s.model = m.name AND s.tbl = _start_scoring.tbl) THEN
+		RAISE EXCEPTION 'flinkml: model "%" already scores %', m.name, src
+			USING ERRCODE = 'duplicate_object',
+			      HINT = format('SELECT flinkml.stop_scoring(%L, %L); first.', m.name, src);
+	END IF;
+	-- the prediction column: float8, writable, not one the model reads
+	SELECT * INTO a FROM pg_attribute x
+	WHERE x.attrelid = tbl AND x.attname = column_name AND x.attnum > 0 AND NOT x.attisdropped;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'flinkml: table % has no column "%" for the predictions', src, column_name
+			USING ERRCODE = 'undefined_column';
+	ELSIF a.atttypid <> 'float8'::regtype OR a.attgenerated <> '' THEN
+		RAISE EXCEPTION 'flinkml: the prediction column "%" of % is of type %; it must be a float8 (double precision) column that is not generated',
+			column_name, src, CASE WHEN a.attgenerated <> '' THEN 'generated ' ELSE '' END || format_type(a.atttypid, a.atttypmod)
+			USING ERRCODE = 'datatype_mismatch';
+	ELSIF column_name = ANY (m.features) OR (tbl = m.source AND column_name IN (m.target, m.weight)) THEN
+		RAISE EXCEPTION 'flinkml: column "%" of % is read by model "%"; predictions need a column of their own', column_name, src, m.name
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- one writer per column: BEFORE triggers fire in name order, the last would win
+	IF EXISTS (SELECT 1 FROM flinkml.scorers s WHERE s.tbl = _start_scoring.tbl
+	           AND ARRAY[_start_scoring.column_name, _start_scoring.version_column] OPERATOR(pg_catalog.&&) ARRAY[s.column_name, s.version_column]) THEN
+		RAISE EXCEPTION 'flinkml: a column among "%" of % is already written by another scorer',
+			concat_ws('", "', column_name, version_column), src
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+	nums := ARRAY[a.attnum];
+	IF version_column IS NULL THEN
+		nums := nums || 0::int2;
+	ELSE
+		SELECT * INTO a FROM pg_attribute x
+		WHERE x.attrelid = tbl AND x.attname = version_column AND x.attnum > 0 AND NOT x.attisdropped;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'flinkml: table % has no column "%" for the version', src, version_column
+				USING ERRCODE = 'undefined_column';
+		ELSIF a.atttypid NOT IN ('int4'::regtype, 'int8'::regtype) OR a.attgenerated <> '' THEN
+			RAISE EXCEPTION 'flinkml: the version column "%" of % is of type %; it must be an integer or bigint column that is not generated',
+				version_column, src, CASE WHEN a.attgenerated <> '' THEN 'generated ' ELSE '' END || format_type(a.atttypid, a.atttypmod)
+				USING ERRCODE = 'datatype_mismatch';
+		ELSIF version_column = column_name OR version_column = ANY (m.features)
+		      OR (tbl = m.source AND version_column IN (m.target, m.weight)) THEN
+			RAISE EXCEPTION 'flinkml: column "%" of % is already used; the version needs a column of its own', version_column, src
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		nums := nums || a.attnum;
+	END IF;
+	-- the features: the table's columns of the model's feature names
+	FOREACH f IN ARRAY m.features LOOP
+		SELECT * INTO a FROM pg_attribute x
+		WHERE x.attrelid = tbl AND x.attname = f AND x.attnum > 0 AND NOT x.attisdropped;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'flinkml: table % has no column "%" (a feature of model "%")', src, f, m.name
+				USING ERRCODE = 'undefined_column';
+		ELSIF a.atttypid NOT IN ('float8'::regtype, 'float4'::regtype, 'int2'::regtype, 'int4'::regtype,
+		                         'int8'::regtype, 'numeric'::regtype) THEN
+			RAISE EXCEPTION 'flinkml: column "%" of % (a feature of model "%") is of type %; features must be float8, float4, integer or numeric',
+				f, src, m.name, format_type(a.atttypid, a.atttypmod)
+				USING ERRCODE = 'datatype_mismatch';
+		END IF;
+		nums := nums || a.attnum;
+	END LOOP;
+	INSERT INTO flinkml.scorers (model, tbl, column_name, version_column, attnums)
+	VALUES (m.name, tbl, column_name, version_column, nums);
+	SELECT string_agg(format(', %L', n), '' ORDER BY i) INTO args FROM unnest(nums) WITH ORDINALITY u(n, i);
+	EXECUTE format('CREATE TRIGGER %I BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION flinkml._score_row(%L%s)',
+	               'flinkml_score_' || m.name, src, m.name, args);
+END $$;
+REVOKE ALL ON FUNCTION flinkml._start_scoring(text, regclass, text, text) FROM PUBLIC;
+
+-- Run as the extension's owner by the gate: drop the trigger (if the table
+-- is still there) and forget the scorer.  The column keeps its values.
+CREATE FUNCTION flinkml._stop_scoring(model_name text, tbl oid) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	src text;
+BEGIN
+	SELECT format('%I.%I', n.nspname, c.relname) INTO src
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
+	IF src IS NOT NULL THEN
+		EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'flinkml_score_' || model_name, src);
+	END IF;
+	DELETE FROM flinkml.scorers s WHERE s.model = model_name AND s.tbl = _stop_scoring.tbl;
+END $$;
+REVOKE ALL ON FUNCTION flinkml._stop_scoring(text, oid) FROM PUBLIC;
+
+-- The gate (C, src/score_into.c): the caller must be a member of the
+-- model's owner; to start, it needs the TRIGGER privilege on the table (by
+-- OID).  Then one of the two functions above, as the extension's owner.
+CREATE FUNCTION flinkml._scoring_gate(model_name text, tbl regclass, column_name text, version_column text,
+                                      start boolean) RETURNS void
+	AS 'MODULE_PATHNAME', 'flinkml_scoring_gate' LANGUAGE C;
+
+-- score_into: from now on every inserted or updated row of tbl gets the
+-- active version's prediction in column_name (and its number in
+-- version_column).  Rows already there are not touched (UPDATE them, or
+-- fill them with linreg_predict(name, ...)).
+CREATE FUNCTION flinkml.score_into(model text, tbl regclass, column_name text, version_column text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	m flinkml.models := flinkml._model(model, true);
+BEGIN
+	PERFORM flinkml._scoring_gate(m.name, tbl, column_name, version_column, true);
+END $$;
+
+-- stop_scoring: take the trigger away; the column keeps its values.
+CREATE FUNCTION flinkml.stop_scoring(model text, tbl regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	m flinkml.models := flinkml._model(model, true);
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM flinkml.scorers s WHERE s.model = m.name AND s.tbl = stop_scoring.tbl) THEN
+		RAISE EXCEPTION 'flinkml: model "%" does not score %', m.name, tbl
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	PERFORM flinkml._scoring_gate(m.name, tbl, NULL, NULL, false);
 END $$;
