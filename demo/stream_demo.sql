@@ -27,7 +27,9 @@ CREATE TABLE stream_sales (
 	income    float8 NOT NULL,
 	buy_count int NOT NULL,
 	ts        timestamptz NOT NULL,
-	price     float8 NOT NULL
+	price     float8 NOT NULL,
+	predicted float8,         -- written by flinkml.score_into as each row arrives
+	model_version integer
 );
 -- batch b: 2,000 sales at event time 2026-01-01 + 5 min * b
 CREATE FUNCTION pg_temp.arrive(b int) RETURNS void LANGUAGE sql AS $$
@@ -52,6 +54,8 @@ SELECT flinkml.create_model('price_all', 'stream_sales', 'price', ARRAY['age', '
 SELECT flinkml.create_model('price_cc', 'stream_sales', 'price', ARRAY['age', 'income', 'buy_count']);
 SELECT flinkml.attach('price_all'), flinkml.attach('price_cc');
 SELECT flinkml.set_policy('price_cc', 'if_better', margin => 0.05, min_rows => 2000);
+\echo 'Every arriving row gets price_cc''s prediction and version in the same statement:'
+SELECT flinkml.score_into('price_cc', 'stream_sales', 'predicted', 'model_version');
 
 -- The one-hour window (12 batches) is kept with state arithmetic: the state
 -- of each batch is stored, the window is the sum of the last 12, and a
@@ -143,6 +147,11 @@ SELECT round(linreg_predict('price_cc', ARRAY[40, 80000, 10])::numeric, 2) AS pr
 SELECT flinkml.activate('price_cc', (SELECT max(version) FROM flinkml.versions WHERE model = 'price_cc')) ;
 SELECT round(linreg_predict('price_cc', ARRAY[40, 80000, 10])::numeric, 2) AS predicted_newest;
 \echo
-\echo 'Predictions by name in any query, for the latest events:'
-SELECT id, price, round(linreg_predict('price_cc', ARRAY[age, income, buy_count])::numeric, 2) AS predicted
+\echo 'The predictions written into the arriving rows (score_into), and by name in a query:'
+SELECT id, price, round(predicted::numeric, 2) AS predicted_on_arrival, model_version,
+       round(linreg_predict('price_cc', ARRAY[age, income, buy_count])::numeric, 2) AS predicted_now
 FROM stream_sales ORDER BY id DESC LIMIT 3;
+SELECT model_version, count(*) AS rows_scored FROM stream_sales WHERE model_version IS NOT NULL
+GROUP BY model_version ORDER BY model_version;
+\echo 'A consumer outside PostgreSQL reads them through logical replication, e.g.:'
+\echo '  CREATE PUBLICATION price_predictions FOR TABLE stream_sales (id, predicted, model_version);'

@@ -2071,6 +2071,7 @@ DECLARE
 BEGIN
 	EXECUTE flinkml.linreg_state_partitions_query(parent, y, x, weight, intercept) INTO s;
 	RETURN s;
+END $$;
 
 -------------------------------------------------------------------------------
 -- Issue 10, point 4: predictions as rows arrive (src/score_into.c).
