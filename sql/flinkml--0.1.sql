@@ -277,6 +277,10 @@ CREATE AGGREGATE linreg_score(model linreg, y float8, x float8[]) (
 CREATE TYPE linreg_error_stats AS (rows bigint, weight float8, sse float8, mean_y float8, m2_y float8);
 CREATE FUNCTION linreg_state_error(state linreg_state, model linreg) RETURNS linreg_error_stats
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION linreg_state_sse(state linreg_state, model linreg) RETURNS float8
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION linreg_state_y_moments(state linreg_state) RETURNS linreg_error_stats
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE FUNCTION linreg_in_train(key bigint, fraction float8, seed integer DEFAULT 0) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'linreg_in_train' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -432,7 +436,7 @@ CREATE TABLE flinkml.deltas (
 	-- delta's own row (no second insert on the writer's path) and moved to
 	-- flinkml.evaluation_history when the delta is folded in
 	ev_version integer,
-	ev @extschema@.linreg_error_stats,
+	ev_sse float8,
 	ch_version integer,
 	ch_sse float8
 );
@@ -527,11 +531,11 @@ CREATE VIEW flinkml.evaluations WITH (security_invoker = true) AS
 	SELECT h.model, h.version, h.made_by, h.change, h.at, h.rows, h.weight, h.sse, h.mean_y, h.m2_y
 	FROM flinkml.evaluation_history h
 	UNION ALL
-	SELECT d.model, d.ev_version, 'trigger', d.id, d.made_at, (d.ev).rows, (d.ev).weight, (d.ev).sse, (d.ev).mean_y, (d.ev).m2_y
-	FROM flinkml.deltas d WHERE d.ev_version IS NOT NULL
-	UNION ALL
-	SELECT d.model, d.ch_version, 'trigger', d.id, d.made_at, (d.ev).rows, (d.ev).weight, d.ch_sse, (d.ev).mean_y, (d.ev).m2_y
-	FROM flinkml.deltas d WHERE d.ch_version IS NOT NULL;
+	SELECT d.model, e.version, 'trigger', d.id, d.made_at, y.rows, y.weight, e.sse, y.mean_y, y.m2_y
+	FROM flinkml.deltas d
+	CROSS JOIN LATERAL @extschema@.linreg_state_y_moments(d.added) y
+	CROSS JOIN LATERAL (VALUES (d.ev_version, d.ev_sse), (d.ch_version, d.ch_sse)) e(version, sse)
+	WHERE e.version IS NOT NULL AND y.rows IS NOT NULL;
 GRANT SELECT ON flinkml.evaluations TO PUBLIC;
 GRANT USAGE ON SEQUENCE flinkml.deltas_id_seq TO PUBLIC;
 

@@ -213,6 +213,58 @@ linreg_state_error(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), d, nulls)));
 }
 
+PG_FUNCTION_INFO_V1(linreg_state_sse);
+PG_FUNCTION_INFO_V1(linreg_state_y_moments);
+
+/*
+ * linreg_state_sse(state, model): sum w (y - prediction)^2 over the state's
+ * rows, the one figure a trigger keeps per statement (the rest of
+ * linreg_state_error follows from the state: linreg_state_y_moments).
+ */
+Datum
+linreg_state_sse(PG_FUNCTION_ARGS)
+{
+	const LrState *s = PG_GETARG_LRSTATE_P(0);
+	const LrModel *m = PG_GETARG_LRMODEL_P(1);
+
+	if (s->nfeat < 0 || s->rows == 0)
+		PG_RETURN_NULL();
+	if (s->nfeat != m->nfeat)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("linreg_state_sse: the state has %d features but the model has %d", s->nfeat, m->nfeat)));
+	PG_RETURN_FLOAT8(lr_state_sse(s, m->coef, m->intercept));
+}
+
+/* linreg_state_y_moments(state): (rows, weight, NULL, mean_y, m2_y) of a state. */
+Datum
+linreg_state_y_moments(PG_FUNCTION_ARGS)
+{
+	const LrState *s = PG_GETARG_LRSTATE_P(0);
+	TupleDesc	desc;
+	Datum		d[5];
+	bool		nulls[5] = {false, false, true, false, false};
+	int			p;
+	double		w,
+				sy,
+				cyy;
+
+	if (s->nfeat < 0 || s->rows == 0)
+		PG_RETURN_NULL();
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "linreg_state_y_moments: return type must be a row type");
+	p = s->nfeat;
+	w = s->wsum_hi + s->wsum_lo;
+	sy = lr_csum_hi(s)[p] + lr_csum_lo(s)[p];
+	cyy = (lr_ccross_hi(s)[lr_tri_index(p + 1, p, p)] + lr_ccross_lo(s)[lr_tri_index(p + 1, p, p)]) - sy * sy / w;
+	d[0] = Int64GetDatum(s->rows);
+	d[1] = Float8GetDatum(w);
+	d[2] = (Datum) 0;
+	d[3] = Float8GetDatum(lr_cshift(s)[p] + sy / w);
+	d[4] = Float8GetDatum(cyy > 0.0 ? cyy : 0.0);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), d, nulls)));
+}
+
 PG_FUNCTION_INFO_V1(flinkml_f_upper_p);
 
 /* flinkml._f_upper_p(f, df1, df2): P(F(df1, df2) >= f), Rmath's pf. */

@@ -260,6 +260,7 @@ flinkml_delete_deltas(PG_FUNCTION_ARGS)
 	Oid			types[2] = {TEXTOID, INT8ARRAYOID};
 	Datum		values[2];
 	char		nulls[2] = {' ', PG_ARGISNULL(1) ? 'n' : ' '};
+	Oid			schema;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_VOID();
@@ -267,15 +268,18 @@ flinkml_delete_deltas(PG_FUNCTION_ARGS)
 	values[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
 	SPI_connect();
 	(void) gate_model(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	flinkml_spi_as(flinkml_extension_owner(),
+	if (!flinkml_extension(NULL, NULL, &schema))
+		elog(ERROR, "flinkml: the extension is not installed");
+	flinkml_spi_as(flinkml_extension_owner(), psprintf(
 				   "WITH d AS (DELETE FROM flinkml.deltas d WHERE d.model OPERATOR(pg_catalog.=) $1 "
 				   "AND ($2 IS NULL OR d.id OPERATOR(pg_catalog.=) ANY ($2)) RETURNING d.*) "
 				   /* the trigger evaluations they carry go to the history */
 				   "INSERT INTO flinkml.evaluation_history (model, version, made_by, change, at, rows, weight, sse, mean_y, m2_y) "
-				   "SELECT d.model, d.ev_version, 'trigger', d.id, d.made_at, (d.ev).rows, (d.ev).weight, (d.ev).sse, (d.ev).mean_y, (d.ev).m2_y "
-				   "FROM d WHERE d.ev_version IS NOT NULL "
-				   "UNION ALL SELECT d.model, d.ch_version, 'trigger', d.id, d.made_at, (d.ev).rows, (d.ev).weight, d.ch_sse, (d.ev).mean_y, (d.ev).m2_y "
-				   "FROM d WHERE d.ch_version IS NOT NULL",
+				   "SELECT d.model, e.version, 'trigger', d.id, d.made_at, y.rows, y.weight, e.sse, y.mean_y, y.m2_y "
+				   "FROM d CROSS JOIN LATERAL %s.linreg_state_y_moments(d.added) y "
+				   "CROSS JOIN LATERAL (VALUES (d.ev_version, d.ev_sse), (d.ch_version, d.ch_sse)) e(version, sse) "
+				   "WHERE e.version IS NOT NULL AND y.rows IS NOT NULL",
+				   quote_identifier(get_namespace_name(schema))),
 				   2, types, values, nulls, false);
 	SPI_finish();
 	PG_RETURN_VOID();

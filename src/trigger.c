@@ -84,16 +84,16 @@ delta_insert_plan(Oid ext, Oid schema)
 	 * row: one insert per statement still.
 	 */
 	nsp = quote_identifier(get_namespace_name(schema));
-	insert_plan = SPI_prepare(psprintf("INSERT INTO flinkml.deltas (model, added, removed, made_by, ev_version, ev, ch_version, ch_sse) "
+	insert_plan = SPI_prepare(psprintf("INSERT INTO flinkml.deltas (model, added, removed, made_by, ev_version, ev_sse, ch_version, ch_sse) "
 									   "SELECT m.name, $2, $3, 'trigger', "
-									   "CASE WHEN e.ev IS NOT NULL THEN m.active_version END, e.ev, "
+									   "CASE WHEN e.ev_sse IS NOT NULL THEN m.active_version END, e.ev_sse, "
 									   "CASE WHEN e.ch_sse IS NOT NULL THEN m.head_version END, e.ch_sse "
 									   "FROM flinkml.models m CROSS JOIN LATERAL (SELECT "
-									   "%s.linreg_state_error($2, (SELECT a.fit FROM flinkml.versions a "
-									   "WHERE a.model OPERATOR(pg_catalog.=) m.name AND a.version OPERATOR(pg_catalog.=) m.active_version)) AS ev, "
+									   "%s.linreg_state_sse($2, (SELECT a.fit FROM flinkml.versions a "
+									   "WHERE a.model OPERATOR(pg_catalog.=) m.name AND a.version OPERATOR(pg_catalog.=) m.active_version)) AS ev_sse, "
 									   "CASE WHEN m.policy OPERATOR(pg_catalog.=) 'if_better' AND m.head_version OPERATOR(pg_catalog.<>) m.active_version "
-									   "THEN (%s.linreg_state_error($2, (SELECT c.fit FROM flinkml.versions c "
-									   "WHERE c.model OPERATOR(pg_catalog.=) m.name AND c.version OPERATOR(pg_catalog.=) m.head_version))).sse END AS ch_sse"
+									   "THEN %s.linreg_state_sse($2, (SELECT c.fit FROM flinkml.versions c "
+									   "WHERE c.model OPERATOR(pg_catalog.=) m.name AND c.version OPERATOR(pg_catalog.=) m.head_version)) END AS ch_sse"
 									   ") e "
 									   "WHERE m.name OPERATOR(pg_catalog.=) $1 "
 									   "AND m.source::pg_catalog.oid OPERATOR(pg_catalog.=) $4 "
