@@ -375,11 +375,9 @@ typedef struct RowExtra
 #define BP_BATCH_AFTER_ROWS 32
 
 static RowExtra *
-row_extra(FunctionCallInfo fcinfo)
+row_extra(FunctionCallInfo fcinfo, MemoryContext *cx)
 {
-	if (fcinfo->flinfo->fn_extra == NULL)
-		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RowExtra));
-	return (RowExtra *) fcinfo->flinfo->fn_extra;
+	return (RowExtra *) flinkml_fn_extra(fcinfo, sizeof(RowExtra), cx);
 }
 
 static void
@@ -408,6 +406,7 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 	MemoryContext ctx;
 	RowExtra   *ex;
 	DiagCache  *c;
+	MemoryContext excx;
 	LrState    *s;
 	ArrayType  *a;
 	const double *x;
@@ -433,8 +432,8 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 			PG_RETURN_NULL();
 		return es ? flinkml_es_datum(es) : PointerGetDatum(s);
 	}
-	ex = row_extra(fcinfo);
-	c = flinkml_diag_cache_multi(&ex->caches, fcinfo->flinfo->fn_mcxt, PG_GETARG_DATUM(1), what);
+	ex = row_extra(fcinfo, &excx);
+	c = flinkml_diag_cache_multi(&ex->caches, excx, PG_GETARG_DATUM(1), what);
 	m = c->model;
 	p = m->nfeat;
 	q = (white ? white_len(p) : p) + (flag ? 1 : 0);

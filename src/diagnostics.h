@@ -42,6 +42,7 @@ typedef struct DiagSlots
 	void	   *slot[FLINKML_DIAG_SLOTS];
 	int			next;
 	int			last;			/* the slot that matched or was loaded last */
+	bool		registered;		/* robust.c: its reset callback is in place */
 } DiagSlots;
 extern DiagCache *flinkml_diag_cache_multi(DiagSlots *slots, MemoryContext ctx, Datum d, const char *what);
 

@@ -164,3 +164,69 @@ flinkml_feature_args(FunctionCallInfo fcinfo, int first, int argno_offset, const
 	}
 	return fa;
 }
+
+/*
+ * Memory a function keeps for one call site (what fn_extra holds), zeroed
+ * the first time, and the context to allocate more of it in.  Citus's
+ * worker_partial_agg calls transition functions through a FmgrInfo it makes
+ * for every row, without the call's expression (fn_expr, which the executor
+ * always sets): such a call's memory is kept in the aggregate context
+ * instead, found again by that context, the function and the size, and
+ * forgotten when the context is reset.  (aggregates.c keeps its fit sites
+ * the same way.)
+ */
+typedef struct CallExtra
+{
+	MemoryContext ctx;
+	Oid			fn;
+	Size		size;
+	MemoryContextCallback cb;
+	struct CallExtra *next;
+	/* the caller's memory follows, MAXALIGNed */
+} CallExtra;
+
+static CallExtra *call_extras = NULL;
+
+static void
+call_extra_forget(void *arg)
+{
+	for (CallExtra **p = &call_extras; *p != NULL; p = &(*p)->next)
+		if (*p == (CallExtra *) arg)
+		{
+			*p = (*p)->next;
+			return;
+		}
+}
+
+void *
+flinkml_fn_extra(FunctionCallInfo fcinfo, Size size, MemoryContext *cxt)
+{
+	MemoryContext agg;
+	CallExtra  *e;
+
+	if (fcinfo->flinfo->fn_extra != NULL)
+	{
+		*cxt = fcinfo->flinfo->fn_mcxt;
+		return fcinfo->flinfo->fn_extra;
+	}
+	if (fcinfo->flinfo->fn_expr != NULL || !AggCheckCallContext(fcinfo, &agg))
+	{
+		*cxt = fcinfo->flinfo->fn_mcxt;
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(*cxt, size);
+		return fcinfo->flinfo->fn_extra;
+	}
+	*cxt = agg;
+	for (e = call_extras; e != NULL; e = e->next)
+		if (e->ctx == agg && e->fn == fcinfo->flinfo->fn_oid && e->size == size)
+			return (char *) e + MAXALIGN(sizeof(CallExtra));
+	e = MemoryContextAllocZero(agg, MAXALIGN(sizeof(CallExtra)) + size);
+	e->ctx = agg;
+	e->fn = fcinfo->flinfo->fn_oid;
+	e->size = size;
+	e->cb.func = call_extra_forget;
+	e->cb.arg = e;
+	MemoryContextRegisterResetCallback(agg, &e->cb);
+	e->next = call_extras;
+	call_extras = e;
+	return (char *) e + MAXALIGN(sizeof(CallExtra));
+}

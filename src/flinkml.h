@@ -45,6 +45,7 @@ typedef struct FeatureArgs
 } FeatureArgs;
 
 /* Look the feature arguments up (allocated in fn_mcxt); refuses a VARIADIC array call. */
+extern void *flinkml_fn_extra(FunctionCallInfo fcinfo, Size size, MemoryContext *cxt);
 extern FeatureArgs *flinkml_feature_args(FunctionCallInfo fcinfo, int first, int argno_offset,
 										 const char *what);
 

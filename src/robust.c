@@ -171,22 +171,19 @@ forget_last_cache(void *arg)
 
 /* The per-query caches of a transition or final function (several models: grouped calls). */
 static DiagSlots *
-robust_slots(FunctionCallInfo fcinfo, bool transition)
+robust_slots(FunctionCallInfo fcinfo, bool transition, MemoryContext *cx)
 {
-	if (fcinfo->flinfo->fn_extra == NULL)
+	DiagSlots  *slots = flinkml_fn_extra(fcinfo, sizeof(DiagSlots), cx);
+
+	if (transition && !slots->registered)
 	{
-		MemoryContext cx = fcinfo->flinfo->fn_mcxt;
+		MemoryContextCallback *cb = MemoryContextAllocZero(*cx, sizeof(MemoryContextCallback));
 
-		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(cx, sizeof(DiagSlots));
-		if (transition)
-		{
-			MemoryContextCallback *cb = MemoryContextAllocZero(cx, sizeof(MemoryContextCallback));
-
-			cb->func = forget_last_cache;
-			MemoryContextRegisterResetCallback(cx, cb);
-		}
+		cb->func = forget_last_cache;
+		MemoryContextRegisterResetCallback(*cx, cb);
+		slots->registered = true;
 	}
-	return (DiagSlots *) fcinfo->flinfo->fn_extra;
+	return slots;
 }
 
 /*
@@ -201,6 +198,8 @@ robust_accum(FunctionCallInfo fcinfo, bool weighted)
 	MemoryContext ctx;
 	RobustFlat *r;
 	DiagCache  *c;
+	DiagSlots  *slots;
+	MemoryContext cx;
 	const LrModel *m;
 	ArrayType  *a;
 	const double *x;
@@ -226,8 +225,8 @@ robust_accum(FunctionCallInfo fcinfo, bool weighted)
 					 errmsg("linreg_robust_se: type must not be NULL")));
 		type = hc_type(PG_GETARG_TEXT_PP(typearg));
 	}
-	c = flinkml_diag_cache_multi(robust_slots(fcinfo, true), fcinfo->flinfo->fn_mcxt, PG_GETARG_DATUM(1),
-								 "linreg_robust_se");
+	slots = robust_slots(fcinfo, true, &cx);
+	c = flinkml_diag_cache_multi(slots, cx, PG_GETARG_DATUM(1), "linreg_robust_se");
 	last_cache = c;
 	m = c->model;
 	if (PG_ARGISNULL(0))
@@ -346,8 +345,12 @@ linreg_robust_final(PG_FUNCTION_ARGS)
 	c = last_cache;
 	if (c == NULL || !c->ready || c->hash != r->model_hash || (int32) VARSIZE(c->model) != r->model_size
 		|| memcmp(c->model, robust_model(r), r->model_size) != 0)
-		c = flinkml_diag_cache_multi(robust_slots(fcinfo, false), fcinfo->flinfo->fn_mcxt,
-									 PointerGetDatum(robust_model(r)), "linreg_robust_se");
+	{
+		MemoryContext cx;
+		DiagSlots  *slots = robust_slots(fcinfo, false, &cx);
+
+		c = flinkml_diag_cache_multi(slots, cx, PointerGetDatum(robust_model(r)), "linreg_robust_se");
+	}
 	if (c->diag.k + c->diag.icpt != r->nq || c->model->nfeat != r->nfeat)
 		elog(ERROR, "linreg_robust_se: the state's meat does not match its model");
 	h.type = r->type;
