@@ -45,7 +45,7 @@ run_round() {
 SET max_parallel_workers_per_gather = 0;
 DO $$
 DECLARE
-	lambdas text := 'ARRAY(SELECT 10 ^ (i / 4.0 - 3) FROM generate_series(0, 19) i)';
+	lambdas text := 'ARRAY(SELECT (10 ^ (i / 4.0 - 3))::float8 FROM generate_series(0, 19) i)';
 	x text := 'ARRAY[x1,x2,x3,x4,x5,x6,x7,x8,x9,x10]';
 	q text[] := ARRAY[
 		'regr_slope|SELECT regr_slope(y, x1) FROM db10',
