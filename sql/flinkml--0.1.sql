@@ -666,7 +666,7 @@ BEGIN
 	-- if_better: the challenger it replaces is judged first, on the changes
 	-- it has seen
 	IF m.policy = 'if_better' AND m.active_version IS DISTINCT FROM m.head_version THEN
-		PERFORM flinkml._review(m);
+		PERFORM flinkml._review(m.name);
 		SELECT * INTO m FROM flinkml.models WHERE name = m.name;
 	END IF;
 	v := m.head_version + 1;
@@ -909,9 +909,12 @@ $$;
 -- at every new version (judging the challenger it replaces), at every
 -- follower poll, and when called.  Returns what it decided, also written to
 -- the challenger's versions.note.
-CREATE FUNCTION flinkml._review(m flinkml.models) RETURNS text
+-- It runs as its caller (the owner, or a follower as the owner): the rows it
+-- reads and writes are the caller's to read and write (row-level security).
+CREATE FUNCTION flinkml._review(model_name text) RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+	m flinkml.models;
 	since timestamptz;
 	champ_w float8;
 	champ_sse float8;
@@ -920,7 +923,8 @@ DECLARE
 	chall_rows bigint;
 	why text;
 BEGIN
-	IF m.policy <> 'if_better' OR m.active_version IS NULL OR m.active_version >= m.head_version THEN
+	SELECT * INTO m FROM flinkml.models WHERE name = model_name;
+	IF NOT FOUND OR m.policy <> 'if_better' OR m.active_version IS NULL OR m.active_version >= m.head_version THEN
 		RETURN 'no challenger';
 	END IF;
 	SELECT v.created_at INTO since FROM flinkml.versions v WHERE v.model = m.name AND v.version = m.head_version;
@@ -946,7 +950,6 @@ BEGIN
 	              round((champ_sse / champ_w)::numeric, 6), m.active_version, round((m.promote_margin * 100)::numeric, 1));
 	RETURN why;
 END $$;
-REVOKE ALL ON FUNCTION flinkml._review(flinkml.models) FROM PUBLIC;
 
 CREATE FUNCTION flinkml.review(name text) RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -954,7 +957,7 @@ DECLARE
 	m flinkml.models := flinkml._model(name, true);
 BEGIN
 	SELECT * INTO m FROM flinkml.models WHERE models.name = m.name FOR NO KEY UPDATE;
-	RETURN flinkml._review(m);
+	RETURN flinkml._review(m.name);
 END $$;
 
 CREATE FUNCTION flinkml.set_policy(name text, policy text, margin float8 DEFAULT 0.05, min_rows bigint DEFAULT 100)
@@ -1411,7 +1414,7 @@ BEGIN
 		INSERT INTO flinkml.deltas (model, added, removed, made_by) VALUES (m.name, a, r, 'stream');
 	END IF;
 	IF m.policy = 'if_better' AND m.active_version IS DISTINCT FROM m.head_version THEN
-		PERFORM flinkml._review(m);
+		PERFORM flinkml._review(m.name);
 	END IF;
 	UPDATE flinkml.streams s
 	SET last_lsn = upto, synced_at = seen,

@@ -178,6 +178,25 @@ SELECT flinkml.set_policy('cc', 'always');
 SELECT flinkml.review('cc');
 RESET ROLE;
 SELECT flinkml.drop_model('cc');
+-- an owner who is not a superuser: a refit judges the challenger it
+-- replaces, and review(), with the owner's own rights
+CREATE ROLE regress_ttt_owner;
+GRANT CREATE ON SCHEMA public TO regress_ttt_owner;
+SET ROLE regress_ttt_owner;
+CREATE TABLE cco (x float8, y float8);
+INSERT INTO cco SELECT g, 1 + 2 * g + (g % 7) FROM generate_series(1, 100) g;
+SELECT flinkml.create_model('cco', 'cco', 'y', ARRAY['x']);
+SELECT flinkml.attach('cco') AS version;
+SELECT flinkml.set_policy('cco', 'if_better', min_rows => 5);
+SELECT flinkml.refit('cco') AS challenger;
+INSERT INTO cco SELECT g, 1 + 2 * g + (g % 7) FROM generate_series(101, 110) g;
+SELECT flinkml.review('cco') IS NOT NULL AS reviewed;
+SELECT flinkml.refit('cco') AS next_challenger;
+SELECT flinkml.drop_model('cco');
+DROP TABLE cco;
+RESET ROLE;
+REVOKE CREATE ON SCHEMA public FROM regress_ttt_owner;
+DROP ROLE regress_ttt_owner;
 DROP TABLE ttt, cc;
 DROP ROLE regress_ttt_other;
 DROP FUNCTION ttt_close(float8, float8, float8);

@@ -161,70 +161,16 @@ typedef struct AccumSite
 } AccumSite;
 
 /*
- * A call without a lasting FmgrInfo: Citus's worker_partial_agg calls the
- * transition function through a FmgrInfo it makes for every row (and with
- * no expression: fn_expr is NULL, which the executor always sets).  Its
- * site then lives in the aggregate context, found again by that context
- * and the function, and forgotten when the context is reset or deleted
- * (after the states in it, whose count it keeps: they are its children).
+ * A call without a lasting FmgrInfo (Citus's worker_partial_agg makes one
+ * per row) keeps its site in the aggregate context: flinkml_fn_extra.  The
+ * site outlives the states it counts, which are children of that context.
  */
-typedef struct OrphanSite
-{
-	MemoryContext ctx;
-	Oid			fn;
-	AccumSite	site;
-	MemoryContextCallback cb;
-	struct OrphanSite *next;
-} OrphanSite;
-
-static OrphanSite *orphan_sites = NULL;
-
-static void
-orphan_site_forget(void *arg)
-{
-	for (OrphanSite **p = &orphan_sites; *p != NULL; p = &(*p)->next)
-		if (*p == (OrphanSite *) arg)
-		{
-			*p = (*p)->next;
-			return;
-		}
-}
-
-static AccumSite *
-orphan_site(FunctionCallInfo fcinfo)
-{
-	MemoryContext ctx;
-	OrphanSite *o;
-
-	if (!AggCheckCallContext(fcinfo, &ctx))
-		elog(ERROR, "linreg transition function called in non-aggregate context");
-	for (o = orphan_sites; o != NULL; o = o->next)
-		if (o->ctx == ctx && o->fn == fcinfo->flinfo->fn_oid)
-			return &o->site;
-	o = MemoryContextAllocZero(ctx, sizeof(OrphanSite));
-	o->ctx = ctx;
-	o->fn = fcinfo->flinfo->fn_oid;
-	o->cb.func = orphan_site_forget;
-	o->cb.arg = o;
-	MemoryContextRegisterResetCallback(ctx, &o->cb);
-	o->next = orphan_sites;
-	orphan_sites = o;
-	return &o->site;
-}
-
 static AccumSite *
 accum_site(FunctionCallInfo fcinfo)
 {
-	AccumSite  *site = (AccumSite *) fcinfo->flinfo->fn_extra;
+	MemoryContext cxt;
 
-	if (site == NULL)
-	{
-		if (fcinfo->flinfo->fn_expr == NULL)
-			return orphan_site(fcinfo);
-		site = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(AccumSite));
-		fcinfo->flinfo->fn_extra = site;
-	}
-	return site;
+	return (AccumSite *) flinkml_fn_extra(fcinfo, sizeof(AccumSite), &cxt);
 }
 
 /* Row from (y float8, VARIADIC x "any"): features as separate arguments. */

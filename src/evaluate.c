@@ -167,6 +167,21 @@ linreg_in_train_text(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(in_train(key, PG_GETARG_FLOAT8(1), PG_GETARG_INT32(2)));
 }
 
+/* The weight, mean of y and centred sum of squares of y of a state with rows. */
+static void
+state_y_moments(const LrState *s, double *w, double *mean_y, double *m2_y)
+{
+	int			p = s->nfeat;
+	size_t		yy = lr_tri_index(p + 1, p, p);
+	double		sy = lr_csum_hi(s)[p] + lr_csum_lo(s)[p];
+	double		cyy;
+
+	*w = s->wsum_hi + s->wsum_lo;
+	*mean_y = lr_cshift(s)[p] + sy / *w;
+	cyy = (lr_ccross_hi(s)[yy] + lr_ccross_lo(s)[yy]) - sy * sy / *w;
+	*m2_y = cyy > 0.0 ? cyy : 0.0;
+}
+
 PG_FUNCTION_INFO_V1(linreg_state_error);
 
 /*
@@ -186,11 +201,9 @@ linreg_state_error(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	Datum		d[5];
 	bool		nulls[5] = {false, false, false, false, false};
-	int			p;
 	double		w,
-				sy,
 				my,
-				cyy;
+				m2;
 
 	if (s->nfeat < 0 || s->rows == 0)
 		PG_RETURN_NULL();
@@ -200,16 +213,12 @@ linreg_state_error(PG_FUNCTION_ARGS)
 				 errmsg("linreg_state_error: the state has %d features but the model has %d", s->nfeat, m->nfeat)));
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "linreg_state_error: return type must be a row type");
-	p = s->nfeat;
-	w = s->wsum_hi + s->wsum_lo;
-	sy = lr_csum_hi(s)[p] + lr_csum_lo(s)[p];
-	my = lr_cshift(s)[p] + sy / w;
-	cyy = (lr_ccross_hi(s)[lr_tri_index(p + 1, p, p)] + lr_ccross_lo(s)[lr_tri_index(p + 1, p, p)]) - sy * sy / w;
+	state_y_moments(s, &w, &my, &m2);
 	d[0] = Int64GetDatum(s->rows);
 	d[1] = Float8GetDatum(w);
 	d[2] = Float8GetDatum(lr_state_sse(s, m->coef, m->intercept));
 	d[3] = Float8GetDatum(my);
-	d[4] = Float8GetDatum(cyy > 0.0 ? cyy : 0.0);
+	d[4] = Float8GetDatum(m2);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), d, nulls)));
 }
 
@@ -244,24 +253,20 @@ linreg_state_y_moments(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	Datum		d[5];
 	bool		nulls[5] = {false, false, true, false, false};
-	int			p;
 	double		w,
-				sy,
-				cyy;
+				my,
+				m2;
 
 	if (s->nfeat < 0 || s->rows == 0)
 		PG_RETURN_NULL();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "linreg_state_y_moments: return type must be a row type");
-	p = s->nfeat;
-	w = s->wsum_hi + s->wsum_lo;
-	sy = lr_csum_hi(s)[p] + lr_csum_lo(s)[p];
-	cyy = (lr_ccross_hi(s)[lr_tri_index(p + 1, p, p)] + lr_ccross_lo(s)[lr_tri_index(p + 1, p, p)]) - sy * sy / w;
+	state_y_moments(s, &w, &my, &m2);
 	d[0] = Int64GetDatum(s->rows);
 	d[1] = Float8GetDatum(w);
 	d[2] = (Datum) 0;
-	d[3] = Float8GetDatum(lr_cshift(s)[p] + sy / w);
-	d[4] = Float8GetDatum(cyy > 0.0 ? cyy : 0.0);
+	d[3] = Float8GetDatum(my);
+	d[4] = Float8GetDatum(m2);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), d, nulls)));
 }
 

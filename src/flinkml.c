@@ -172,8 +172,8 @@ flinkml_feature_args(FunctionCallInfo fcinfo, int first, int argno_offset, const
  * for every row, without the call's expression (fn_expr, which the executor
  * always sets): such a call's memory is kept in the aggregate context
  * instead, found again by that context, the function and the size, and
- * forgotten when the context is reset.  (aggregates.c keeps its fit sites
- * the same way.)
+ * forgotten when the context is reset.  (The fit aggregates' sites,
+ * aggregates.c, and the diagnostics' model caches live here.)
  */
 typedef struct CallExtra
 {
