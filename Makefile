@@ -25,8 +25,8 @@ PG_CPPFLAGS = -Isrc
 
 REGRESS = types aggregates solver window parallel predict bad_input nist stats evaluate ridge \
           registry triggers planner batch limits security diagnostics fdw \
-          test_then_train score_into
-ISOLATION = trigger_writers compaction
+          test_then_train score_into registry_window
+ISOLATION = trigger_writers compaction window_writers
 TAP_TESTS = 1
 
 PG_CONFIG ?= pg_config

@@ -405,7 +405,19 @@ CREATE TABLE flinkml.models (
 		CHECK (policy OPERATOR(pg_catalog.=) ANY (ARRAY['always', 'manual', 'if_better'])),
 	promote_margin float8 NOT NULL DEFAULT 0.05
 		CHECK (promote_margin OPERATOR(pg_catalog.>=) 0 AND promote_margin OPERATOR(pg_catalog.<) 1),
-	promote_min_rows bigint NOT NULL DEFAULT 100 CHECK (promote_min_rows OPERATOR(pg_catalog.>) 0)
+	promote_min_rows bigint NOT NULL DEFAULT 100 CHECK (promote_min_rows OPERATOR(pg_catalog.>) 0),
+	-- an event-time window model (create_model's window_length): the rows
+	-- whose time column (a timestamptz, followed by attribute number) lies
+	-- in (now() - window_length, ...), kept per time bucket of bucket_width
+	-- (flinkml.window_buckets); window_since: the oldest bucket kept whole
+	time_column text,
+	time_attnum int2,
+	window_length interval,
+	bucket_width interval,
+	window_since timestamptz,
+	CHECK ((time_column IS NULL) OPERATOR(pg_catalog.=) (window_length IS NULL)
+	       AND (time_column IS NULL) OPERATOR(pg_catalog.=) (time_attnum IS NULL)
+	       AND (time_column IS NULL) OPERATOR(pg_catalog.=) (bucket_width IS NULL))
 );
 
 CREATE TABLE flinkml.versions (
@@ -438,9 +450,23 @@ CREATE TABLE flinkml.deltas (
 	ev_version integer,
 	ev_sse float8,
 	ch_version integer,
-	ch_sse float8
+	ch_sse float8,
+	-- window models: the time bucket of the rows (one delta per bucket a
+	-- statement touched); NULL for the others
+	bucket timestamptz
 );
 CREATE INDEX ON flinkml.deltas (model);
+
+-- Window models: the state of the rows of each time bucket (date_bin of
+-- the model's bucket_width from 2000-01-01 UTC), as of the last fill or
+-- compaction; pending changes are in flinkml.deltas.  Written only through
+-- the gate flinkml._put_buckets and by TRUNCATE's trigger.
+CREATE TABLE flinkml.window_buckets (
+	model text NOT NULL REFERENCES flinkml.models (name) ON DELETE CASCADE,
+	bucket timestamptz NOT NULL,
+	state @extschema@.linreg_state NOT NULL,
+	PRIMARY KEY (model, bucket)
+);
 
 -- Test-then-train: before a change is folded in, the active version is
 -- scored on its added rows (per statement for triggers, per transaction for
@@ -467,6 +493,7 @@ SELECT pg_catalog.pg_extension_config_dump('flinkml.versions', '');
 SELECT pg_catalog.pg_extension_config_dump('flinkml.deltas', '');
 SELECT pg_catalog.pg_extension_config_dump('flinkml.deltas_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('flinkml.evaluation_history', '');
+SELECT pg_catalog.pg_extension_config_dump('flinkml.window_buckets', '');
 
 -- Who may change a model: its owner and the roles that are members of it.
 -- Who may read it: those, and the roles that may read every row of its
@@ -500,6 +527,9 @@ CREATE POLICY read ON flinkml.deltas FOR SELECT
 CREATE POLICY append ON flinkml.deltas FOR INSERT
 	WITH CHECK (EXISTS (SELECT 1 FROM flinkml.models m
 	                    WHERE m.name OPERATOR(pg_catalog.=) model AND pg_catalog.pg_has_role(m.owner, 'MEMBER')));
+ALTER TABLE flinkml.window_buckets ENABLE ROW LEVEL SECURITY;
+CREATE POLICY read ON flinkml.window_buckets FOR SELECT
+	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) model));
 ALTER TABLE flinkml.evaluation_history ENABLE ROW LEVEL SECURITY;
 CREATE POLICY read ON flinkml.evaluation_history FOR SELECT
 	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) model));
@@ -519,9 +549,11 @@ GRANT USAGE ON SCHEMA flinkml TO PUBLIC;
 -- deltas and models goes through gates (flinkml._delete_deltas,
 -- flinkml._delete_model); column-level UPDATE allows no such lock.
 GRANT SELECT ON flinkml.models TO PUBLIC;
-GRANT INSERT (name, source, target, features, weight, intercept, attnums, owner) ON flinkml.models TO PUBLIC;
+GRANT INSERT (name, source, target, features, weight, intercept, attnums, owner,
+              time_column, time_attnum, window_length, bucket_width) ON flinkml.models TO PUBLIC;
 GRANT UPDATE (owner, head_version, active_version, stale, stale_at, policy, promote_margin, promote_min_rows)
 	ON flinkml.models TO PUBLIC;
+GRANT SELECT ON flinkml.window_buckets TO PUBLIC;
 GRANT UPDATE (note) ON flinkml.versions TO PUBLIC;
 GRANT SELECT, INSERT ON flinkml.versions TO PUBLIC;
 GRANT SELECT, INSERT ON flinkml.deltas TO PUBLIC;
@@ -640,16 +672,141 @@ BEGIN
 	END IF;
 END $$;
 
--- SELECT list that folds rows of relation rel into a state for model m.
-CREATE FUNCTION flinkml._state_query(m flinkml.models, rel text) RETURNS text
+-- The aggregate call that folds rows into a state for model m.
+CREATE FUNCTION flinkml._state_expr(m flinkml.models) RETURNS text
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT format('SELECT @extschema@.%s(%I::pg_catalog.float8, ARRAY[%s]::pg_catalog.float8[]%s) FROM %s',
+	SELECT format('@extschema@.%s(%I::pg_catalog.float8, ARRAY[%s]::pg_catalog.float8[]%s)',
 		CASE WHEN m.intercept THEN 'linreg_state' ELSE 'linreg_state_noint' END,
 		m.target,
 		(SELECT coalesce(string_agg(format('%I', f), ', ' ORDER BY i), '') FROM unnest(m.features) WITH ORDINALITY AS u(f, i)),
-		CASE WHEN m.weight IS NULL THEN '' ELSE format(', %I::pg_catalog.float8', m.weight) END,
-		rel)
+		CASE WHEN m.weight IS NULL THEN '' ELSE format(', %I::pg_catalog.float8', m.weight) END)
 $$;
+
+-- SELECT list that folds rows of relation rel into a state for model m.
+CREATE FUNCTION flinkml._state_query(m flinkml.models, rel text) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT format('SELECT %s FROM %s', flinkml._state_expr(m), rel)
+$$;
+
+-------------------------------------------------------------------------------
+-- Event-time windows.  A window model (create_model's window_length and
+-- time_column) is over the rows whose time lies in (now() - window_length,
+-- ...).  Each row belongs to the time bucket date_bin(bucket_width, time,
+-- 2000-01-01 UTC); the triggers write one delta per bucket a statement
+-- touched, with the row's own time deciding (an old row's delete lands in
+-- its old bucket).  Reading the window sums the buckets entirely inside it
+-- (window_buckets and the pending deltas) and scans the table for the rows
+-- of the one bucket the window's start cuts (an index on the time column
+-- makes that a range scan): exact at any moment, and rows age out without
+-- a write.  Compaction folds the deltas into window_buckets and drops the
+-- buckets that have left the window.
+-------------------------------------------------------------------------------
+
+-- A bucket width in microseconds (what the triggers compute with).
+CREATE FUNCTION flinkml._bucket_usec(width interval) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT (extract(epoch FROM width) * 1000000)::bigint
+$$;
+
+-- The bucket a time falls in (src/trigger.c computes the same in C).
+CREATE FUNCTION flinkml._bucket_of(width interval, t timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT pg_catalog.date_bin(width, t, '2000-01-01 00:00:00+00'::pg_catalog.timestamptz)
+$$;
+
+-- The gate (C, src/privileged.c): the caller must be allowed to change the
+-- model; then, as the extension's owner, delete its buckets (all, or those
+-- before keep_from), write the given ones (a NULL state deletes a bucket),
+-- and record keep_from as the oldest bucket kept whole.
+CREATE FUNCTION flinkml._put_buckets(model_name text, clear_all boolean, keep_from timestamptz,
+	buckets timestamptz[], states @extschema@.linreg_state[]) RETURNS void
+	AS 'MODULE_PATHNAME', 'flinkml_put_buckets' LANGUAGE C;
+
+-- Fill the buckets of a window model from its table (create_model, refit,
+-- attach): every bucket from the one the window's start is in.  In the same
+-- snapshot, the pending deltas the fill holds are consumed.
+CREATE FUNCTION flinkml._fill_window(m flinkml.models) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	lo timestamptz := flinkml._bucket_of(m.bucket_width, now() - m.window_length);
+	ids bigint[];
+	bs timestamptz[];
+	ss @extschema@.linreg_state[];
+BEGIN
+	EXECUTE format('SELECT (SELECT pg_catalog.array_agg(d.id) FROM flinkml.deltas d WHERE d.model OPERATOR(pg_catalog.=) $3), '
+	               'pg_catalog.array_agg(q.b ORDER BY q.b), pg_catalog.array_agg(q.s ORDER BY q.b) '
+	               'FROM (SELECT flinkml._bucket_of($2, %I) AS b, %s AS s FROM %s '
+	               'WHERE %I OPERATOR(pg_catalog.>=) $1 GROUP BY 1) q',
+	               m.time_column, flinkml._state_expr(m), flinkml._source(m), m.time_column)
+	INTO ids, bs, ss USING lo, m.bucket_width, m.name;
+	PERFORM flinkml._put_buckets(m.name, true, lo, bs, ss);
+	IF ids IS NOT NULL THEN
+		PERFORM flinkml._delete_deltas(m.name, ids);
+	END IF;
+END $$;
+
+-- The state of a window model's rows now: the whole buckets after the one
+-- the window's start cuts (kept and pending), and that bucket's rows in
+-- the window from the table.  All in the caller's snapshot.
+CREATE FUNCTION flinkml._window_state(m flinkml.models) RETURNS @extschema@.linreg_state
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	lo timestamptz := now() - m.window_length;
+	b0 timestamptz := flinkml._bucket_of(m.bucket_width, lo);
+	src text := flinkml._source(m);
+	whole @extschema@.linreg_state;
+	edge @extschema@.linreg_state;
+	a @extschema@.linreg_state;
+	r @extschema@.linreg_state;
+BEGIN
+	IF row_security_active(m.source) THEN
+		RAISE EXCEPTION 'flinkml: row-level security of % hides rows from role %', src, current_user
+			USING ERRCODE = 'insufficient_privilege',
+			      HINT = 'A window model reads the rows at the window''s start from its table: its readers must see them all.';
+	END IF;
+	IF m.window_since IS NULL OR b0 + m.bucket_width < m.window_since THEN
+		-- a window older than the buckets kept (a transaction that began
+		-- before the last compaction): from the table
+		EXECUTE flinkml._state_query(m, format('%s WHERE %I OPERATOR(pg_catalog.>) $1', src, m.time_column))
+		INTO whole USING lo;
+		RETURN whole;
+	END IF;
+	SELECT @extschema@.linreg_merge(b.state) INTO whole
+	FROM flinkml.window_buckets b WHERE b.model = m.name AND b.bucket > b0;
+	SELECT @extschema@.linreg_merge(d.added), @extschema@.linreg_merge(d.removed) INTO a, r
+	FROM flinkml.deltas d WHERE d.model = m.name AND d.bucket > b0;
+	EXECUTE flinkml._state_query(m, format('%s WHERE %I OPERATOR(pg_catalog.>) $1 AND %I OPERATOR(pg_catalog.<) $2',
+	                                       src, m.time_column, m.time_column))
+	INTO edge USING lo, b0 + m.bucket_width;
+	RETURN flinkml._apply(flinkml._apply(whole, edge, NULL), a, r);
+END $$;
+
+-- Compaction of a window model: the pending deltas folded into their
+-- buckets, the buckets that left the window dropped.
+CREATE FUNCTION flinkml._compact_window(m flinkml.models) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	-- the oldest bucket the window can still need (never one older than
+	-- those kept whole)
+	keep timestamptz := GREATEST(flinkml._bucket_of(m.bucket_width, now() - m.window_length), m.window_since);
+	ids bigint[];
+	bs timestamptz[];
+	ss @extschema@.linreg_state[];
+BEGIN
+	-- one statement: the deltas consumed are the ones summed
+	WITH d AS (SELECT d.id, d.bucket, d.added, d.removed FROM flinkml.deltas d WHERE d.model = m.name),
+	     per AS (SELECT d.bucket, @extschema@.linreg_merge(d.added) AS a, @extschema@.linreg_merge(d.removed) AS r
+	             FROM d WHERE d.bucket >= keep GROUP BY d.bucket)
+	SELECT (SELECT array_agg(d.id) FROM d),
+	       array_agg(per.bucket ORDER BY per.bucket),
+	       array_agg(flinkml._apply(b.state, per.a, per.r) ORDER BY per.bucket)
+	INTO ids, bs, ss
+	FROM per LEFT JOIN flinkml.window_buckets b ON b.model = m.name AND b.bucket = per.bucket;
+	PERFORM flinkml._put_buckets(m.name, false, keep, bs, ss);
+	IF ids IS NOT NULL THEN
+		PERFORM flinkml._delete_deltas(m.name, ids);
+	END IF;
+END $$;
 
 -- A new version from a state; it becomes the head, and the active one
 -- unless an older version was pinned by activate().
@@ -697,8 +854,58 @@ BEGIN
 END $$;
 
 -- create_model: register a model over a table and fit version 1.
+-- The time column of a window model, checked: its attribute number.  The
+-- window and its buckets must be positive lengths of time without months
+-- (a month has no fixed length), the bucket at most the window, and at
+-- most 100,000 buckets to a window.
+CREATE FUNCTION flinkml._window_column(source regclass, time_column text, window_length interval, bucket interval)
+RETURNS int2 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	typ regtype;
+	num int2;
+BEGIN
+	IF time_column IS NULL OR window_length IS NULL THEN
+		RAISE EXCEPTION 'flinkml: a window model needs both window_length and time_column'
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'create_model(..., window_length => interval ''1 hour'', time_column => ''ts'')';
+	END IF;
+	SELECT a.atttypid::regtype, a.attnum INTO typ, num FROM pg_attribute a
+	WHERE a.attrelid = source AND a.attname = time_column AND a.attnum > 0 AND NOT a.attisdropped;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'flinkml: time column "%" does not exist in %', time_column, source
+			USING ERRCODE = 'undefined_column';
+	END IF;
+	IF typ <> 'timestamptz'::regtype THEN
+		RAISE EXCEPTION 'flinkml: time column "%" of % has type %; it must be timestamp with time zone', time_column, source, typ
+			USING ERRCODE = 'datatype_mismatch',
+			      HINT = 'A timestamp without time zone means a different moment in each time zone; the window ends at now().';
+	END IF;
+	IF window_length <= interval '0' OR extract(month FROM window_length) <> 0 OR extract(year FROM window_length) <> 0 THEN
+		RAISE EXCEPTION 'flinkml: window_length % must be a positive length of time without months or years', window_length
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF bucket <= interval '0' OR extract(month FROM bucket) <> 0 OR extract(year FROM bucket) <> 0 OR bucket > window_length THEN
+		RAISE EXCEPTION 'flinkml: bucket % must be a positive length of time without months, at most window_length %', bucket, window_length
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF bucket < interval '1 millisecond' OR extract(epoch FROM window_length) / extract(epoch FROM bucket) > 100000 THEN
+		RAISE EXCEPTION 'flinkml: bucket % is too small: at least 1 millisecond and at most 100000 buckets to the window of %', bucket, window_length
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = source AND i.indkey[0] = num) THEN
+		RAISE NOTICE 'flinkml: no index on %(%): reading the window scans the table for the rows at its start', source, time_column
+			USING HINT = format('CREATE INDEX ON %s (%I);', source, time_column);
+	END IF;
+	RETURN num;
+END $$;
+
+-- create_model: register a model over a table and fit version 1.  With
+-- window_length and time_column, a model of the rows whose time column
+-- lies in the last window_length (bucket: the grain at which rows age out,
+-- by default a sixtieth of the window).
 CREATE FUNCTION flinkml.create_model(name text, source regclass, target text, features text[],
-	weight text DEFAULT NULL, intercept boolean DEFAULT true)
+	weight text DEFAULT NULL, intercept boolean DEFAULT true,
+	window_length interval DEFAULT NULL, time_column text DEFAULT NULL, bucket interval DEFAULT NULL)
 RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m flinkml.models;
@@ -707,6 +914,7 @@ DECLARE
 	typ regtype;
 	num int2;
 	nums int2[] := '{}';
+	time_num int2;
 BEGIN
 	IF name IS NULL OR name !~ '^[A-Za-z_][A-Za-z0-9_]*$' OR length(name) > 48 THEN
 		RAISE EXCEPTION 'flinkml: invalid model name %', coalesce(quote_literal(name), 'NULL')
@@ -740,10 +948,16 @@ BEGIN
 		END IF;
 		nums := nums || num;
 	END LOOP;
+	IF window_length IS NOT NULL OR time_column IS NOT NULL OR bucket IS NOT NULL THEN
+		bucket := coalesce(bucket, window_length / 60);
+		time_num := flinkml._window_column(source, time_column, window_length, bucket);
+	END IF;
 	BEGIN
-		INSERT INTO flinkml.models (name, source, target, features, weight, intercept, attnums)
+		INSERT INTO flinkml.models (name, source, target, features, weight, intercept, attnums,
+		                            time_column, time_attnum, window_length, bucket_width)
 		VALUES (create_model.name, create_model.source, create_model.target, create_model.features,
-		        create_model.weight, create_model.intercept, nums)
+		        create_model.weight, create_model.intercept, nums,
+		        create_model.time_column, time_num, create_model.window_length, create_model.bucket)
 		RETURNING * INTO m;
 	EXCEPTION WHEN unique_violation THEN
 		RAISE EXCEPTION 'flinkml: model "%" already exists', name
@@ -751,7 +965,13 @@ BEGIN
 	END;
 	-- a model starts clean
 	PERFORM flinkml._delete_deltas(m.name);
-	EXECUTE flinkml._state_query(m, flinkml._source(m)) INTO s;
+	IF m.window_length IS NOT NULL THEN
+		PERFORM flinkml._fill_window(m);
+		SELECT * INTO m FROM flinkml.models WHERE models.name = m.name;
+		s := flinkml._window_state(m);
+	ELSE
+		EXECUTE flinkml._state_query(m, flinkml._source(m)) INTO s;
+	END IF;
 	RETURN flinkml._add_version(m, s, 'fit');
 END $$;
 
@@ -767,7 +987,7 @@ DECLARE
 	missing text;
 BEGIN
 	SELECT string_agg(quote_ident(c), ', ') INTO missing
-	FROM unnest(ARRAY[m.target, m.weight] || m.features) c
+	FROM unnest(ARRAY[m.target, m.weight, m.time_column] || m.features) c
 	WHERE c IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = m.source AND a.attname = c
 	                                    AND a.attnum > 0 AND NOT a.attisdropped);
 	IF missing IS NOT NULL THEN
@@ -792,6 +1012,14 @@ BEGIN
 		-- the triggers skip a stale model: no writer may commit between the
 		-- fit and the moment the model is fresh again
 		EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', src);
+	END IF;
+	IF m.window_length IS NOT NULL THEN
+		PERFORM flinkml._fill_window(m);
+		IF m.stale IS NOT NULL THEN
+			UPDATE flinkml.models SET stale = NULL, stale_at = NULL WHERE models.name = m.name;
+		END IF;
+		SELECT * INTO m FROM flinkml.models WHERE models.name = m.name;
+		RETURN flinkml._add_version(m, flinkml._window_state(m), 'fit');
 	END IF;
 	-- one statement, one snapshot: a delta is either in the fit's rows and
 	-- consumed (its id is read in that snapshot), or committed later and kept
@@ -830,6 +1058,9 @@ DECLARE
 	r @extschema@.linreg_state;
 BEGIN
 	PERFORM flinkml._check_fresh(m);
+	IF m.window_length IS NOT NULL THEN
+		RETURN flinkml._window_state(m);
+	END IF;
 	SELECT v.state INTO base FROM flinkml.versions v WHERE v.model = m.name AND v.version = m.head_version;
 	SELECT @extschema@.linreg_merge(d.added), @extschema@.linreg_merge(d.removed) INTO a, r
 	FROM flinkml.deltas d WHERE d.model = m.name;
@@ -851,7 +1082,8 @@ BEGIN
 		SELECT v.fit INTO f FROM flinkml.versions v WHERE v.model = m.name AND v.version = m.active_version;
 		RETURN f;
 	END IF;
-	IF NOT EXISTS (SELECT 1 FROM flinkml.deltas d WHERE d.model = m.name) THEN
+	-- a window model moves with the clock: its head is always the live window
+	IF m.window_length IS NULL AND NOT EXISTS (SELECT 1 FROM flinkml.deltas d WHERE d.model = m.name) THEN
 		SELECT v.fit INTO f FROM flinkml.versions v WHERE v.model = m.name AND v.version = m.head_version;
 		RETURN f;
 	END IF;
@@ -879,6 +1111,13 @@ DECLARE
 BEGIN
 	-- one compaction at a time per model: the models row is the lock
 	SELECT * INTO m FROM flinkml.models WHERE models.name = m.name FOR NO KEY UPDATE;
+	IF m.window_length IS NOT NULL THEN
+		-- the window moved even without changes: always a new version
+		PERFORM flinkml._check_fresh(m);
+		PERFORM flinkml._compact_window(m);
+		SELECT * INTO m FROM flinkml.models WHERE models.name = m.name;
+		RETURN flinkml._add_version(m, flinkml._window_state(m), how);
+	END IF;
 	-- the deltas this snapshot sees, and their ids, consumed together
 	SELECT array_agg(d.id), @extschema@.linreg_merge(d.added), @extschema@.linreg_merge(d.removed) INTO ids, a, r
 	FROM flinkml.deltas d WHERE d.model = m.name;
@@ -1036,6 +1275,11 @@ BEGIN
 	WHERE name = model_name AND source = relid AND attached AND stale IS NULL FOR NO KEY UPDATE;
 	IF FOUND THEN
 		DELETE FROM flinkml.deltas d WHERE d.model = m.name;
+		IF m.window_length IS NOT NULL THEN
+			DELETE FROM flinkml.window_buckets b WHERE b.model = m.name;
+			UPDATE flinkml.models SET window_since = flinkml._bucket_of(m.bucket_width, now() - m.window_length)
+			WHERE name = m.name;
+		END IF;
 		PERFORM flinkml._add_version(m, NULL, 'trigger');
 	END IF;
 END $$;
@@ -1056,9 +1300,15 @@ BEGIN
 	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name FOR NO KEY UPDATE;
 	src := flinkml._source(m);
 	-- the triggers read attribute numbers: take them from the names now
-	UPDATE flinkml.models x SET attnums = coalesce(flinkml._attnums_by_name(m), x.attnums)
+	UPDATE flinkml.models x SET attnums = coalesce(flinkml._attnums_by_name(m), x.attnums),
+	       time_attnum = coalesce((SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = m.source
+	                               AND a.attname = m.time_column AND a.attnum > 0 AND NOT a.attisdropped), x.time_attnum)
 	WHERE x.name = m.name RETURNING * INTO m;
-	args := format('%L, %L', m.name, CASE WHEN m.intercept THEN 't' ELSE 'f' END)
+	-- a window model's second argument also names the time column and the
+	-- bucket width in microseconds: t:<attnum>:<usec>
+	args := format('%L, %L', m.name, CASE WHEN m.intercept THEN 't' ELSE 'f' END
+	               || CASE WHEN m.window_length IS NULL THEN ''
+	                       ELSE format(':%s:%s', m.time_attnum, flinkml._bucket_usec(m.bucket_width)) END)
 	     || (SELECT string_agg(format(', %L', a), '' ORDER BY i) FROM unnest(m.attnums) WITH ORDINALITY u(a, i));
 	FOREACH ev SLICE 1 IN ARRAY ARRAY[
 		['_ins', 'INSERT', 'REFERENCING NEW TABLE AS flinkml_new_rows'],
@@ -1129,8 +1379,14 @@ BEGIN
 	PERFORM flinkml._set_attached(m.name, true);
 	-- start exact: a fresh fit of the table as it is now
 	SELECT * INTO m FROM flinkml.models WHERE models.name = m.name;
-	EXECUTE flinkml._state_query(m, src) INTO s;
 	PERFORM flinkml._delete_deltas(m.name);
+	IF m.window_length IS NOT NULL THEN
+		PERFORM flinkml._fill_window(m);
+		SELECT * INTO m FROM flinkml.models WHERE models.name = m.name;
+		s := flinkml._window_state(m);
+	ELSE
+		EXECUTE flinkml._state_query(m, src) INTO s;
+	END IF;
 	IF m.stale IS NOT NULL THEN
 		UPDATE flinkml.models SET stale = NULL, stale_at = NULL WHERE models.name = m.name;
 	END IF;
@@ -1469,6 +1725,11 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      HINT = format('ALTER TABLE %s REPLICA IDENTITY FULL; so that deletes and updates carry the old row.', src);
 	END IF;
+	IF m.window_length IS NOT NULL THEN
+		RAISE EXCEPTION 'flinkml: model "%" is a window model: followers do not keep windows yet', m.name
+			USING ERRCODE = 'feature_not_supported',
+			      HINT = format('SELECT flinkml.attach(%L); keeps it exact with triggers.', m.name);
+	END IF;
 	PERFORM flinkml._check_readable(m.source);
 	-- no writer may commit between the fit and the slot's start; the slot
 	-- must be made before this transaction writes (see
@@ -1648,8 +1909,23 @@ DECLARE
 	changed text;
 	rel pg_class;
 	following boolean := EXISTS (SELECT 1 FROM flinkml.streams s WHERE s.model = m.name);
+	time_name text;
 BEGIN
 	SELECT * INTO rel FROM pg_class WHERE oid = m.source;
+	-- a window model's time column, followed by attribute number too
+	IF m.time_attnum IS NOT NULL THEN
+		SELECT a.attname INTO time_name FROM pg_attribute a
+		WHERE a.attrelid = m.source AND a.attnum = m.time_attnum AND NOT a.attisdropped;
+		IF time_name IS NULL THEN
+			PERFORM flinkml._mark_stale(m.name, format('the time column of %s (attribute %s) was dropped', m.source, m.time_attnum));
+			RETURN;
+		ELSIF time_name = ANY (retyped) THEN
+			PERFORM flinkml._mark_stale(m.name, format('time column %I of %s changed type', time_name, m.source));
+			RETURN;
+		ELSIF time_name IS DISTINCT FROM m.time_column THEN
+			UPDATE flinkml.models SET time_column = time_name WHERE name = m.name;
+		END IF;
+	END IF;
 	-- every column still under its name but at another number: renumbered
 	-- (a restore), not renamed; triggers and followers read numbers
 	IF flinkml._attnums_by_name(m) IS DISTINCT FROM m.attnums AND flinkml._attnums_by_name(m) IS NOT NULL THEN

@@ -55,6 +55,7 @@ PG_FUNCTION_INFO_V1(flinkml_alters_triggers);
 PG_FUNCTION_INFO_V1(flinkml_on_ddl_start);
 PG_FUNCTION_INFO_V1(flinkml_delete_deltas);
 PG_FUNCTION_INFO_V1(flinkml_delete_model);
+PG_FUNCTION_INFO_V1(flinkml_put_buckets);
 PG_FUNCTION_INFO_V1(flinkml_lock_model);
 
 /* The installed extension: its OID, owner and schema. */
@@ -281,6 +282,55 @@ flinkml_delete_deltas(PG_FUNCTION_ARGS)
 				   "WHERE e.version IS NOT NULL AND y.rows IS NOT NULL",
 				   quote_identifier(get_namespace_name(schema))),
 				   2, types, values, nulls, false);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * flinkml._put_buckets(model, clear_all, keep_from, buckets[], states[]):
+ * a window model's buckets (flinkml.window_buckets), which users may not
+ * write.  Deletes them all (clear_all) or those before keep_from, writes the
+ * given ones (a NULL state deletes the bucket), and records keep_from as
+ * the oldest bucket kept whole.
+ */
+Datum
+flinkml_put_buckets(PG_FUNCTION_ARGS)
+{
+	Oid			types[5] = {TEXTOID, BOOLOID, TIMESTAMPTZOID, InvalidOid, InvalidOid};
+	Datum		values[5];
+	char		nulls[5];
+	Oid			owner;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("flinkml: _put_buckets needs a model, clear_all and keep_from")));
+	for (int i = 0; i < 5; i++)
+	{
+		values[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+	types[3] = get_fn_expr_argtype(fcinfo->flinfo, 3);
+	types[4] = get_fn_expr_argtype(fcinfo->flinfo, 4);
+	if (types[3] != TIMESTAMPTZARRAYOID || !OidIsValid(types[4]))
+		elog(ERROR, "flinkml: _put_buckets: argument types not known");
+	SPI_connect();
+	(void) gate_model(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	owner = flinkml_extension_owner();
+	flinkml_spi_as(owner,
+				   "DELETE FROM flinkml.window_buckets b WHERE b.model OPERATOR(pg_catalog.=) $1 "
+				   "AND ($2 OR b.bucket OPERATOR(pg_catalog.<) $3 "
+				   "OR b.bucket OPERATOR(pg_catalog.=) ANY (SELECT u.b FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5)) u(b, s) WHERE u.s IS NULL))",
+				   5, types, values, nulls, false);
+	flinkml_spi_as(owner,
+				   "INSERT INTO flinkml.window_buckets (model, bucket, state) "
+				   "SELECT $1, u.b, u.s FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5)) u(b, s) "
+				   "WHERE u.b IS NOT NULL AND u.s IS NOT NULL AND ($2 OR u.b OPERATOR(pg_catalog.>=) $3) "
+				   "ON CONFLICT (model, bucket) DO UPDATE SET state = EXCLUDED.state",
+				   5, types, values, nulls, false);
+	flinkml_spi_as(owner,
+				   "UPDATE flinkml.models m SET window_since = $3 WHERE m.name OPERATOR(pg_catalog.=) $1",
+				   5, types, values, nulls, false);
 	SPI_finish();
 	PG_RETURN_VOID();
 }

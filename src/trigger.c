@@ -23,6 +23,11 @@
  * Trigger arguments (written by flinkml.attach): the model name, "t" or "f"
  * for the intercept, the target's attribute number, the weight's (0 for
  * none), then the features'.  Attribute numbers survive column renames.
+ * A window model's second argument is "t:<attnum>:<usec>": the time
+ * column and the bucket width in microseconds; its rows are folded per
+ * time bucket (floor of the time since 2000-01-01 UTC to a multiple of the
+ * width, as date_bin), one delta row per bucket, and a row whose time is
+ * NULL is in no window and left out.
  * Rows with a NULL in a used column are skipped and counted; a non-finite
  * value or a negative weight is an error, as in the aggregates, and the
  * writer's statement fails.
@@ -41,7 +46,9 @@
 #include "utils/lsyscache.h"
 #include "utils/builtins.h"
 #include "utils/rel.h"
+#include "utils/hsearch.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
 #include "follower.h"
@@ -55,19 +62,60 @@ PG_FUNCTION_INFO_V1(flinkml_fold_statement);
  * attached and fresh.
  */
 static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr window_insert_plan = NULL;
 static Oid	insert_plan_ext = InvalidOid;
 
-static SPIPlanPtr
-delta_insert_plan(Oid ext, Oid schema)
+/*
+ * Test-then-train: the same statement scores the active version (and the
+ * challenger, policy if_better) on the added rows, from their state
+ * (linreg_state_error), before they are folded in, into the delta's own
+ * row: one insert per statement (per bucket for window models) still.
+ * added, removed and bucket are the SQL of the values to insert; the
+ * model must match the trigger ($1 name, $4 table, $5 columns, $6
+ * intercept) and be attached and fresh.
+ */
+static char *
+delta_insert_sql(const char *nsp, const char *added, const char *removed, const char *bucket,
+				 const char *from, const char *window_check)
 {
-	Oid			types[6];
+	return psprintf("INSERT INTO flinkml.deltas (model, added, removed, made_by, ev_version, ev_sse, ch_version, ch_sse, bucket) "
+					"SELECT m.name, %s, %s, 'trigger', "
+					"CASE WHEN e.ev_sse IS NOT NULL THEN m.active_version END, e.ev_sse, "
+					"CASE WHEN e.ch_sse IS NOT NULL THEN m.head_version END, e.ch_sse, %s "
+					"FROM flinkml.models m %s CROSS JOIN LATERAL (SELECT "
+					"%s.linreg_state_sse(%s, (SELECT a.fit FROM flinkml.versions a "
+					"WHERE a.model OPERATOR(pg_catalog.=) m.name AND a.version OPERATOR(pg_catalog.=) m.active_version)) AS ev_sse, "
+					"CASE WHEN m.policy OPERATOR(pg_catalog.=) 'if_better' AND m.head_version OPERATOR(pg_catalog.<>) m.active_version "
+					"THEN %s.linreg_state_sse(%s, (SELECT c.fit FROM flinkml.versions c "
+					"WHERE c.model OPERATOR(pg_catalog.=) m.name AND c.version OPERATOR(pg_catalog.=) m.head_version)) END AS ch_sse"
+					") e "
+					"WHERE m.name OPERATOR(pg_catalog.=) $1 "
+					"AND m.source::pg_catalog.oid OPERATOR(pg_catalog.=) $4 "
+					"AND m.attnums OPERATOR(pg_catalog.=) $5 "
+					"AND m.intercept OPERATOR(pg_catalog.=) $6 "
+					"AND m.attached AND m.stale IS NULL AND %s",
+					added, removed, bucket, from, nsp, added, nsp, added, window_check);
+}
+
+/*
+ * The saved inserts, prepared once per backend and installation of the
+ * extension: one delta ($2 added, $3 removed), or one per bucket for a
+ * window model ($2, $3 arrays of states, $7 their buckets, $8 and $9 the
+ * time column and bucket width the model must have).
+ */
+static SPIPlanPtr
+delta_insert_plan(Oid ext, Oid schema, bool window)
+{
+	Oid			types[9];
 	const char *nsp;
 
 	if (insert_plan && insert_plan_ext == ext)
-		return insert_plan;
+		return window ? window_insert_plan : insert_plan;
 	if (insert_plan)
 		SPI_freeplan(insert_plan);
-	insert_plan = NULL;
+	if (window_insert_plan)
+		SPI_freeplan(window_insert_plan);
+	insert_plan = window_insert_plan = NULL;
 	types[0] = TEXTOID;
 	/* the state type lives in the extension's schema */
 	types[1] = types[2] = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("linreg_state"),
@@ -77,38 +125,31 @@ delta_insert_plan(Oid ext, Oid schema)
 	types[5] = BOOLOID;
 	if (!OidIsValid(types[1]))
 		elog(ERROR, "flinkml: type linreg_state not found");
-	/*
-	 * Test-then-train: the same statement scores the active version (and
-	 * the challenger, policy if_better) on the added rows, from their state
-	 * (linreg_state_error), before they are folded in, into the delta's own
-	 * row: one insert per statement still.
-	 */
 	nsp = quote_identifier(get_namespace_name(schema));
-	insert_plan = SPI_prepare(psprintf("INSERT INTO flinkml.deltas (model, added, removed, made_by, ev_version, ev_sse, ch_version, ch_sse) "
-									   "SELECT m.name, $2, $3, 'trigger', "
-									   "CASE WHEN e.ev_sse IS NOT NULL THEN m.active_version END, e.ev_sse, "
-									   "CASE WHEN e.ch_sse IS NOT NULL THEN m.head_version END, e.ch_sse "
-									   "FROM flinkml.models m CROSS JOIN LATERAL (SELECT "
-									   "%s.linreg_state_sse($2, (SELECT a.fit FROM flinkml.versions a "
-									   "WHERE a.model OPERATOR(pg_catalog.=) m.name AND a.version OPERATOR(pg_catalog.=) m.active_version)) AS ev_sse, "
-									   "CASE WHEN m.policy OPERATOR(pg_catalog.=) 'if_better' AND m.head_version OPERATOR(pg_catalog.<>) m.active_version "
-									   "THEN %s.linreg_state_sse($2, (SELECT c.fit FROM flinkml.versions c "
-									   "WHERE c.model OPERATOR(pg_catalog.=) m.name AND c.version OPERATOR(pg_catalog.=) m.head_version)) END AS ch_sse"
-									   ") e "
-									   "WHERE m.name OPERATOR(pg_catalog.=) $1 "
-									   "AND m.source::pg_catalog.oid OPERATOR(pg_catalog.=) $4 "
-									   "AND m.attnums OPERATOR(pg_catalog.=) $5 "
-									   "AND m.intercept OPERATOR(pg_catalog.=) $6 "
-									   "AND m.attached AND m.stale IS NULL", nsp, nsp), 6, types);
+	insert_plan = SPI_prepare(delta_insert_sql(nsp, "$2", "$3", "NULL::pg_catalog.timestamptz", "",
+											   "m.time_attnum IS NULL"), 6, types);
 	if (insert_plan == NULL || SPI_keepplan(insert_plan) != 0)
 		elog(ERROR, "flinkml: cannot prepare the delta insert");
+	types[1] = types[2] = get_array_type(types[1]);
+	types[6] = TIMESTAMPTZARRAYOID;
+	types[7] = INT2OID;
+	types[8] = INT8OID;
+	window_insert_plan = SPI_prepare(delta_insert_sql(nsp, "u.a", "u.r", "u.b",
+													  "CROSS JOIN ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($7)) u(a, r, b)",
+													  "m.time_attnum OPERATOR(pg_catalog.=) $8 "
+													  "AND flinkml._bucket_usec(m.bucket_width) OPERATOR(pg_catalog.=) $9"),
+									 9, types);
+	if (window_insert_plan == NULL || SPI_keepplan(window_insert_plan) != 0)
+		elog(ERROR, "flinkml: cannot prepare the window delta insert");
 	insert_plan_ext = ext;
-	return insert_plan;
+	return window ? window_insert_plan : insert_plan;
 }
 
 typedef struct Columns
 {
 	bool		intercept;
+	AttrNumber	time;			/* window models: the time column; 0: none */
+	int64		bucket_usec;	/* window models: the bucket width */
 	AttrNumber	target;
 	AttrNumber	weight;			/* 0: none */
 	int			nfeat;
@@ -165,16 +206,39 @@ columns_gone(Oid owner, const char *model, Oid relid)
 			 errhint("SELECT flinkml.detach('%s'); SELECT flinkml.attach('%s');", model, model)));
 }
 
-/* Fold the rows of a transition table into a new state (NULL if none). */
-static LrState *
-fold_table(Tuplestorestate *ts, TupleDesc desc, const Columns *c)
+/* A window model's rows of one time bucket, added and removed. */
+typedef struct BucketRows
+{
+	int64		bucket;			/* its start, microseconds since 2000-01-01 UTC */
+	LrState    *added;
+	LrState    *removed;
+} BucketRows;
+
+/* The bucket a time falls in: floor to a multiple of the width (date_bin). */
+static int64
+bucket_of(TimestampTz t, int64 width)
+{
+	int64		q = t / width;
+
+	if (t % width != 0 && t < 0)
+		q--;
+	return q * width;
+}
+
+/*
+ * Fold the rows of a transition table: into *whole (a new state if NULL),
+ * or, for a window model, into the added or removed state of each row's
+ * time bucket in buckets.
+ */
+static void
+fold_table(Tuplestorestate *ts, TupleDesc desc, const Columns *c, LrState **whole, HTAB *buckets,
+		   bool removed)
 {
 	TupleTableSlot *slot;
-	LrState    *s = NULL;
 	double	   *x = palloc(sizeof(double) * (c->nfeat + 1));
 
 	if (ts == NULL)
-		return NULL;
+		return;
 	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 	tuplestore_rescan(ts);
 	while (tuplestore_gettupleslot(ts, true, false, slot))
@@ -184,9 +248,25 @@ fold_table(Tuplestorestate *ts, TupleDesc desc, const Columns *c)
 		double		y = 0.0,
 					w = 1.0;
 		Datum		v;
+		LrState   **sp = whole;
 
-		if (s == NULL)
-			s = flinkml_new_state(c->nfeat, c->intercept);
+		if (c->time > 0)
+		{
+			BucketRows *b;
+			int64		key;
+			bool		found;
+
+			v = slot_getattr(slot, c->time, &isnull);
+			if (isnull)
+				continue;		/* in no window */
+			key = bucket_of(DatumGetTimestampTz(v), c->bucket_usec);
+			b = hash_search(buckets, &key, HASH_ENTER, &found);
+			if (!found)
+				b->added = b->removed = NULL;
+			sp = removed ? &b->removed : &b->added;
+		}
+		if (*sp == NULL)
+			*sp = flinkml_new_state(c->nfeat, c->intercept);
 		v = slot_getattr(slot, c->target, &isnull);
 		if (isnull)
 			skip = true;
@@ -210,15 +290,73 @@ fold_table(Tuplestorestate *ts, TupleDesc desc, const Columns *c)
 		}
 		if (skip)
 		{
-			s->skipped++;
+			(*sp)->skipped++;
 			continue;
 		}
 		flinkml_check_row_values(y, x, c->nfeat, w);
-		lr_state_add_row(s, y, x, w);
+		lr_state_add_row(*sp, y, x, w);
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	pfree(x);
-	return s;
+}
+
+static int
+bucket_cmp(const void *a, const void *b)
+{
+	int64		x = ((const BucketRows *) a)->bucket,
+				y = ((const BucketRows *) b)->bucket;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The buckets as three arrays in time order, for the window insert:
+ * out[0] the added states, out[1] the removed ones (NULL elements where a
+ * bucket has none), out[2] the bucket starts.  False when there is none.
+ */
+static bool
+bucket_arrays(HTAB *buckets, Oid state_type, Datum out[3])
+{
+	long		n = hash_get_num_entries(buckets);
+	BucketRows *all,
+			   *e;
+	HASH_SEQ_STATUS seq;
+	Datum	   *vals[3];
+	bool	   *nulls[2];
+	int			dims[1],
+				lbs[1] = {1};
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	long		i = 0;
+
+	if (n == 0)
+		return false;
+	all = palloc(sizeof(BucketRows) * n);
+	hash_seq_init(&seq, buckets);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		all[i++] = *e;
+	qsort(all, n, sizeof(BucketRows), bucket_cmp);
+	for (int k = 0; k < 3; k++)
+		vals[k] = palloc(sizeof(Datum) * n);
+	nulls[0] = palloc(sizeof(bool) * n);
+	nulls[1] = palloc(sizeof(bool) * n);
+	for (i = 0; i < n; i++)
+	{
+		vals[0][i] = PointerGetDatum(all[i].added);
+		nulls[0][i] = all[i].added == NULL;
+		vals[1][i] = PointerGetDatum(all[i].removed);
+		nulls[1][i] = all[i].removed == NULL;
+		vals[2][i] = TimestampTzGetDatum(all[i].bucket);
+	}
+	dims[0] = (int) n;
+	get_typlenbyvalalign(state_type, &typlen, &typbyval, &typalign);
+	for (int k = 0; k < 2; k++)
+		out[k] = PointerGetDatum(construct_md_array(vals[k], nulls[k], 1, dims, lbs, state_type, typlen,
+													typbyval, typalign));
+	out[2] = PointerGetDatum(construct_array(vals[2], (int) n, TIMESTAMPTZOID, sizeof(TimestampTz),
+											 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	return true;
 }
 
 /*
@@ -277,18 +415,21 @@ check_trigger_form(const TriggerData *td, const char *model)
 
 /* A statement that appended nothing: refuse a trigger that is not the model's. */
 static void
-check_not_appended(Oid owner, const char *model, Oid relid, Datum attnums, bool intercept)
+check_not_appended(Oid owner, const char *model, Oid relid, Datum attnums, const Columns *c)
 {
-	Oid			types[4] = {TEXTOID, OIDOID, INT2ARRAYOID, BOOLOID};
-	Datum		args[4] = {CStringGetTextDatum(model), ObjectIdGetDatum(relid), attnums, BoolGetDatum(intercept)};
+	Oid			types[6] = {TEXTOID, OIDOID, INT2ARRAYOID, BOOLOID, INT2OID, INT8OID};
+	Datum		args[6] = {CStringGetTextDatum(model), ObjectIdGetDatum(relid), attnums, BoolGetDatum(c->intercept),
+		Int16GetDatum(c->time), Int64GetDatum(c->bucket_usec)};
 	bool		isnull;
 
 	/* no such model (dropped), or one detached or stale: nothing to keep */
 	if (flinkml_spi_as(owner,
 					   "SELECT m.source::pg_catalog.oid OPERATOR(pg_catalog.=) $2 "
 					   "AND m.attnums OPERATOR(pg_catalog.=) $3 AND m.intercept OPERATOR(pg_catalog.=) $4 "
+					   "AND COALESCE(m.time_attnum, 0::pg_catalog.int2) OPERATOR(pg_catalog.=) $5 "
+					   "AND COALESCE(flinkml._bucket_usec(m.bucket_width), 0) OPERATOR(pg_catalog.=) $6 "
 					   "FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) $1",
-					   4, types, args, NULL, true) == 0 ||
+					   6, types, args, NULL, true) == 0 ||
 		DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
 		return;
 	ereport(ERROR,
@@ -312,6 +453,7 @@ flinkml_fold_statement(PG_FUNCTION_ARGS)
 	Oid			relid;
 	Datum	   *nums;
 	Datum		attnums;
+	HTAB	   *buckets = NULL;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
 		!TRIGGER_FIRED_AFTER(td->tg_event))
@@ -337,12 +479,30 @@ flinkml_fold_statement(PG_FUNCTION_ARGS)
 	}
 
 	desc = RelationGetDescr(td->tg_relation);
-	c.intercept = strcmp(tg->tgargs[1], "t") == 0;
+	c.intercept = tg->tgargs[1][0] == 't';
+	c.time = 0;
+	c.bucket_usec = 0;
 	c.nfeat = tg->tgnargs - 4;
 	c.feat = palloc(sizeof(AttrNumber) * (c.nfeat + 1));
 	{
 		bool		usable = attnum_arg(tg->tgargs[2], desc, false, &c.target) &&
 			attnum_arg(tg->tgargs[3], desc, true, &c.weight);
+		const char *window = strchr(tg->tgargs[1], ':');
+
+		if (window != NULL)
+		{
+			/* t:<attnum>:<usec>: the time column must still be a timestamptz */
+			int			a = atoi(window + 1);
+			const char *w = strchr(window + 1, ':');
+
+			if (w == NULL || (c.bucket_usec = strtoll(w + 1, NULL, 10)) <= 0)
+				elog(ERROR, "flinkml_fold_statement: malformed window argument \"%s\"", tg->tgargs[1]);
+			if (a > 0 && a <= desc->natts && !TupleDescAttr(desc, a - 1)->attisdropped &&
+				TupleDescAttr(desc, a - 1)->atttypid == TIMESTAMPTZOID)
+				c.time = (AttrNumber) a;
+			else
+				usable = false;
+		}
 
 		for (int j = 0; usable && j < c.nfeat; j++)
 			usable = attnum_arg(tg->tgargs[4 + j], desc, false, &c.feat[j]);
@@ -360,27 +520,54 @@ flinkml_fold_statement(PG_FUNCTION_ARGS)
 		nums[2 + j] = Int16GetDatum(c.feat[j]);
 	attnums = PointerGetDatum(construct_array(nums, c.nfeat + 2, INT2OID, sizeof(int16), true, TYPALIGN_SHORT));
 
-	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-		added = fold_table(td->tg_newtable, desc, &c);
-	if (TRIGGER_FIRED_BY_DELETE(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-		removed = fold_table(td->tg_oldtable, desc, &c);
-	if (added || removed)
+	if (c.time > 0)
 	{
-		Datum		args[6] = {CStringGetTextDatum(model), PointerGetDatum(added), PointerGetDatum(removed),
-			ObjectIdGetDatum(relid), attnums, BoolGetDatum(c.intercept)};
-		char		nulls[6] = {' ', added ? ' ' : 'n', removed ? ' ' : 'n', ' ', ' ', ' '};
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(BucketRows);
+		ctl.hcxt = CurrentMemoryContext;
+		buckets = hash_create("flinkml window buckets", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		fold_table(td->tg_newtable, desc, &c, &added, buckets, false);
+	if (TRIGGER_FIRED_BY_DELETE(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		fold_table(td->tg_oldtable, desc, &c, &removed, buckets, true);
+	if (c.time > 0 || added || removed)
+	{
+		Datum		args[9] = {CStringGetTextDatum(model), PointerGetDatum(added), PointerGetDatum(removed),
+			ObjectIdGetDatum(relid), attnums, BoolGetDatum(c.intercept), 0, Int16GetDatum(c.time),
+		Int64GetDatum(c.bucket_usec)};
+		char		nulls[9] = {' ', added ? ' ' : 'n', removed ? ' ' : 'n', ' ', ' ', ' ', ' ', ' ', ' '};
 		Oid			save_user;
 		int			save_sec;
 		int			rc;
+		SPIPlanPtr	plan = delta_insert_plan(ext, schema, c.time > 0);
 
+		if (c.time > 0)
+		{
+			Datum		arrays[3];
+
+			if (!bucket_arrays(buckets, GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+														CStringGetDatum("linreg_state"), ObjectIdGetDatum(schema)),
+							   arrays))
+			{
+				SPI_finish();
+				return PointerGetDatum(NULL);	/* no row with a time */
+			}
+			args[1] = arrays[0];
+			args[2] = arrays[1];
+			args[6] = arrays[2];
+			nulls[1] = nulls[2] = ' ';
+		}
 		GetUserIdAndSecContext(&save_user, &save_sec);
 		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
-		rc = SPI_execute_plan(delta_insert_plan(ext, schema), args, nulls, false, 0);
+		rc = SPI_execute_plan(plan, args, nulls, false, 0);
 		SetUserIdAndSecContext(save_user, save_sec);
 		if (rc != SPI_OK_INSERT)
 			elog(ERROR, "flinkml: appending a delta for model \"%s\" failed", model);
 		if (SPI_processed == 0)
-			check_not_appended(owner, model, relid, attnums, c.intercept);
+			check_not_appended(owner, model, relid, attnums, &c);
 	}
 	SPI_finish();
 	return PointerGetDatum(NULL);

@@ -160,6 +160,21 @@ INSERT INTO "Odd Schema"."Sales Table" VALUES (10, 3, 1, 2), (NULL, 1, 1, 1), (4
 UPDATE "Odd Schema"."Sales Table" SET "Weight, %" = "Weight, %" * 2 WHERE "Age (years)" = 5;
 DELETE FROM "Odd Schema"."Sales Table" WHERE "Age (years)" = 9;
 
+-- dr_window: an event-time window (an hour, in buckets of a minute), with
+-- compacted buckets and pending deltas; no row within 30 minutes of the
+-- window's start while the test runs, so the window holds the same rows
+CREATE TABLE events (id int PRIMARY KEY, ts timestamptz, y float8, a float8);
+CREATE INDEX ON events (ts);
+INSERT INTO events
+SELECT g, CASE WHEN g <= 300 THEN now() - g * interval '5 seconds' ELSE now() - interval '2 hours' - g * interval '1 second' END,
+       2 + 3 * ((g * 37) % 101) / 10.0 + ((g * 71) % 23 - 11) / 5.0, ((g * 37) % 101) / 10.0
+FROM generate_series(1, 400) AS g;
+SELECT flinkml.create_model('dr_window', 'events', 'y', ARRAY['a'], window_length => '1 hour', time_column => 'ts');
+SELECT flinkml.attach('dr_window');
+DELETE FROM events WHERE id % 7 = 0;
+SELECT flinkml.compact('dr_window');
+INSERT INTO events SELECT g, now() - (g - 1000) * interval '7 seconds', g % 11, g % 5 FROM generate_series(1001, 1100) AS g;
+
 -- the feature vectors to predict at
 CREATE TABLE points (id int PRIMARY KEY, x3 float8[], x2 float8[], x1 float8[]);
 INSERT INTO points
@@ -176,10 +191,10 @@ fi
 
 # the source must hold what the round trip is meant to carry
 check "source holds pending deltas, a pinned version and a rolled-back model" \
-	"dr_odd:2:2:t|dr_pinned:3:2:t|dr_price:3:3:t|dr_static:3:2:f" \
+	"dr_odd:2:2:t|dr_pinned:3:2:t|dr_price:3:3:t|dr_static:3:2:f|dr_window:3:3:t" \
 	"$(q "$SRC" "SELECT string_agg(format('%s:%s:%s:%s', name, head_version, active_version, attached), '|' ORDER BY name)
 	             FROM flinkml.models WHERE name LIKE 'dr\_%'")"
-check "source has pending deltas for the attached models" "dr_odd|dr_pinned|dr_price" \
+check "source has pending deltas for the attached models" "dr_odd|dr_pinned|dr_price|dr_window" \
 	"$(q "$SRC" "SELECT string_agg(DISTINCT model, '|' ORDER BY model) FROM flinkml.deltas")"
 
 # ---------------------------------------------------------------------------
@@ -218,6 +233,8 @@ same_in_both "flinkml.versions: the same state texts" \
 	 FROM flinkml.versions"
 same_in_both "flinkml.deltas: the same rows (the restore fired no trigger)" \
 	"SELECT count(*) || E'\n' || string_agg(d::text, E'\n' ORDER BY d.id) FROM flinkml.deltas d"
+same_in_both "flinkml.window_buckets: the same buckets and states" \
+	"SELECT count(*) || E'\n' || string_agg(b::text, E'\n' ORDER BY b.model, b.bucket) FROM flinkml.window_buckets b"
 same_in_both "the same active and head versions" \
 	"SELECT string_agg(format('%s active %s head %s', name, active_version, head_version), E'\n' ORDER BY name)
 	 FROM flinkml.models"
@@ -248,6 +265,7 @@ check "predictions by the pinned name use the pinned version" "t" \
 # ---------------------------------------------------------------------------
 # 5. The restored models are maintained
 # ---------------------------------------------------------------------------
+
 # same(a, b): both NULL, or the same rows, skipped rows, rank and every
 # coefficient within 1e-9 relative
 SAME_FN="CREATE FUNCTION pg_temp.same(a linreg, b linreg) RETURNS boolean LANGUAGE sql IMMUTABLE AS \$\$
@@ -273,6 +291,20 @@ $EXACT_PINNED;
 SQL
 )
 check "restored models equal fresh fits of the restored tables" "t t t" "$(echo $got)"
+
+EXACT_WINDOW="SELECT pg_temp.same(flinkml.current_model('dr_window'),
+    (SELECT linreg_fit(y, ARRAY[a]) FROM events WHERE ts > now() - interval '1 hour'))"
+got=$("$PSQL" -X -q -At -v ON_ERROR_STOP=1 -d "$DST" 2>&1 <<SQL
+$SAME_FN
+$EXACT_WINDOW;
+INSERT INTO events SELECT g, now() - (g - 2000) * interval '3 seconds', g % 7, g % 3 FROM generate_series(2001, 2050) AS g;
+DELETE FROM events WHERE id % 5 = 0;
+$EXACT_WINDOW;
+SELECT flinkml.compact('dr_window') = 4;
+$EXACT_WINDOW;
+SQL
+)
+check "the restored window model equals a fresh fit of its window; its triggers and compact() keep it" "t t t t" "$(echo $got)"
 
 got=$("$PSQL" -X -q -At -v ON_ERROR_STOP=1 -d "$DST" 2>&1 <<SQL
 $SAME_FN

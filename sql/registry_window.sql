@@ -1,0 +1,200 @@
+-- Event-time window models (create_model's window_length, time_column,
+-- bucket): maintained by triggers, equal to a fresh fit over
+-- WHERE ts > now() - window at any moment.  Each check compares with the
+-- fresh fit computed in the same statement (one snapshot, one now()).
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS flinkml;
+SET client_min_messages = notice;
+\set SHOW_CONTEXT never
+CREATE TABLE wev (id serial PRIMARY KEY, ts timestamptz, x1 float8, x2 float8, y float8);
+-- rows every 3 seconds over the last two hours, and a few in the future
+INSERT INTO wev (ts, x1, x2, y)
+SELECT now() - (g * interval '3 seconds'), (g * 37 % 101) / 10.0, (g * 53 % 97) / 9.0,
+       1 + 2 * (g * 37 % 101) / 10.0 - 1.5 * (g * 53 % 97) / 9.0 + ((g * 71) % 23 - 11) / 5.0
+FROM generate_series(-20, 2400) g;
+-- same: every coefficient within 1e-9 relative, same rows
+CREATE FUNCTION w_same(a linreg, b linreg) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE WHEN a IS NULL OR b IS NULL THEN a IS NULL AND b IS NULL
+	ELSE linreg_rows(a) = linreg_rows(b)
+	     AND NOT EXISTS (SELECT 1 FROM unnest(linreg_coefficients(a), linreg_coefficients(b)) u(ca, cb)
+	                     WHERE NOT abs(ca - cb) <= 1e-9 * greatest(abs(ca), abs(cb))) END
+$$;
+CREATE FUNCTION w_fresh(win interval) RETURNS linreg LANGUAGE sql STABLE AS $$
+	SELECT linreg_fit(y, ARRAY[x1, x2]) FROM wev WHERE ts > now() - win
+$$;
+
+-- bad definitions: clear errors naming the problem
+SELECT flinkml.create_model('w_bad', 'wev', 'y', ARRAY['x1', 'x2'], window_length => '1 hour');
+SELECT flinkml.create_model('w_bad', 'wev', 'y', ARRAY['x1', 'x2'], time_column => 'ts');
+SELECT flinkml.create_model('w_bad', 'wev', 'y', ARRAY['x1', 'x2'], window_length => '1 hour', time_column => 'when');
+SELECT flinkml.create_model('w_bad', 'wev', 'y', ARRAY['x1', 'x2'], window_length => '1 hour', time_column => 'x1');
+SELECT flinkml.create_model('w_bad', 'wev', 'y', ARRAY['x1', 'x2'], window_length => '1 month', time_column => 'ts');
+SELECT flinkml.create_model('w_bad', 'wev', 'y', ARRAY['x1', 'x2'], window_length => '1 hour', time_column => 'ts', bucket => '2 hours');
+SELECT flinkml.create_model('w_bad', 'wev', 'y', ARRAY['x1', 'x2'], window_length => '1 hour', time_column => 'ts', bucket => '-1 minute');
+SELECT flinkml.create_model('w_bad', 'wev', 'y', ARRAY['x1', 'x2'], window_length => '1 day', time_column => 'ts', bucket => '100 milliseconds');
+SELECT count(*) FROM flinkml.models WHERE name = 'w_bad';
+
+-- no index on the time column: a notice with the CREATE INDEX to run
+SELECT flinkml.create_model('w_noidx', 'wev', 'y', ARRAY['x1', 'x2'], window_length => '1 hour', time_column => 'ts');
+SELECT flinkml.drop_model('w_noidx');
+CREATE INDEX ON wev (ts);
+
+-- a one-hour window in buckets of a minute (the default: a sixtieth)
+SELECT flinkml.create_model('w_hour', 'wev', 'y', ARRAY['x1', 'x2'], window_length => '1 hour', time_column => 'ts');
+SELECT time_column, window_length, bucket_width FROM flinkml.models WHERE name = 'w_hour';
+SELECT w_same(flinkml.current_model('w_hour'), w_fresh('1 hour')) AS same,
+       linreg_rows(flinkml.current_model('w_hour')) AS rows;
+-- followers do not keep windows (yet): refused, not silently all-history
+ALTER TABLE wev REPLICA IDENTITY FULL;
+SELECT flinkml.follow('w_hour');
+SELECT flinkml.attach('w_hour');
+SELECT w_same(flinkml.current_model('w_hour'), w_fresh('1 hour')) AS same;
+
+-- inserts inside and outside the window, in many buckets in one statement
+INSERT INTO wev (ts, x1, x2, y)
+SELECT now() - (g * interval '7 seconds'), g % 5, g % 7, (g % 5) - (g % 7) + (g % 3)
+FROM generate_series(1, 1000) g;
+SELECT w_same(flinkml.current_model('w_hour'), w_fresh('1 hour')) AS same;
+-- one delta per bucket the statement touched, each with its bucket
+SELECT count(*) > 100 AS many_buckets, count(*) = count(DISTINCT bucket) AS one_per_bucket,
+       bool_and(bucket IS NOT NULL) AS all_bucketed
+FROM flinkml.deltas WHERE model = 'w_hour' AND id > (SELECT min(id) FROM flinkml.deltas WHERE model = 'w_hour');
+-- deleting rows older than the window changes nothing: the row's own time decides
+SELECT linreg_coefficients(flinkml.current_model('w_hour')) AS before \gset
+DELETE FROM wev WHERE ts < now() - interval '90 minutes' AND id % 2 = 0;
+SELECT linreg_coefficients(flinkml.current_model('w_hour')) = :'before'::float8[] AS unchanged;
+-- deletes and updates inside the window; updates moving rows out of it and into it
+DELETE FROM wev WHERE id % 13 = 0;
+UPDATE wev SET y = y + 3 WHERE id % 7 = 0;
+UPDATE wev SET ts = ts - interval '55 minutes' WHERE id % 11 = 0;
+UPDATE wev SET ts = now() - interval '1 minute' WHERE id % 17 = 0;
+SELECT w_same(flinkml.current_model('w_hour'), w_fresh('1 hour')) AS same;
+-- a row without a time is in no window
+INSERT INTO wev (ts, x1, x2, y) VALUES (NULL, 1, 2, 100);
+SELECT w_same(flinkml.current_model('w_hour'), w_fresh('1 hour')) AS same;
+-- a rolled-back writer leaves no trace
+SELECT count(*) AS deltas FROM flinkml.deltas WHERE model = 'w_hour' \gset
+BEGIN;
+INSERT INTO wev (ts, x1, x2, y) SELECT now(), g, g, g FROM generate_series(1, 10) g;
+ROLLBACK;
+SELECT count(*) = :deltas AS no_trace FROM flinkml.deltas WHERE model = 'w_hour';
+SELECT w_same(flinkml.current_model('w_hour'), w_fresh('1 hour')) AS same;
+
+-- test-then-train on a window model: the active version scored on each
+-- bucket's added rows, from their state; summed over the statement, equal
+-- to the direct computation over its rows
+SELECT max(id) AS last_delta FROM flinkml.deltas WHERE model = 'w_hour' \gset
+CREATE TEMP TABLE w_batch AS
+SELECT now() - (g * interval '20 seconds') AS ts, (g % 9) / 2.0 AS x1, (g % 4) * 1.5 AS x2, g % 10 AS y
+FROM generate_series(1, 120) g;
+INSERT INTO wev (ts, x1, x2, y) SELECT ts, x1, x2, y FROM w_batch;
+SELECT abs(e.sse - d.sse) <= 1e-9 * d.sse AS sse_right, e.rows = 120 AS rows_right
+FROM (SELECT sum(sse) AS sse, sum(rows) AS rows FROM flinkml.evaluations
+      WHERE model = 'w_hour' AND change > :last_delta) e,
+     (SELECT sum((b.y - linreg_predict(v.fit, ARRAY[b.x1, b.x2])) ^ 2) AS sse
+      FROM w_batch b, flinkml.versions v, flinkml.models m
+      WHERE m.name = 'w_hour' AND v.model = m.name AND v.version = m.active_version) d;
+
+-- compaction folds the deltas into the buckets and drops the buckets that
+-- left the window; the model is the same
+SELECT flinkml.compact('w_hour') AS version;
+SELECT count(*) AS pending FROM flinkml.deltas WHERE model = 'w_hour';
+SELECT count(*) AS expired FROM flinkml.window_buckets
+WHERE model = 'w_hour' AND bucket < flinkml._bucket_of('1 minute', now() - interval '1 hour');
+SELECT w_same(flinkml.current_model('w_hour'), w_fresh('1 hour')) AS same;
+INSERT INTO wev (ts, x1, x2, y) SELECT now() - g * interval '1 minute', g, g % 3, g FROM generate_series(1, 30) g;
+SELECT w_same(flinkml.current_model('w_hour'), w_fresh('1 hour')) AS same;
+
+-- versions: each is the window as it was; an older one active stays frozen
+SELECT flinkml.activate('w_hour', 1);
+SELECT linreg_coefficients(flinkml.current_model('w_hour')) = linreg_coefficients(fit) AS frozen
+FROM flinkml.versions WHERE model = 'w_hour' AND version = 1;
+SELECT flinkml.activate('w_hour', (SELECT head_version FROM flinkml.models WHERE name = 'w_hour'));
+SELECT w_same(flinkml.current_model('w_hour'), w_fresh('1 hour')) AS same;
+-- a refit fills the buckets again
+SELECT flinkml.refit('w_hour') > 1 AS refitted;
+SELECT w_same(flinkml.current_model('w_hour'), w_fresh('1 hour')) AS same;
+SELECT w_same(linreg_solve(flinkml.current_state('w_hour')), w_fresh('1 hour')) AS same_state;
+
+-- renaming the time column: the model follows it; dropping it: stale
+ALTER TABLE wev RENAME COLUMN ts TO happened_at;
+SELECT time_column FROM flinkml.models WHERE name = 'w_hour';
+INSERT INTO wev (happened_at, x1, x2, y) VALUES (now(), 3, 4, 5);
+SELECT w_same(flinkml.current_model('w_hour'),
+              (SELECT linreg_fit(y, ARRAY[x1, x2]) FROM wev WHERE happened_at > now() - interval '1 hour')) AS same;
+ALTER TABLE wev RENAME COLUMN happened_at TO ts;
+
+-- TRUNCATE: no rows, then it learns again
+TRUNCATE wev;
+SELECT flinkml.current_model('w_hour') IS NULL AS empty;
+INSERT INTO wev (ts, x1, x2, y)
+SELECT now() - g * interval '10 seconds', g % 7, g % 5, g % 11 FROM generate_series(1, 500) g;
+SELECT w_same(flinkml.current_model('w_hour'), w_fresh('1 hour')) AS same;
+
+-- rows age out without a write: a three-second window in one-second buckets
+CREATE TABLE wsec (ts timestamptz, x float8, y float8);
+CREATE INDEX ON wsec (ts);
+SELECT flinkml.create_model('w_sec', 'wsec', 'y', ARRAY['x'], window_length => '3 seconds', time_column => 'ts',
+                            bucket => '1 second');
+SELECT flinkml.attach('w_sec');
+-- rows over the last six seconds, every 50 ms
+INSERT INTO wsec SELECT clock_timestamp() - g * interval '50 milliseconds', g % 10, (g % 10) * 2 + (g % 3)
+FROM generate_series(0, 119) g;
+SELECT w_same(flinkml.current_model('w_sec'),
+              (SELECT linreg_fit(y, ARRAY[x]) FROM wsec WHERE ts > now() - interval '3 seconds')) AS same,
+       linreg_rows(flinkml.current_model('w_sec')) BETWEEN 1 AND 61 AS at_most_three_seconds;
+SELECT linreg_rows(flinkml.current_model('w_sec')) AS rows_then \gset
+SELECT pg_sleep(1.2);
+SELECT w_same(flinkml.current_model('w_sec'),
+              (SELECT linreg_fit(y, ARRAY[x]) FROM wsec WHERE ts > now() - interval '3 seconds')) AS same,
+       linreg_rows(flinkml.current_model('w_sec')) < :rows_then AS aged;
+SELECT pg_sleep(3.1);
+SELECT flinkml.current_model('w_sec') IS NULL AS all_aged_out,
+       (SELECT count(*) FROM wsec WHERE ts > now() - interval '3 seconds') AS fresh_rows;
+-- a compaction after all of it left the window keeps no bucket
+SELECT flinkml.compact('w_sec') > 0 AS compacted;
+SELECT count(*) AS buckets_left FROM flinkml.window_buckets WHERE model = 'w_sec';
+
+-- another role: cannot read the model's buckets, nor write them; may
+-- write the table, and the model keeps its rows
+CREATE ROLE regress_w_owner;
+CREATE ROLE regress_w_other;
+CREATE TABLE wown (ts timestamptz, x float8, y float8);
+CREATE INDEX ON wown (ts);
+GRANT ALL ON wown TO regress_w_owner;
+GRANT INSERT ON wown TO regress_w_other;
+SET ROLE regress_w_owner;
+SELECT flinkml.create_model('w_own', 'wown', 'y', ARRAY['x'], window_length => '1 hour', time_column => 'ts');
+SELECT flinkml.attach('w_own');
+RESET ROLE;
+SET ROLE regress_w_other;
+INSERT INTO wown SELECT now() - g * interval '1 minute', g, 2 * g + g % 3 FROM generate_series(1, 50) g;
+SELECT count(*) AS visible_buckets FROM flinkml.window_buckets WHERE model = 'w_own';
+SELECT flinkml._put_buckets('w_own', true, now(), NULL, NULL);
+DELETE FROM flinkml.window_buckets;
+SELECT flinkml.current_model('w_own');
+RESET ROLE;
+SET ROLE regress_w_owner;
+SELECT w_same(flinkml.current_model('w_own'),
+              (SELECT linreg_fit(y, ARRAY[x]) FROM wown WHERE ts > now() - interval '1 hour')) AS same;
+SELECT flinkml.compact('w_own') AS version;
+SELECT count(*) > 0 AS owner_sees_buckets FROM flinkml.window_buckets WHERE model = 'w_own';
+SELECT w_same(flinkml.current_model('w_own'),
+              (SELECT linreg_fit(y, ARRAY[x]) FROM wown WHERE ts > now() - interval '1 hour')) AS same;
+SELECT flinkml.drop_model('w_own');
+RESET ROLE;
+DROP TABLE wown;
+DROP ROLE regress_w_owner;
+DROP ROLE regress_w_other;
+
+-- dropping the time column makes the model stale, naming why
+ALTER TABLE wsec DROP COLUMN ts;
+SELECT stale FROM flinkml.models WHERE name = 'w_sec';
+SELECT flinkml.current_model('w_sec');
+SELECT flinkml.drop_model('w_sec');
+SELECT flinkml.drop_model('w_hour');
+SELECT count(*) AS buckets_left FROM flinkml.window_buckets;
+DROP TABLE wsec;
+DROP TABLE wev;
+DROP FUNCTION w_fresh(interval);
+DROP FUNCTION w_same(linreg, linreg);
