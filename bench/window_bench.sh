@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# bench/window_bench.sh — the trigger figures of issue 10 for an event-time
+# window model (create_model(..., window_length => '1 hour', time_column =>
+# 'ts'), attached, with test-then-train on every statement):
+#   (a) INSERT ... SELECT of 1,000 rows per statement, one client: rows/s into
+#       the table with the window model vs the same table without; target >= 0.85x
+#   (b) single-row INSERTs from 8 pgbench clients: transactions/s with vs
+#       without; target >= 0.7x
+# Both tables have the same columns, primary key and index on ts (a window
+# model wants that index; the plain table pays for it too).  Rows carry
+# ts = now().  Rounds are interleaved (plain, window, window, plain, ...);
+# the ratio is the median of the per-round ratios.  Between rounds the
+# model is compacted (untimed).  Ends by checking the model against a fresh
+# fit of WHERE ts > now() - '1 hour'.
+#
+#   bash bench/window_bench.sh      # as root or postgres
+#
+# Knobs: BENCH_PORT (54361), ROUNDS (7), A_BATCHES (200), B_SECS (8),
+# BENCH_FSYNC (off), SYNC_COMMIT (off).  A throwaway cluster of its own,
+# removed at exit.  About 4 minutes.
+set -euo pipefail
+
+PORT=${BENCH_PORT:-54361}
+ROUNDS=${ROUNDS:-7}
+A_BATCHES=${A_BATCHES:-200}
+B_SECS=${B_SECS:-8}
+BENCH_FSYNC=${BENCH_FSYNC:-off}
+SYNC_COMMIT=${SYNC_COMMIT:-off}
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+BINDIR=$( (pg_config --bindir 2>/dev/null) || echo /usr/lib/postgresql/15/bin)
+[ -x "$BINDIR/initdb" ] || BINDIR=/usr/lib/postgresql/15/bin
+export PATH="$BINDIR:$PATH"
+
+DIR=$(mktemp -d /tmp/flinkml-wbench.XXXXXX)
+chmod 755 "$DIR"
+[ "$(id -u)" = 0 ] && chown postgres: "$DIR"
+cleanup() {
+	local rc=$?
+	set +e
+	as_pg pg_ctl -D "$DIR/data" -m fast -w -t 60 stop >/dev/null 2>&1
+	rm -rf "$DIR"
+	exit $rc
+}
+trap cleanup EXIT
+as_pg initdb -D "$DIR/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >"$DIR/initdb.log" 2>&1 \
+	|| { cat "$DIR/initdb.log" >&2; die "initdb failed"; }
+cat >>"$DIR/data/postgresql.conf" <<EOF
+listen_addresses = ''
+port = $PORT
+unix_socket_directories = '$DIR'
+max_connections = 50
+shared_buffers = 512MB
+fsync = $BENCH_FSYNC
+max_wal_size = 8GB
+checkpoint_timeout = 1h
+jit = off
+EOF
+as_pg pg_ctl -D "$DIR/data" -l "$DIR/server.log" -w -t 120 start >/dev/null || die "could not start the cluster"
+export PGHOST=$DIR PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
+q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+calc() { awk "BEGIN { printf \"%.6g\", $* }"; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+tps() { sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$1"; }
+
+q >/dev/null <<'SQL'
+CREATE EXTENSION flinkml;
+CREATE TABLE t_plain (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, ts timestamptz NOT NULL DEFAULT now(),
+                      y float8, x1 float8, x2 float8, x3 float8);
+CREATE INDEX ON t_plain (ts);
+CREATE TABLE t_win (LIKE t_plain INCLUDING ALL);
+-- a first hour of rows, so the active version has something to be scored with
+INSERT INTO t_win (ts, y, x1, x2, x3)
+SELECT now() - g * interval '100 milliseconds', 1 + 2 * sin(g) - 3 * cos(g * 1.7) + 0.5 * sin(g * 0.3), sin(g), cos(g * 1.7), sin(g * 0.3)
+FROM generate_series(1, 30000) g;
+INSERT INTO t_plain (ts, y, x1, x2, x3) SELECT ts, y, x1, x2, x3 FROM t_win;
+SELECT flinkml.create_model('win_m', 't_win', 'y', ARRAY['x1', 'x2', 'x3'], window_length => '1 hour', time_column => 'ts');
+SELECT flinkml.attach('win_m');
+VACUUM ANALYZE;
+SQL
+cat >"$DIR/a_batch.sql" <<'EOF'
+\set b random(1, 1000000000)
+INSERT INTO :tbl (y, x1, x2, x3) SELECT 1 + 2 * sin(g) - 3 * cos(g * 1.7) + 0.5 * sin(g * 0.3), sin(g), cos(g * 1.7), sin(g * 0.3) FROM generate_series(:b::bigint * 1000, :b::bigint * 1000 + 999) g;
+EOF
+cat >"$DIR/b_single.sql" <<'EOF'
+\set g random(1, 1000000000)
+INSERT INTO :tbl (y, x1, x2, x3) VALUES (1 + 2 * sin(:g) - 3 * cos(:g * 1.7), sin(:g), cos(:g * 1.7), sin(:g * 0.3));
+EOF
+compact() { q -c "SELECT flinkml.compact('win_m')" >/dev/null; }
+
+export PGOPTIONS="-c synchronous_commit=$SYNC_COMMIT"
+A_ratio= B_ratio= A_plain= A_win= B_plain= B_win=
+for r in $(seq 1 "$ROUNDS"); do
+	if ((r % 2)); then ORDER="plain win"; else ORDER="win plain"; fi
+	for t in $ORDER; do
+		pgbench -n -c 1 -j 1 -t "$A_BATCHES" -D tbl="t_$t" -f "$DIR/a_batch.sql" >"$DIR/a_$t.$r" 2>&1 \
+			|| { cat "$DIR/a_$t.$r" >&2; die "pgbench (a) failed"; }
+		eval "A_$t=\"\$A_$t $(calc "$(tps "$DIR/a_$t.$r") * 1000")\""
+		compact
+	done
+	for t in $ORDER; do
+		pgbench -n -c 8 -j 8 -T "$B_SECS" -D tbl="t_$t" -f "$DIR/b_single.sql" >"$DIR/b_$t.$r" 2>&1 \
+			|| { cat "$DIR/b_$t.$r" >&2; die "pgbench (b) failed"; }
+		eval "B_$t=\"\$B_$t $(tps "$DIR/b_$t.$r")\""
+		compact
+	done
+	A_ratio="$A_ratio $(calc "${A_win##* } / ${A_plain##* }")"
+	B_ratio="$B_ratio $(calc "${B_win##* } / ${B_plain##* }")"
+	log "round $r: (a) rows/s plain ${A_plain##* } window ${A_win##* }; (b) tps plain ${B_plain##* } window ${B_win##* }"
+done
+unset PGOPTIONS
+CHECK=$(q -c "WITH cur AS (SELECT flinkml.current_model('win_m') AS m),
+                   ref AS (SELECT linreg_fit(y, ARRAY[x1, x2, x3]) AS m FROM t_win WHERE ts > now() - interval '1 hour')
+              SELECT 'model rows ' || linreg_rows(cur.m) || ', fresh fit rows ' || linreg_rows(ref.m) ||
+                     ', max relative coefficient difference ' ||
+                     (SELECT max(abs(c - r) / greatest(abs(r), 1e-300)) FROM unnest(linreg_coefficients(cur.m), linreg_coefficients(ref.m)) u(c, r))
+              FROM cur, ref")
+EVALS=$(q -c "SELECT count(*) || ' evaluations, ' || sum(rows) || ' rows scored' FROM flinkml.evaluations WHERE model = 'win_m'")
+echo "window_bench: $(postgres -V), load at start $(cut -d' ' -f1-3 /proc/loadavg), $ROUNDS rounds, fsync=$BENCH_FSYNC synchronous_commit=$SYNC_COMMIT"
+echo "(a) 1,000-row INSERT ... SELECT: window model / plain = $(echo "$A_ratio" | median)x (rounds:$A_ratio); target >= 0.85"
+echo "(b) single-row INSERT, 8 clients: window model / plain = $(echo "$B_ratio" | median)x (rounds:$B_ratio); target >= 0.7"
+echo "check: $CHECK; $EVALS"
