@@ -126,19 +126,25 @@ delta_insert_plan(Oid ext, Oid schema, bool window)
 	if (!OidIsValid(types[1]))
 		elog(ERROR, "flinkml: type linreg_state not found");
 	nsp = quote_identifier(get_namespace_name(schema));
-	insert_plan = SPI_prepare(delta_insert_sql(nsp, "$2", "$3", "NULL::pg_catalog.timestamptz", "",
-											   "m.time_attnum IS NULL"), 6, types);
+	/*
+	 * Generic plans from the start: the plan cache would otherwise plan
+	 * afresh for every statement while a plan for the given values looks
+	 * cheaper (arrays of one element do), which costs more than the insert.
+	 */
+	insert_plan = SPI_prepare_cursor(delta_insert_sql(nsp, "$2", "$3", "NULL::pg_catalog.timestamptz", "",
+													  "m.time_attnum IS NULL"), 6, types, CURSOR_OPT_GENERIC_PLAN);
 	if (insert_plan == NULL || SPI_keepplan(insert_plan) != 0)
 		elog(ERROR, "flinkml: cannot prepare the delta insert");
 	types[1] = types[2] = get_array_type(types[1]);
 	types[6] = TIMESTAMPTZARRAYOID;
 	types[7] = INT2OID;
 	types[8] = INT8OID;
-	window_insert_plan = SPI_prepare(delta_insert_sql(nsp, "u.a", "u.r", "u.b",
+	window_insert_plan = SPI_prepare_cursor(delta_insert_sql(nsp, "u.a", "u.r", "u.b",
 													  "CROSS JOIN ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($7)) u(a, r, b)",
 													  "m.time_attnum OPERATOR(pg_catalog.=) $8 "
-													  "AND flinkml._bucket_usec(m.bucket_width) OPERATOR(pg_catalog.=) $9"),
-									 9, types);
+													  "AND (EXTRACT(epoch FROM m.bucket_width) OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8 "
+													  "OPERATOR(pg_catalog.=) $9"),
+											9, types, CURSOR_OPT_GENERIC_PLAN);
 	if (window_insert_plan == NULL || SPI_keepplan(window_insert_plan) != 0)
 		elog(ERROR, "flinkml: cannot prepare the window delta insert");
 	insert_plan_ext = ext;
