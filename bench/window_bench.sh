@@ -6,6 +6,12 @@
 #       the table with the window model vs the same table without; target >= 0.85x
 #   (b) single-row INSERTs from 8 pgbench clients: transactions/s with vs
 #       without; target >= 0.7x
+#   (c) a follower keeping a window model (flinkml.follow): STREAM_CHANGES
+#       (1,000,000) changed rows (60% inserts with times over the last two
+#       hours, 20% updates that move rows' times, 20% deletes; 10,000 rows per
+#       statement) written while the follower is held back (a session holds
+#       LOCK flinkml.streams IN EXCLUSIVE MODE), then released: rows applied
+#       per second from the backlog; target >= 300,000 rows/s
 # Both tables have the same columns, primary key and index on ts (a window
 # model wants that index; the plain table pays for it too).  Rows carry
 # ts = now().  Rounds are interleaved (plain, window, window, plain, ...);
@@ -16,8 +22,9 @@
 #   bash bench/window_bench.sh      # as root or postgres
 #
 # Knobs: BENCH_PORT (54361), ROUNDS (7), A_BATCHES (200), B_SECS (8),
-# BENCH_FSYNC (off), SYNC_COMMIT (off).  A throwaway cluster of its own,
-# removed at exit.  About 4 minutes.
+# STREAM_CHANGES (1000000), BENCH_FSYNC (off), SYNC_COMMIT (off).  A
+# throwaway cluster of its own (wal_level = logical), removed at exit.
+# About 5 minutes.
 set -euo pipefail
 
 PORT=${BENCH_PORT:-54361}
@@ -26,6 +33,7 @@ A_BATCHES=${A_BATCHES:-200}
 B_SECS=${B_SECS:-8}
 BENCH_FSYNC=${BENCH_FSYNC:-off}
 SYNC_COMMIT=${SYNC_COMMIT:-off}
+STREAM_CHANGES=${STREAM_CHANGES:-1000000}
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -57,7 +65,13 @@ fsync = $BENCH_FSYNC
 max_wal_size = 8GB
 checkpoint_timeout = 1h
 jit = off
+wal_level = logical
+max_replication_slots = 10
+max_worker_processes = 16
 EOF
+if postgres --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'; then
+	echo "output_plugin_libraries = 'pgoutput, flinkml'" >>"$DIR/data/postgresql.conf"
+fi
 as_pg pg_ctl -D "$DIR/data" -l "$DIR/server.log" -w -t 120 start >/dev/null || die "could not start the cluster"
 export PGHOST=$DIR PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
 q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
@@ -117,8 +131,66 @@ CHECK=$(q -c "WITH cur AS (SELECT flinkml.current_model('win_m') AS m),
                      ', max relative coefficient difference ' ||
                      (SELECT max(abs(c - r) / greatest(abs(r), 1e-300)) FROM unnest(linreg_coefficients(cur.m), linreg_coefficients(ref.m)) u(c, r))
               FROM cur, ref")
+# (c) the follower's backlog
+q >/dev/null <<'SQL'
+CREATE TABLE s (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, ts timestamptz NOT NULL,
+                y float8, x1 float8, x2 float8, x3 float8);
+ALTER TABLE s REPLICA IDENTITY FULL;
+CREATE INDEX ON s (ts);
+INSERT INTO s (ts, y, x1, x2, x3)
+SELECT now() - random() * interval '2 hours', 1 + 2 * sin(g) - 3 * cos(g * 1.7) + 0.5 * sin(g * 0.3), sin(g), cos(g * 1.7), sin(g * 0.3)
+FROM generate_series(1, 100000) g;
+VACUUM ANALYZE s;
+SELECT flinkml.create_model('sw', 's', 'y', ARRAY['x1', 'x2', 'x3'], window_length => '1 hour', time_column => 'ts');
+SELECT flinkml.follow('sw');
+SQL
+for i in $(seq 1 100); do
+	[ "$(q -c "SELECT running FROM flinkml.stream_status WHERE model = 'sw'")" = t ] && break
+	sleep 0.1
+done
+applied() { q -c "SELECT rows_applied FROM flinkml.stream_status WHERE model = 'sw'"; }
+coproc HOLD { psql -X -q -v ON_ERROR_STOP=1 -At 2>&1; }
+echo "BEGIN; LOCK TABLE flinkml.streams IN EXCLUSIVE MODE; SELECT 'held';" >&"${HOLD[1]}"
+read -r -t 30 line <&"${HOLD[0]}" && [ "$line" = held ] || die "could not hold the follower back: $line"
+a0=$(applied)
+per=10000 ins=$((STREAM_CHANGES * 6 / 10 / 10000)) upd=$((STREAM_CHANGES * 2 / 10 / 10000))
+del=$((STREAM_CHANGES / 10000 - ins - upd))
+lo=$(q -c "SELECT min(id) FROM s")
+{
+	for ((i = 0; i < ins; i++)); do
+		echo "INSERT INTO s (ts, y, x1, x2, x3) SELECT now() - random() * interval '2 hours', 1 + 2 * sin(g) - 3 * cos(g * 1.7) + 0.5 * sin(g * 0.3), sin(g), cos(g * 1.7), sin(g * 0.3) FROM generate_series($((1000000 + i * per)), $((1000000 + i * per + per - 1))) g;"
+	done
+	for ((i = 0; i < upd; i++)); do
+		echo "UPDATE s SET y = y + 0.25, ts = ts + interval '30 minutes' WHERE id BETWEEN $((lo + i * per)) AND $((lo + i * per + per - 1));"
+	done
+	for ((i = 0; i < del; i++)); do
+		echo "DELETE FROM s WHERE id IN (SELECT id FROM s ORDER BY id DESC LIMIT $per);"
+	done
+} | q
+END=$(q -c "SELECT pg_current_wal_insert_lsn()")
+echo "COMMIT;" >&"${HOLD[1]}"
+exec {HOLD[1]}>&-
+wait "$HOLD_PID" 2>/dev/null || true
+t0=$(date +%s.%N)
+while :; do
+	r=$(q -c "SELECT last_lsn >= '$END' FROM flinkml.stream_status WHERE model = 'sw'")
+	[ "$r" = t ] && break
+	awk "BEGIN { exit !($(date +%s.%N) - $t0 > 600) }" && die "(c) the follower did not catch up in 600 s"
+	sleep 0.05
+done
+C_S=$(calc "$(date +%s.%N) - $t0")
+C_N=$(( $(applied) - a0 ))
+C_CHECK=$(q -c "WITH cur AS (SELECT flinkml.current_model('sw') AS m),
+                     ref AS (SELECT linreg_fit(y, ARRAY[x1, x2, x3]) AS m FROM s WHERE ts > now() - interval '1 hour')
+                SELECT 'model rows ' || linreg_rows(cur.m) || ', fresh fit rows ' || linreg_rows(ref.m) ||
+                       ', max relative coefficient difference ' ||
+                       (SELECT max(abs(c - r) / greatest(abs(r), 1e-300)) FROM unnest(linreg_coefficients(cur.m), linreg_coefficients(ref.m)) u(c, r))
+                FROM cur, ref")
+
 EVALS=$(q -c "SELECT count(*) || ' evaluations, ' || sum(rows) || ' rows scored' FROM flinkml.evaluations WHERE model = 'win_m'")
 echo "window_bench: $(postgres -V), load at start $(cut -d' ' -f1-3 /proc/loadavg), $ROUNDS rounds, fsync=$BENCH_FSYNC synchronous_commit=$SYNC_COMMIT"
 echo "(a) 1,000-row INSERT ... SELECT: window model / plain = $(echo "$A_ratio" | median)x (rounds:$A_ratio); target >= 0.85"
 echo "(b) single-row INSERT, 8 clients: window model / plain = $(echo "$B_ratio" | median)x (rounds:$B_ratio); target >= 0.7"
 echo "check: $CHECK; $EVALS"
+echo "(c) follower, window model, backlog of $C_N changed rows: applied in $C_S s = $(calc "$C_N / $C_S") rows/s; target >= 300000"
+echo "check (c): $C_CHECK"

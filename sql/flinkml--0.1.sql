@@ -725,23 +725,28 @@ CREATE FUNCTION flinkml._put_buckets(model_name text, clear_all boolean, keep_fr
 -- Fill the buckets of a window model from its table (create_model, refit,
 -- attach): every bucket from the one the window's start is in.  In the same
 -- snapshot, the pending deltas the fill holds are consumed.
-CREATE FUNCTION flinkml._fill_window(m flinkml.models) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	lo timestamptz := flinkml._bucket_of(m.bucket_width, now() - m.window_length);
-	ids bigint[];
-	bs timestamptz[];
-	ss @extschema@.linreg_state[];
+CREATE FUNCTION flinkml._window_fill(m flinkml.models, OUT lo timestamptz, OUT ids bigint[],
+	OUT bs timestamptz[], OUT ss @extschema@.linreg_state[])
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+	lo := flinkml._bucket_of(m.bucket_width, now() - m.window_length);
 	EXECUTE format('SELECT (SELECT pg_catalog.array_agg(d.id) FROM flinkml.deltas d WHERE d.model OPERATOR(pg_catalog.=) $3), '
 	               'pg_catalog.array_agg(q.b ORDER BY q.b), pg_catalog.array_agg(q.s ORDER BY q.b) '
 	               'FROM (SELECT flinkml._bucket_of($2, %I) AS b, %s AS s FROM %s '
 	               'WHERE %I OPERATOR(pg_catalog.>=) $1 GROUP BY 1) q',
 	               m.time_column, flinkml._state_expr(m), flinkml._source(m), m.time_column)
 	INTO ids, bs, ss USING lo, m.bucket_width, m.name;
-	PERFORM flinkml._put_buckets(m.name, true, lo, bs, ss);
-	IF ids IS NOT NULL THEN
-		PERFORM flinkml._delete_deltas(m.name, ids);
+END $$;
+
+CREATE FUNCTION flinkml._fill_window(m flinkml.models) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	f record;
+BEGIN
+	SELECT * INTO f FROM flinkml._window_fill(m);
+	PERFORM flinkml._put_buckets(m.name, true, f.lo, f.bs, f.ss);
+	IF f.ids IS NOT NULL THEN
+		PERFORM flinkml._delete_deltas(m.name, f.ids);
 	END IF;
 END $$;
 
@@ -1498,7 +1503,10 @@ BEGIN
 		              'target', m.attnums[1]::text,
 		              'weight', m.attnums[2]::text,
 		              'features', array_to_string(m.attnums[3:], ','),
-		              'intercept', m.intercept::text],
+		              'intercept', m.intercept::text]
+		        -- a window model: rows per bucket of their own time
+		        || CASE WHEN m.window_length IS NULL THEN '{}'::text[]
+		                ELSE ARRAY['time', m.time_attnum::text, 'bucket', flinkml._bucket_usec(m.bucket_width)::text] END,
 		        start);
 	EXCEPTION WHEN OTHERS THEN
 		PERFORM pg_drop_replication_slot(new_slot);
@@ -1587,6 +1595,9 @@ DECLARE
 	txn_added text[];
 	txn_committed timestamptz[];
 	txn_lsn pg_lsn[];
+	win_b timestamptz[];
+	win_a @extschema@.linreg_state[];
+	win_r @extschema@.linreg_state[];
 BEGIN
 	-- a plain read: a poll that finds nothing writes nothing, not even a
 	-- row lock (a lock is WAL, and new WAL wakes the follower again)
@@ -1607,27 +1618,42 @@ BEGIN
 	-- decoding sees every row: the owner must still be allowed to
 	PERFORM flinkml._check_readable(m.source);
 	PERFORM flinkml._allow_output_plugin();
+	-- one line per transaction (per transaction and time bucket for a window
+	-- model, the flag and count on its first line); only what follows the
+	-- last truncation counts
 	WITH c AS (
 		SELECT lsn,
 		       split_part(data, E'\t', 1) AS flag,
 		       split_part(data, E'\t', 2)::bigint AS changes,
 		       nullif(split_part(data, E'\t', 3), '-') AS added,
 		       nullif(split_part(data, E'\t', 4), '-') AS removed,
-		       split_part(data, E'\t', 5)::timestamptz AS committed
+		       split_part(data, E'\t', 5)::timestamptz AS committed,
+		       nullif(split_part(data, E'\t', 6), '')::timestamptz AS bucket
 		FROM pg_logical_slot_peek_changes(st.slot, upto, NULL, VARIADIC st.options)
 		WHERE lsn > st.last_lsn
 	), t AS (
 		SELECT max(lsn) FILTER (WHERE flag = 'T') AS t_lsn FROM c
+	), f AS (
+		SELECT c.* FROM c, t WHERE t.t_lsn IS NULL OR c.lsn >= t.t_lsn
+	), x AS (		-- each transaction's added rows
+		SELECT f.lsn, max(f.committed) AS committed, @extschema@.linreg_merge(f.added::@extschema@.linreg_state) AS added
+		FROM f WHERE f.added IS NOT NULL GROUP BY f.lsn
+	), b AS (		-- each bucket's rows
+		SELECT f.bucket, @extschema@.linreg_merge(f.added::@extschema@.linreg_state) AS a,
+		       @extschema@.linreg_merge(f.removed::@extschema@.linreg_state) AS r
+		FROM f WHERE f.bucket IS NOT NULL GROUP BY f.bucket
 	)
-	SELECT t.t_lsn, max(c.lsn),
-	       @extschema@.linreg_merge(c.added::@extschema@.linreg_state) FILTER (WHERE t.t_lsn IS NULL OR c.lsn >= t.t_lsn),
-	       @extschema@.linreg_merge(c.removed::@extschema@.linreg_state) FILTER (WHERE t.t_lsn IS NULL OR c.lsn >= t.t_lsn),
-	       sum(c.changes), count(*), max(c.committed),
-	       array_agg(c.added ORDER BY c.lsn) FILTER (WHERE c.added IS NOT NULL AND (t.t_lsn IS NULL OR c.lsn >= t.t_lsn)),
-	       array_agg(c.committed ORDER BY c.lsn) FILTER (WHERE c.added IS NOT NULL AND (t.t_lsn IS NULL OR c.lsn >= t.t_lsn)),
-	       array_agg(c.lsn ORDER BY c.lsn) FILTER (WHERE c.added IS NOT NULL AND (t.t_lsn IS NULL OR c.lsn >= t.t_lsn))
-	INTO t_lsn, last_seen, a, r, changes, txns, committed, txn_added, txn_committed, txn_lsn
-	FROM c, t GROUP BY t.t_lsn;
+	SELECT (SELECT t.t_lsn FROM t), (SELECT max(c.lsn) FROM c),
+	       (SELECT @extschema@.linreg_merge(f.added::@extschema@.linreg_state) FROM f),
+	       (SELECT @extschema@.linreg_merge(f.removed::@extschema@.linreg_state) FROM f),
+	       (SELECT sum(c.changes) FROM c), (SELECT count(DISTINCT c.lsn) FROM c), (SELECT max(c.committed) FROM c),
+	       (SELECT array_agg(x.added::text ORDER BY x.lsn) FROM x),
+	       (SELECT array_agg(x.committed ORDER BY x.lsn) FROM x),
+	       (SELECT array_agg(x.lsn ORDER BY x.lsn) FROM x),
+	       (SELECT array_agg(b.bucket ORDER BY b.bucket) FROM b),
+	       (SELECT array_agg(b.a ORDER BY b.bucket) FROM b),
+	       (SELECT array_agg(b.r ORDER BY b.bucket) FROM b)
+	INTO t_lsn, last_seen, a, r, changes, txns, committed, txn_added, txn_committed, txn_lsn, win_b, win_a, win_r;
 
 	-- a commit record may end past the flush position: never store less
 	-- than the position of what was applied, or a redelivery would count it again
@@ -1653,6 +1679,9 @@ BEGIN
 	IF t_lsn IS NOT NULL THEN
 		-- the table was truncated: the model starts again from no rows
 		PERFORM flinkml._delete_deltas(m.name);
+		IF m.window_length IS NOT NULL THEN
+			PERFORM flinkml._put_buckets(m.name, true, flinkml._bucket_of(m.bucket_width, now() - m.window_length), NULL, NULL);
+		END IF;
 		PERFORM flinkml._add_version(m, NULL, 'stream');
 	END IF;
 	-- test-then-train: the active version scored on each transaction's added
@@ -1666,7 +1695,10 @@ BEGIN
 		WHERE v.model = m.name AND x.rows IS NOT NULL
 		  AND (v.version = m.active_version OR (m.policy = 'if_better' AND v.version = m.head_version));
 	END IF;
-	IF a IS NOT NULL OR r IS NOT NULL THEN
+	IF m.window_length IS NOT NULL THEN
+		INSERT INTO flinkml.deltas (model, added, removed, made_by, bucket)
+		SELECT m.name, u.a, u.r, 'stream', u.b FROM unnest(win_b, win_a, win_r) u(b, a, r);
+	ELSIF a IS NOT NULL OR r IS NOT NULL THEN
 		INSERT INTO flinkml.deltas (model, added, removed, made_by) VALUES (m.name, a, r, 'stream');
 	END IF;
 	IF m.policy = 'if_better' AND m.active_version IS DISTINCT FROM m.head_version THEN
@@ -1698,6 +1730,7 @@ DECLARE
 	src text := flinkml._source(m);
 	rel pg_class;
 	s @extschema@.linreg_state;
+	fill record;
 BEGIN
 	IF m.attached THEN
 		RAISE EXCEPTION 'flinkml: model "%" is maintained by triggers; detach it first', m.name
@@ -1725,22 +1758,27 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      HINT = format('ALTER TABLE %s REPLICA IDENTITY FULL; so that deletes and updates carry the old row.', src);
 	END IF;
-	IF m.window_length IS NOT NULL THEN
-		RAISE EXCEPTION 'flinkml: model "%" is a window model: followers do not keep windows yet', m.name
-			USING ERRCODE = 'feature_not_supported',
-			      HINT = format('SELECT flinkml.attach(%L); keeps it exact with triggers.', m.name);
-	END IF;
 	PERFORM flinkml._check_readable(m.source);
 	-- no writer may commit between the fit and the slot's start; the slot
 	-- must be made before this transaction writes (see
 	-- _create_stream_privileged), so: fit, slot, then the new version
 	EXECUTE format('LOCK TABLE %s IN SHARE MODE', src);
-	EXECUTE flinkml._state_query(m, src) INTO s;
+	IF m.window_length IS NOT NULL THEN
+		-- read now, written after the slot is made
+		SELECT * INTO fill FROM flinkml._window_fill(m);
+	ELSE
+		EXECUTE flinkml._state_query(m, src) INTO s;
+	END IF;
 	PERFORM flinkml._create_stream(m.name);
 	-- a slot is not transactional: if what follows fails, drop it (else it
 	-- would hold WAL until the next follow of this model)
 	BEGIN
 		PERFORM flinkml._delete_deltas(m.name);
+		IF m.window_length IS NOT NULL THEN
+			PERFORM flinkml._put_buckets(m.name, true, fill.lo, fill.bs, fill.ss);
+			SELECT * INTO m FROM flinkml.models WHERE models.name = m.name;
+			s := flinkml._window_state(m);
+		END IF;
 		PERFORM flinkml._add_version(m, s, 'fit');
 		RETURN flinkml.resume(m.name);
 	EXCEPTION WHEN OTHERS THEN

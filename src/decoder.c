@@ -13,7 +13,14 @@
  * empty).  Options: relid (the table's OID), target (attnum), features
  * (comma-separated attnums, "" for none), all three required; weight
  * (attnum, 0 for none, the default) and intercept (a boolean, default true).
- * Each may be given once.  The options are validated when decoding starts;
+ * Each may be given once.  A window model adds time (the attnum of a
+ * timestamptz column) and bucket (the bucket width in microseconds): its
+ * rows are folded per time bucket of their own time (as the triggers do,
+ * src/trigger.c), and a transaction writes one line per bucket it touched,
+ * with a sixth field, the bucket's start; the flag and the change count are
+ * on its first line only (the others say "-" and 0).  A row whose time is
+ * NULL is in no window and in no state.
+ * The options are validated when decoding starts;
  * the columns they name are checked against the table's descriptor as of
  * each change (in range, not dropped, a numeric type) before any value is
  * read, since anyone who may peek a slot chooses them.
@@ -37,7 +44,9 @@
 #include "replication/output_plugin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 #include "utils/rel.h"
 
 #include "core/lr_codec.h"
@@ -53,12 +62,23 @@ typedef struct Decoder
 	AttrNumber *features;
 	AttrNumber	weight;			/* 0: none */
 	bool		intercept;
+	AttrNumber	time;			/* window models: the time column; 0: none */
+	int64		bucket_usec;	/* window models: the bucket width */
 	/* per transaction */
 	LrState    *added;
 	LrState    *removed;
+	HTAB	   *buckets;		/* window models: BucketRows by bucket start */
 	int64		changes;
 	bool		truncated;
 } Decoder;
+
+/* A window model's rows of one time bucket in a transaction. */
+typedef struct BucketRows
+{
+	int64		bucket;			/* its start, microseconds since 2000-01-01 UTC */
+	LrState    *added;
+	LrState    *removed;
+} BucketRows;
 
 /*
  * An attribute-number option: a plain decimal integer from min to
@@ -90,7 +110,9 @@ parse_options(Decoder *d, List *options)
 				have_target = false,
 				have_features = false,
 				have_weight = false,
-				have_intercept = false;
+				have_intercept = false,
+				have_time = false,
+				have_bucket = false;
 
 	d->intercept = true;
 	d->weight = 0;
@@ -110,11 +132,15 @@ parse_options(Decoder *d, List *options)
 			seen = &have_weight;
 		else if (strcmp(e->defname, "intercept") == 0)
 			seen = &have_intercept;
+		else if (strcmp(e->defname, "time") == 0)
+			seen = &have_time;
+		else if (strcmp(e->defname, "bucket") == 0)
+			seen = &have_bucket;
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("flinkml decoder: unknown option \"%s\"", e->defname),
-					 errhint("The options are relid, target, features, weight and intercept.")));
+					 errhint("The options are relid, target, features, weight, intercept, time and bucket.")));
 		if (*seen)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -143,6 +169,21 @@ parse_options(Decoder *d, List *options)
 			d->target = option_attnum("option \"target\"", v, 1);
 		else if (seen == &have_weight)
 			d->weight = option_attnum("option \"weight\" (0 for none)", v, 0);
+		else if (seen == &have_time)
+			d->time = option_attnum("option \"time\"", v, 1);
+		else if (seen == &have_bucket)
+		{
+			long long	n;
+			char	   *end;
+
+			errno = 0;
+			n = (*v >= '1' && *v <= '9') ? strtoll(v, &end, 10) : 0;
+			if (n <= 0 || errno != 0 || *end != '\0')
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("flinkml decoder: option \"bucket\" must be a positive number of microseconds, got \"%s\"", v)));
+			d->bucket_usec = (int64) n;
+		}
 		else if (seen == &have_intercept)
 		{
 			if (!parse_bool(v, &d->intercept))
@@ -189,6 +230,10 @@ parse_options(Decoder *d, List *options)
 				 errmsg("flinkml decoder: option \"%s\" is required",
 						!have_relid ? "relid" : !have_target ? "target" : "features"),
 				 errdetail("The options relid, target and features are required; weight and intercept are optional.")));
+	if (have_time != have_bucket)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("flinkml decoder: options \"time\" and \"bucket\" go together")));
 }
 
 /*
@@ -244,6 +289,15 @@ check_columns(Decoder *d, Relation rel, TupleDesc desc)
 	}
 	if (d->weight != 0)
 		check_column(rel, desc, "option \"weight\"", d->weight);
+	if (d->time != 0)
+	{
+		if (d->time > desc->natts || TupleDescAttr(desc, d->time - 1)->attisdropped ||
+			TupleDescAttr(desc, d->time - 1)->atttypid != TIMESTAMPTZOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("flinkml decoder: option \"time\" is attribute %d of table \"%s\", which is not a timestamptz column",
+							d->time, RelationGetRelationName(rel))));
+	}
 }
 
 static void
@@ -274,8 +328,29 @@ decoder_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 
 	MemoryContextReset(d->txn_ctx);
 	d->added = d->removed = NULL;
+	d->buckets = NULL;
 	d->changes = 0;
 	d->truncated = false;
+	if (d->time != 0)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(BucketRows);
+		ctl.hcxt = d->txn_ctx;
+		d->buckets = hash_create("flinkml decoder buckets", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+}
+
+/* The bucket a time falls in: floor to a multiple of the width (date_bin). */
+static int64
+bucket_of(TimestampTz t, int64 width)
+{
+	int64		q = t / width;
+
+	if (t % width != 0 && t < 0)
+		q--;
+	return q * width;
 }
 
 /*
@@ -321,8 +396,28 @@ fold_row(Decoder *d, HeapTuple tuple, HeapTuple same_values, TupleDesc desc, boo
 	LrState   **target = add ? &d->added : &d->removed;
 	double		y,
 				w = 1.0;
-	double	   *x = palloc(sizeof(double) * (d->nfeat + 1));
-	bool		ok = column_value(tuple, same_values, desc, d->target, &y);
+	double	   *x;
+	bool		ok;
+
+	if (d->time != 0)
+	{
+		/* the row's own time decides its bucket; a NULL time is in no window */
+		bool		isnull;
+		Datum		t = heap_getattr(tuple, d->time, desc, &isnull);
+		BucketRows *b;
+		int64		key;
+		bool		found;
+
+		if (isnull)
+			return;
+		key = bucket_of(DatumGetTimestampTz(t), d->bucket_usec);
+		b = hash_search(d->buckets, &key, HASH_ENTER, &found);
+		if (!found)
+			b->added = b->removed = NULL;
+		target = add ? &b->added : &b->removed;
+	}
+	x = palloc(sizeof(double) * (d->nfeat + 1));
+	ok = column_value(tuple, same_values, desc, d->target, &y);
 
 	for (int j = 0; ok && j < d->nfeat; j++)
 		ok = column_value(tuple, same_values, desc, d->features[j], &x[j]);
@@ -404,6 +499,15 @@ decoder_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, int nrelati
 			d->truncated = true;
 			d->added = d->removed = NULL;
 			d->changes = 0;
+			if (d->buckets)
+			{
+				HASH_SEQ_STATUS seq;
+				BucketRows *b;
+
+				hash_seq_init(&seq, d->buckets);
+				while ((b = hash_seq_search(&seq)) != NULL)
+					b->added = b->removed = NULL;
+			}
 		}
 }
 
@@ -423,6 +527,50 @@ append_state(StringInfo out, const LrState *s)
 	pfree(buf);
 }
 
+static int
+bucket_cmp(const void *a, const void *b)
+{
+	int64		x = ((const BucketRows *) a)->bucket,
+				y = ((const BucketRows *) b)->bucket;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * A window model's transaction: one line per bucket with rows, in time
+ * order, the flag and the change count on the first (a line without
+ * states when there is none: a truncation, or rows without a time).
+ */
+static void
+write_buckets(LogicalDecodingContext *ctx, Decoder *d, ReorderBufferTXN *txn)
+{
+	long		n = 0;
+	BucketRows *all = palloc(sizeof(BucketRows) * (hash_get_num_entries(d->buckets) + 1));
+	HASH_SEQ_STATUS seq;
+	BucketRows *b;
+	const char *committed = pstrdup(timestamptz_to_str(txn->xact_time.commit_time));
+
+	hash_seq_init(&seq, d->buckets);
+	while ((b = hash_seq_search(&seq)) != NULL)
+		if (b->added || b->removed)
+			all[n++] = *b;
+	qsort(all, n, sizeof(BucketRows), bucket_cmp);
+	for (long i = 0; i < (n > 0 ? n : 1); i++)
+	{
+		OutputPluginPrepareWrite(ctx, i == (n > 0 ? n : 1) - 1);
+		if (i == 0)
+			appendStringInfo(ctx->out, "%s\t" INT64_FORMAT "\t", d->truncated ? "T" : "-", d->changes);
+		else
+			appendStringInfoString(ctx->out, "-\t0\t");
+		append_state(ctx->out, n > 0 ? all[i].added : NULL);
+		appendStringInfoChar(ctx->out, '\t');
+		append_state(ctx->out, n > 0 ? all[i].removed : NULL);
+		appendStringInfo(ctx->out, "\t%s\t%s", committed,
+						 n > 0 ? timestamptz_to_str(all[i].bucket) : "");
+		OutputPluginWrite(ctx, i == (n > 0 ? n : 1) - 1);
+	}
+}
+
 static void
 decoder_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr commit_lsn)
 {
@@ -432,13 +580,18 @@ decoder_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr co
 	if (!d->truncated && d->changes == 0)
 		return;
 	old = MemoryContextSwitchTo(d->txn_ctx);
-	OutputPluginPrepareWrite(ctx, true);
-	appendStringInfo(ctx->out, "%s\t" INT64_FORMAT "\t", d->truncated ? "T" : "-", d->changes);
-	append_state(ctx->out, d->added);
-	appendStringInfoChar(ctx->out, '\t');
-	append_state(ctx->out, d->removed);
-	appendStringInfo(ctx->out, "\t%s", timestamptz_to_str(txn->xact_time.commit_time));
-	OutputPluginWrite(ctx, true);
+	if (d->buckets)
+		write_buckets(ctx, d, txn);
+	else
+	{
+		OutputPluginPrepareWrite(ctx, true);
+		appendStringInfo(ctx->out, "%s\t" INT64_FORMAT "\t", d->truncated ? "T" : "-", d->changes);
+		append_state(ctx->out, d->added);
+		appendStringInfoChar(ctx->out, '\t');
+		append_state(ctx->out, d->removed);
+		appendStringInfo(ctx->out, "\t%s", timestamptz_to_str(txn->xact_time.commit_time));
+		OutputPluginWrite(ctx, true);
+	}
 	MemoryContextSwitchTo(old);
 }
 
