@@ -141,7 +141,17 @@ SELECT w_same(flinkml.current_model('w_sec'),
               (SELECT linreg_fit(y, ARRAY[x]) FROM wsec WHERE ts > now() - interval '3 seconds')) AS same,
        linreg_rows(flinkml.current_model('w_sec')) BETWEEN 1 AND 61 AS at_most_three_seconds;
 SELECT linreg_rows(flinkml.current_model('w_sec')) AS rows_then \gset
+-- predictions as rows arrive from the live window, also into another table
+-- (no delta between the statements: the window moved by the clock alone)
+SELECT flinkml.compact('w_sec') > 0 AS compacted;
+CREATE TABLE wscore (x float8, pred float8);
+SELECT flinkml.score_into('w_sec', 'wscore', 'pred');
+INSERT INTO wscore (x) VALUES (3)
+RETURNING pred = linreg_predict(flinkml.current_model('w_sec'), ARRAY[3::float8]) AS live;
 SELECT pg_sleep(1.2);
+INSERT INTO wscore (x) VALUES (3)
+RETURNING pred = linreg_predict(flinkml.current_model('w_sec'), ARRAY[3::float8]) AS live;
+SELECT count(DISTINCT pred) = 2 AS moved FROM wscore;
 SELECT w_same(flinkml.current_model('w_sec'),
               (SELECT linreg_fit(y, ARRAY[x]) FROM wsec WHERE ts > now() - interval '3 seconds')) AS same,
        linreg_rows(flinkml.current_model('w_sec')) < :rows_then AS aged;
@@ -192,6 +202,7 @@ SELECT flinkml.drop_model('w_sec');
 SELECT flinkml.drop_model('w_hour');
 SELECT count(*) AS buckets_left FROM flinkml.window_buckets;
 DROP TABLE wsec;
+DROP TABLE wscore;
 DROP TABLE wev;
 DROP FUNCTION w_fresh(interval);
 DROP FUNCTION w_same(linreg, linreg);

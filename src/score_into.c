@@ -33,7 +33,8 @@
  * cached model was computed from, and no deltas apply, the cached model is
  * the current one under this snapshot; otherwise current_model() is called
  * (always, while deltas apply: they change with every write of an attached
- * table).  So a version activated by another transaction is seen by the next
+ * table; and always for a window model whose live window is active: it
+ * moves with the clock).  So a version activated by another transaction is seen by the next
  * statement whose snapshot sees it, and a cached model never outlives the
  * row version it came from.
  *
@@ -99,8 +100,8 @@ prepare_plans(Oid ext)
 		SPI_freeplan(current_plan);
 	probe_plan = current_plan = NULL;
 	probe_plan = SPI_prepare("SELECT m.xmin, m.ctid, m.active_version, "
-							 "(m.active_version IS NOT DISTINCT FROM m.head_version AND EXISTS "
-							 "(SELECT 1 FROM flinkml.deltas d WHERE d.model OPERATOR(pg_catalog.=) m.name)), "
+							 "(m.active_version IS NOT DISTINCT FROM m.head_version AND (m.window_length IS NOT NULL OR EXISTS "
+							 "(SELECT 1 FROM flinkml.deltas d WHERE d.model OPERATOR(pg_catalog.=) m.name))), "
 							 "s.attnums OPERATOR(pg_catalog.=) $3 "
 							 "FROM flinkml.models m JOIN flinkml.scorers s ON s.model OPERATOR(pg_catalog.=) m.name "
 							 "WHERE m.name OPERATOR(pg_catalog.=) $1 "

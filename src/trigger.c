@@ -88,7 +88,8 @@ delta_insert_sql(const char *nsp, const char *added, const char *removed, const 
 					"CASE WHEN m.policy OPERATOR(pg_catalog.=) 'if_better' AND m.head_version OPERATOR(pg_catalog.<>) m.active_version "
 					"THEN %s.linreg_state_sse(%s, (SELECT c.fit FROM flinkml.versions c "
 					"WHERE c.model OPERATOR(pg_catalog.=) m.name AND c.version OPERATOR(pg_catalog.=) m.head_version)) END AS ch_sse"
-					") e "
+					/* OFFSET 0: scored once (flattened, each use would score again) */
+					" OFFSET 0) e "
 					"WHERE m.name OPERATOR(pg_catalog.=) $1 "
 					"AND m.source::pg_catalog.oid OPERATOR(pg_catalog.=) $4 "
 					"AND m.attnums OPERATOR(pg_catalog.=) $5 "
