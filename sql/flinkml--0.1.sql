@@ -1116,6 +1116,8 @@ DECLARE
 BEGIN
 	-- one compaction at a time per model: the models row is the lock
 	SELECT * INTO m FROM flinkml.models WHERE models.name = m.name FOR NO KEY UPDATE;
+	-- the evaluation history is compacted as it ages
+	PERFORM flinkml.compact_evaluations(m.name);
 	IF m.window_length IS NOT NULL THEN
 		-- the window moved even without changes: always a new version
 		PERFORM flinkml._check_fresh(m);
@@ -1132,6 +1134,36 @@ BEGIN
 	PERFORM flinkml._delete_deltas(m.name, ids);
 	SELECT v.state INTO base FROM flinkml.versions v WHERE v.model = m.name AND v.version = m.head_version;
 	RETURN flinkml._add_version(m, flinkml._apply(base, a, r), how);
+END $$;
+
+-- The gate (C, src/privileged.c) that merges a model's evaluation history
+-- before a time into one row per version, maker and time bucket.
+CREATE FUNCTION flinkml._merge_evaluations(model_name text, before timestamptz, bucket interval) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'flinkml_merge_evaluations' LANGUAGE C;
+
+-- compact_evaluations: the test-then-train history older than older_than,
+-- merged into one row per version and bucket (sums of rows, weights and
+-- squared errors, so MSE and R² per bucket stay exact).  A pending
+-- challenger's evaluations are kept as they are (if_better pairs them with
+-- the active version's change by change).  compact() runs it with the
+-- defaults, so the history is compacted as it ages.
+CREATE FUNCTION flinkml.compact_evaluations(name text, older_than interval DEFAULT '1 day',
+	bucket interval DEFAULT '1 hour') RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	m flinkml.models := flinkml._model(name, true);
+	cutoff timestamptz := now() - older_than;
+BEGIN
+	IF older_than IS NULL OR older_than < interval '0' OR bucket IS NULL OR bucket <= interval '0'
+	   OR extract(month FROM bucket) <> 0 OR extract(year FROM bucket) <> 0 THEN
+		RAISE EXCEPTION 'flinkml: older_than % must not be negative, bucket % a positive length of time without months', older_than, bucket
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF m.policy = 'if_better' AND m.active_version IS DISTINCT FROM m.head_version THEN
+		SELECT least(cutoff, v.created_at) INTO cutoff FROM flinkml.versions v
+		WHERE v.model = m.name AND v.version = m.head_version;
+	END IF;
+	RETURN flinkml._merge_evaluations(m.name, cutoff, bucket);
 END $$;
 
 CREATE FUNCTION flinkml.versions(name text)
@@ -2184,10 +2216,12 @@ RETURNS SETOF record LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp A
 		FROM e GROUP BY b
 	)
 	SELECT g.b, g.version, g.changes, g.rows, g.sse OPERATOR(pg_catalog./) g.w,
-	       1.0::float8 OPERATOR(pg_catalog.-) g.sse OPERATOR(pg_catalog./) NULLIF(
-	           (SELECT pg_catalog.sum(e.m2_y OPERATOR(pg_catalog.+) e.weight OPERATOR(pg_catalog.*)
-	                   (e.mean_y OPERATOR(pg_catalog.-) g.mean_y) OPERATOR(pg_catalog.^) 2::float8)
-	            FROM e WHERE e.b OPERATOR(pg_catalog.=) g.b), 0::float8)
+	       -- OPERATOR() forms all bind alike, left to right: every
+	       -- product and power in its own parentheses
+	       1.0::float8 OPERATOR(pg_catalog.-) (g.sse OPERATOR(pg_catalog./) NULLIF(
+	           (SELECT pg_catalog.sum(e.m2_y OPERATOR(pg_catalog.+) (e.weight OPERATOR(pg_catalog.*)
+	                   ((e.mean_y OPERATOR(pg_catalog.-) g.mean_y) OPERATOR(pg_catalog.^) 2::float8)))
+	            FROM e WHERE e.b OPERATOR(pg_catalog.=) g.b), 0::float8))
 	FROM g ORDER BY g.b
 $$;
 

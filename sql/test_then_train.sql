@@ -197,6 +197,38 @@ DROP TABLE cco;
 RESET ROLE;
 REVOKE CREATE ON SCHEMA public FROM regress_ttt_owner;
 DROP ROLE regress_ttt_owner;
+-- the history compacted as it ages: rows older than a day merged per
+-- version and hour, the totals and each hour's MSE and R² unchanged (the
+-- test backdates the history: only it may write the table directly)
+CREATE TABLE eh (x float8, y float8);
+INSERT INTO eh SELECT g, 3 + 0.5 * g + (g % 5) FROM generate_series(1, 50) g;
+SELECT flinkml.create_model('eh', 'eh', 'y', ARRAY['x']);
+SELECT flinkml.attach('eh') AS version;
+INSERT INTO eh SELECT g, 3 + 0.5 * g + (g % 7) FROM generate_series(51, 60) g;
+INSERT INTO eh SELECT g, 3 + 0.5 * g + (g % 3) FROM generate_series(61, 75) g;
+INSERT INTO eh SELECT g, 4 + 0.5 * g FROM generate_series(76, 80) g;
+INSERT INTO eh SELECT g, 2 + 0.5 * g + (g % 4) FROM generate_series(81, 99) g;
+SELECT flinkml.compact('eh') AS version;
+UPDATE flinkml.evaluation_history SET at = TIMESTAMPTZ '2026-01-01 10:00+00' + (change % 2) * interval '20 minutes'
+WHERE model = 'eh';
+CREATE TEMP TABLE eh_before AS SELECT * FROM flinkml.evaluation_series('eh', '1 hour');
+SELECT count(*) AS history_rows, sum(rows) AS rows FROM flinkml.evaluation_history WHERE model = 'eh';
+-- the hour's R² against the rows scored (g 51..99), computed directly
+SELECT ttt_close(s.r2, 1 - (SELECT sum(sse) FROM flinkml.evaluations WHERE model = 'eh')
+                           / (SELECT sum((y - (SELECT avg(y) FROM eh WHERE x > 50)) ^ 2) FROM eh WHERE x > 50), 1e-12) AS r2
+FROM eh_before s;
+SET ROLE regress_ttt_other;
+SELECT flinkml.compact_evaluations('eh');
+RESET ROLE;
+SELECT flinkml.compact_evaluations('eh', bucket => '0 seconds');
+SELECT flinkml.compact_evaluations('eh') AS merged_away;
+SELECT count(*) AS history_rows, sum(rows) AS rows FROM flinkml.evaluation_history WHERE model = 'eh';
+SELECT b.bucket_start = a.bucket_start AND b.rows = a.rows AND ttt_close(a.mse, b.mse, 1e-12)
+       AND ttt_close(a.r2, b.r2, 1e-12) AS same_series
+FROM eh_before b JOIN flinkml.evaluation_series('eh', '1 hour') a USING (bucket_start);
+SELECT flinkml.compact_evaluations('eh') AS merged_again;
+SELECT flinkml.drop_model('eh');
+DROP TABLE eh;
 DROP TABLE ttt, cc;
 DROP ROLE regress_ttt_other;
 DROP FUNCTION ttt_close(float8, float8, float8);

@@ -56,6 +56,7 @@ PG_FUNCTION_INFO_V1(flinkml_on_ddl_start);
 PG_FUNCTION_INFO_V1(flinkml_delete_deltas);
 PG_FUNCTION_INFO_V1(flinkml_delete_model);
 PG_FUNCTION_INFO_V1(flinkml_put_buckets);
+PG_FUNCTION_INFO_V1(flinkml_merge_evaluations);
 PG_FUNCTION_INFO_V1(flinkml_lock_model);
 
 /* The installed extension: its OID, owner and schema. */
@@ -333,6 +334,67 @@ flinkml_put_buckets(PG_FUNCTION_ARGS)
 				   5, types, values, nulls, false);
 	SPI_finish();
 	PG_RETURN_VOID();
+}
+
+/*
+ * flinkml._merge_evaluations(model, before, bucket) → rows merged away: the
+ * model's test-then-train history before that time, merged per version,
+ * maker and time bucket into one row each (sums of rows, weights and
+ * squared errors; the weighted mean of y and the sum of squares about it
+ * combined exactly as for two samples).  Users may not delete history rows.
+ */
+Datum
+flinkml_merge_evaluations(PG_FUNCTION_ARGS)
+{
+	Oid			types[3] = {TEXTOID, TIMESTAMPTZOID, INTERVALOID};
+	Datum		values[3];
+	int64		before,
+				after;
+	bool		isnull;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("flinkml: _merge_evaluations needs a model, a time and a bucket")));
+	for (int i = 0; i < 3; i++)
+		values[i] = PG_GETARG_DATUM(i);
+	SPI_connect();
+	(void) gate_model(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	flinkml_spi_as(flinkml_extension_owner(),
+				   "SELECT pg_catalog.count(*) FROM flinkml.evaluation_history h WHERE h.model OPERATOR(pg_catalog.=) $1",
+				   3, types, values, NULL, true);
+	before = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	flinkml_spi_as(flinkml_extension_owner(),
+				   /* only groups of more than one row: merged rows are not rewritten again */
+				   "WITH c AS (SELECT h.ctid AS tid, h.version, h.made_by, "
+				   "pg_catalog.date_bin($3, h.at, '2000-01-01 00:00:00+00'::pg_catalog.timestamptz) AS b "
+				   "FROM flinkml.evaluation_history h WHERE h.model OPERATOR(pg_catalog.=) $1 AND h.at OPERATOR(pg_catalog.<) $2), "
+				   "multi AS (SELECT c.tid, c.b FROM c JOIN (SELECT c2.version, c2.made_by, c2.b FROM c c2 "
+				   "GROUP BY c2.version, c2.made_by, c2.b HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1) k "
+				   "ON k.version OPERATOR(pg_catalog.=) c.version AND k.made_by OPERATOR(pg_catalog.=) c.made_by "
+				   "AND k.b OPERATOR(pg_catalog.=) c.b), "
+				   "old AS (DELETE FROM flinkml.evaluation_history h USING multi "
+				   "WHERE h.ctid OPERATOR(pg_catalog.=) multi.tid RETURNING h.*, multi.b), "
+				   "g AS (SELECT o.version, o.made_by, o.b, pg_catalog.min(o.change) AS change, "
+				   "pg_catalog.sum(o.rows)::pg_catalog.int8 AS rows, pg_catalog.sum(o.weight) AS weight, "
+				   "pg_catalog.sum(o.sse) AS sse, "
+				   "pg_catalog.sum(o.weight OPERATOR(pg_catalog.*) o.mean_y) OPERATOR(pg_catalog./) "
+				   "pg_catalog.sum(o.weight) AS mean_y FROM old o GROUP BY o.version, o.made_by, o.b) "
+				   "INSERT INTO flinkml.evaluation_history (model, version, made_by, change, at, rows, weight, sse, mean_y, m2_y) "
+				   "SELECT $1, g.version, g.made_by, g.change, g.b, g.rows, g.weight, g.sse, g.mean_y, "
+				   /* OPERATOR() forms bind alike, left to right: parenthesised */
+				   "pg_catalog.sum(o.m2_y OPERATOR(pg_catalog.+) (o.weight OPERATOR(pg_catalog.*) "
+				   "((o.mean_y OPERATOR(pg_catalog.-) g.mean_y) OPERATOR(pg_catalog.^) 2::pg_catalog.float8))) "
+				   "FROM g JOIN old o ON o.version OPERATOR(pg_catalog.=) g.version AND o.made_by OPERATOR(pg_catalog.=) g.made_by "
+				   "AND o.b OPERATOR(pg_catalog.=) g.b "
+				   "GROUP BY g.version, g.made_by, g.b, g.change, g.rows, g.weight, g.sse, g.mean_y",
+				   3, types, values, NULL, false);
+	flinkml_spi_as(flinkml_extension_owner(),
+				   "SELECT pg_catalog.count(*) FROM flinkml.evaluation_history h WHERE h.model OPERATOR(pg_catalog.=) $1",
+				   3, types, values, NULL, false);	/* not read-only: it must see the merge */
+	after = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	PG_RETURN_INT64(before - after);
 }
 
 /* flinkml._delete_model(model): the model row (its versions and stream go with it). */
