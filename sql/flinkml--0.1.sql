@@ -405,7 +405,14 @@ CREATE TABLE flinkml.models (
 		CHECK (policy OPERATOR(pg_catalog.=) ANY (ARRAY['always', 'manual', 'if_better'])),
 	promote_margin float8 NOT NULL DEFAULT 0.05
 		CHECK (promote_margin OPERATOR(pg_catalog.>=) 0 AND promote_margin OPERATOR(pg_catalog.<) 1),
-	promote_min_rows bigint NOT NULL DEFAULT 100 CHECK (promote_min_rows OPERATOR(pg_catalog.>) 0)
+	promote_min_rows bigint NOT NULL DEFAULT 100 CHECK (promote_min_rows OPERATOR(pg_catalog.>) 0),
+	-- categorical features (flinkml._learn_levels): one element per feature,
+	-- null for a numeric one, the array of its levels (sorted in the "C"
+	-- collation; the first is the reference) for a text, varchar or boolean
+	-- one; NULL when every feature is numeric.  Learned at creation, kept.
+	levels jsonb
+		CHECK (levels IS NULL OR (pg_catalog.jsonb_typeof(levels) OPERATOR(pg_catalog.=) 'array'
+		       AND pg_catalog.jsonb_array_length(levels) OPERATOR(pg_catalog.=) pg_catalog.cardinality(features)))
 );
 
 CREATE TABLE flinkml.versions (
@@ -519,7 +526,7 @@ GRANT USAGE ON SCHEMA flinkml TO PUBLIC;
 -- deltas and models goes through gates (flinkml._delete_deltas,
 -- flinkml._delete_model); column-level UPDATE allows no such lock.
 GRANT SELECT ON flinkml.models TO PUBLIC;
-GRANT INSERT (name, source, target, features, weight, intercept, attnums, owner) ON flinkml.models TO PUBLIC;
+GRANT INSERT (name, source, target, features, weight, intercept, attnums, owner, levels) ON flinkml.models TO PUBLIC;
 GRANT UPDATE (owner, head_version, active_version, stale, stale_at, policy, promote_margin, promote_min_rows)
 	ON flinkml.models TO PUBLIC;
 GRANT UPDATE (note) ON flinkml.versions TO PUBLIC;
@@ -640,13 +647,104 @@ BEGIN
 	END IF;
 END $$;
 
+-- Categorical features (src/categorical.c): a text, varchar or boolean
+-- column is dummy-coded as R's treatment contrasts do, with the levels
+-- learned at creation (flinkml.models.levels).  _dummies(value, levels,
+-- model, column, used): the k - 1 dummies of a value (NULLs for a NULL
+-- value: the row is skipped); a value that is not a level is an error
+-- naming it when the row is used (no other model column NULL), else NULLs.
+CREATE FUNCTION flinkml._dummies(value text, levels text[], model text, col text, used boolean) RETURNS float8[]
+	AS 'MODULE_PATHNAME', 'flinkml_dummies' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+-- The levels of the categorical features among features (those whose
+-- column in source is text, varchar or boolean): the sorted ("C" collation,
+-- byte order) distinct values of the rows the fit uses (target, weight and
+-- every feature not NULL; R's model.frame drops unused levels likewise), as
+-- the jsonb that flinkml.models.levels holds; NULL when every feature is
+-- numeric.  A categorical feature needs at least two levels.
+CREATE FUNCTION flinkml._learn_levels(source regclass, target text, weight text, features text[]) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	cat boolean[];
+	q text;
+	lv jsonb;
+	n integer;
+BEGIN
+	SELECT array_agg(coalesce(a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'bool'::regtype), false) ORDER BY u.i)
+	INTO cat
+	FROM unnest(features) WITH ORDINALITY u(f, i)
+	LEFT JOIN pg_attribute a ON a.attrelid = source AND a.attname = u.f AND a.attnum > 0 AND NOT a.attisdropped;
+	IF cardinality(features) = 0 OR NOT true = ANY (cat) THEN
+		RETURN NULL;
+	END IF;
+	SELECT format('SELECT pg_catalog.jsonb_build_array(%s) FROM %s WHERE %s',
+	              string_agg(CASE WHEN cat[i] THEN format('pg_catalog.to_jsonb(pg_catalog.array_agg(DISTINCT %1$I::pg_catalog.text COLLATE pg_catalog."C" ORDER BY %1$I::pg_catalog.text COLLATE pg_catalog."C"))', f)
+	                              ELSE 'NULL' END, ', ' ORDER BY i),
+	              source::text,
+	              concat_ws(' AND ', format('%I IS NOT NULL', target),
+	                        CASE WHEN weight IS NOT NULL THEN format('%I IS NOT NULL', weight) END,
+	                        string_agg(format('%I IS NOT NULL', f), ' AND ' ORDER BY i)))
+	INTO q FROM unnest(features) WITH ORDINALITY u(f, i);
+	EXECUTE q INTO lv;
+	FOR i IN 1 .. cardinality(features) LOOP
+		CONTINUE WHEN NOT cat[i];
+		n := coalesce(jsonb_array_length(CASE WHEN jsonb_typeof(lv -> (i - 1)) = 'array' THEN lv -> (i - 1) END), 0);
+		IF n < 2 THEN
+			RAISE EXCEPTION 'flinkml: categorical feature "%" of % has % among the rows the fit uses; it needs at least two',
+				features[i], source,
+				CASE n WHEN 0 THEN 'no value' ELSE format('one value, %s,', lv -> (i - 1) ->> 0) END
+				USING ERRCODE = 'invalid_parameter_value',
+				      HINT = 'The levels of a text, varchar or boolean feature are the distinct values of the rows where no model column is NULL, learned when the model is created.';
+		END IF;
+	END LOOP;
+	RETURN lv;
+END $$;
+
+-- The x array expression of model m: ARRAY[...]::float8[] of its numeric
+-- features, with each categorical one's dummies (flinkml._dummies) in its
+-- place.
+CREATE FUNCTION flinkml._feature_exprs(m flinkml.models) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT CASE WHEN m.levels IS NULL THEN
+		format('ARRAY[%s]::pg_catalog.float8[]',
+		       (SELECT coalesce(string_agg(format('%I', f), ', ' ORDER BY i), '') FROM unnest(m.features) WITH ORDINALITY AS u(f, i)))
+	ELSE
+		(SELECT '(' || string_agg(CASE WHEN jsonb_typeof(m.levels -> (i::integer - 1)) = 'array'
+		                                THEN format('flinkml._dummies(%I::pg_catalog.text, %L::pg_catalog.text[], %L, %L, %s)', f,
+		                                            (SELECT array_agg(l ORDER BY o) FROM jsonb_array_elements_text(m.levels -> (i::integer - 1)) WITH ORDINALITY e(l, o)),
+		                                            m.name, f,
+		                                            -- the row is used: no other model column NULL
+		                                            (SELECT string_agg(format('%I IS NOT NULL', c), ' AND ')
+		                                             FROM unnest(ARRAY[m.target, m.weight] || m.features) c WHERE c IS NOT NULL))
+		                                ELSE format('ARRAY[%I::pg_catalog.float8]', f) END,
+		                           ' OPERATOR(pg_catalog.||) ' ORDER BY i) || ')'
+		 FROM unnest(m.features) WITH ORDINALITY AS u(f, i))
+	END
+$$;
+
+-- The names of model m's columns: its features, each categorical one as
+-- its dummies feature=level (the reference level has none).
+CREATE FUNCTION flinkml._feature_names(m flinkml.models) RETURNS text[]
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT CASE WHEN m.levels IS NULL THEN m.features ELSE
+		(SELECT coalesce(array_agg(n ORDER BY i, o), '{}')
+		 FROM unnest(m.features) WITH ORDINALITY AS u(f, i)
+		 CROSS JOIN LATERAL (
+			SELECT f || '=' || l, e.o FROM jsonb_array_elements_text(
+				CASE WHEN jsonb_typeof(m.levels -> (i::integer - 1)) = 'array' THEN m.levels -> (i::integer - 1) END)
+				WITH ORDINALITY e(l, o) WHERE e.o > 1
+			UNION ALL
+			SELECT f, 1 WHERE jsonb_typeof(m.levels -> (i::integer - 1)) IS DISTINCT FROM 'array') x(n, o))
+	END
+$$;
+
 -- SELECT list that folds rows of relation rel into a state for model m.
 CREATE FUNCTION flinkml._state_query(m flinkml.models, rel text) RETURNS text
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT format('SELECT @extschema@.%s(%I::pg_catalog.float8, ARRAY[%s]::pg_catalog.float8[]%s) FROM %s',
+	SELECT format('SELECT @extschema@.%s(%I::pg_catalog.float8, %s%s) FROM %s',
 		CASE WHEN m.intercept THEN 'linreg_state' ELSE 'linreg_state_noint' END,
 		m.target,
-		(SELECT coalesce(string_agg(format('%I', f), ', ' ORDER BY i), '') FROM unnest(m.features) WITH ORDINALITY AS u(f, i)),
+		flinkml._feature_exprs(m),
 		CASE WHEN m.weight IS NULL THEN '' ELSE format(', %I::pg_catalog.float8', m.weight) END,
 		rel)
 $$;
@@ -678,7 +776,7 @@ BEGIN
 			fig := NULL;
 		END;
 		IF m.features IS NOT NULL AND cardinality(m.features) > 0 THEN
-			f := @extschema@.linreg_set_names(f, m.features);
+			f := @extschema@.linreg_set_names(f, flinkml._feature_names(m));
 		END IF;
 	END IF;
 	INSERT INTO flinkml.versions (model, version, state, fit, made_by, rows, figures, note)
@@ -734,16 +832,20 @@ BEGIN
 				USING ERRCODE = 'undefined_column';
 		END IF;
 		IF typ NOT IN ('float8'::regtype, 'float4'::regtype, 'int2'::regtype, 'int4'::regtype,
-		               'int8'::regtype, 'numeric'::regtype) THEN
-			RAISE EXCEPTION 'flinkml: column "%" of % has type %; it must be numeric', col, source, typ
+		               'int8'::regtype, 'numeric'::regtype)
+		   -- a feature (after the target and the weight) may be categorical
+		   AND NOT (cardinality(nums) >= 2 AND typ IN ('text'::regtype, 'varchar'::regtype, 'bool'::regtype)) THEN
+			RAISE EXCEPTION 'flinkml: column "%" of % has type %; it must be numeric%', col, source, typ,
+				CASE WHEN cardinality(nums) >= 2 THEN ' (float8, float4, integer, numeric), or text, varchar or boolean for a categorical feature' ELSE '' END
 				USING ERRCODE = 'datatype_mismatch';
 		END IF;
 		nums := nums || num;
 	END LOOP;
 	BEGIN
-		INSERT INTO flinkml.models (name, source, target, features, weight, intercept, attnums)
+		INSERT INTO flinkml.models (name, source, target, features, weight, intercept, attnums, levels)
 		VALUES (create_model.name, create_model.source, create_model.target, create_model.features,
-		        create_model.weight, create_model.intercept, nums)
+		        create_model.weight, create_model.intercept, nums,
+		        flinkml._learn_levels(create_model.source, create_model.target, create_model.weight, create_model.features))
 		RETURNING * INTO m;
 	EXCEPTION WHEN unique_violation THEN
 		RAISE EXCEPTION 'flinkml: model "%" already exists', name
@@ -861,7 +963,7 @@ BEGIN
 	END IF;
 	f := @extschema@.linreg_solve(s);
 	IF f IS NOT NULL AND cardinality(m.features) > 0 THEN
-		f := @extschema@.linreg_set_names(f, m.features);
+		f := @extschema@.linreg_set_names(f, flinkml._feature_names(m));
 	END IF;
 	RETURN f;
 END $$;
@@ -1148,6 +1250,11 @@ END $$;
 -- Score with a registry model by name (the active version, looked up once per query).
 CREATE FUNCTION linreg_predict(name text, x float8[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'linreg_predict_by_name' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+-- The same model at a row of raw columns, found by the model's feature
+-- names (a table's row, or a subquery's): categorical features as their
+-- text, varchar or boolean values (src/categorical.c).
+CREATE FUNCTION linreg_predict(name text, x record) RETURNS float8
+	AS 'MODULE_PATHNAME', 'linreg_predict_row' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 
 -------------------------------------------------------------------------------
 -- Following the WAL: the output plugin "flinkml" (src/decoder.c) and a
@@ -1448,6 +1555,11 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
 	PERFORM flinkml._check_fresh(m);
+	IF m.levels IS NOT NULL THEN
+		RAISE EXCEPTION 'flinkml: cannot follow model "%": it has categorical features, which the WAL decoder does not read', m.name
+			USING ERRCODE = 'feature_not_supported',
+			      HINT = format('SELECT flinkml.attach(%L); keeps it exact through triggers instead.', m.name);
+	END IF;
 	IF EXISTS (SELECT 1 FROM flinkml.streams WHERE model = m.name) THEN
 		RAISE EXCEPTION 'flinkml: model "%" is already following', m.name
 			USING ERRCODE = 'duplicate_object';
@@ -2138,6 +2250,7 @@ DECLARE
 	a pg_attribute;
 	nums int2[];
 	f text;
+	fi integer := 0;
 	args text;
 BEGIN
 	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name FOR NO KEY UPDATE;
@@ -2199,11 +2312,19 @@ BEGIN
 	END IF;
 	-- the features: the table's columns of the model's feature names
 	FOREACH f IN ARRAY m.features LOOP
+		fi := fi + 1;
 		SELECT * INTO a FROM pg_attribute x
 		WHERE x.attrelid = tbl AND x.attname = f AND x.attnum > 0 AND NOT x.attisdropped;
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'flinkml: table % has no column "%" (a feature of model "%")', src, f, m.name
 				USING ERRCODE = 'undefined_column';
+		ELSIF jsonb_typeof(m.levels -> (fi - 1)) = 'array' THEN
+			-- a categorical feature (its levels are the model's)
+			IF a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype, 'bool'::regtype) THEN
+				RAISE EXCEPTION 'flinkml: column "%" of % (a categorical feature of model "%") is of type %; it must be text, varchar or boolean',
+					f, src, m.name, format_type(a.atttypid, a.atttypmod)
+					USING ERRCODE = 'datatype_mismatch';
+			END IF;
 		ELSIF a.atttypid NOT IN ('float8'::regtype, 'float4'::regtype, 'int2'::regtype, 'int4'::regtype,
 		                         'int8'::regtype, 'numeric'::regtype) THEN
 			RAISE EXCEPTION 'flinkml: column "%" of % (a feature of model "%") is of type %; features must be float8, float4, integer or numeric',
