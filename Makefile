@@ -25,7 +25,7 @@ PG_CPPFLAGS = -Isrc
 
 REGRESS = types aggregates solver window parallel predict bad_input nist stats evaluate ridge \
           registry triggers planner batch limits security diagnostics fdw \
-          test_then_train score_into
+          test_then_train score_into categorical
 ISOLATION = trigger_writers compaction
 TAP_TESTS = 1
 
