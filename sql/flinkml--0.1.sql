@@ -650,10 +650,11 @@ END $$;
 -- Categorical features (src/categorical.c): a text, varchar or boolean
 -- column is dummy-coded as R's treatment contrasts do, with the levels
 -- learned at creation (flinkml.models.levels).  _dummies(value, levels,
--- model, column, used): the k - 1 dummies of a value (NULLs for a NULL
--- value: the row is skipped); a value that is not a level is an error
--- naming it when the row is used (no other model column NULL), else NULLs.
-CREATE FUNCTION flinkml._dummies(value text, levels text[], model text, col text, used boolean) RETURNS float8[]
+-- model, column, used, full): the k - 1 dummies of a value, k with full
+-- (NULLs for a NULL value: the row is skipped); a value that is not a level
+-- is an error naming it when the row is used (no other model column NULL),
+-- else NULLs.
+CREATE FUNCTION flinkml._dummies(value text, levels text[], model text, col text, used boolean, full boolean) RETURNS float8[]
 	AS 'MODULE_PATHNAME', 'flinkml_dummies' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 -- The levels of the categorical features among features (those whose
@@ -700,6 +701,15 @@ BEGIN
 	RETURN lv;
 END $$;
 
+-- The first categorical feature of model m when it has no intercept (it is
+-- coded in full, a column per level, as R's lm(y ~ 0 + f) does), else NULL.
+CREATE FUNCTION flinkml._full_feature(m flinkml.models) RETURNS integer
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT CASE WHEN NOT m.intercept THEN
+		(SELECT min(i)::integer FROM generate_series(1, cardinality(m.features)) i
+		 WHERE jsonb_typeof(m.levels -> (i - 1)) = 'array') END
+$$;
+
 -- The x array expression of model m: ARRAY[...]::float8[] of its numeric
 -- features, with each categorical one's dummies (flinkml._dummies) in its
 -- place.
@@ -710,12 +720,13 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 		       (SELECT coalesce(string_agg(format('%I', f), ', ' ORDER BY i), '') FROM unnest(m.features) WITH ORDINALITY AS u(f, i)))
 	ELSE
 		(SELECT '(' || string_agg(CASE WHEN jsonb_typeof(m.levels -> (i::integer - 1)) = 'array'
-		                                THEN format('flinkml._dummies(%I::pg_catalog.text, %L::pg_catalog.text[], %L, %L, %s)', f,
+		                                THEN format('flinkml._dummies(%I::pg_catalog.text, %L::pg_catalog.text[], %L, %L, %s, %s)', f,
 		                                            (SELECT array_agg(l ORDER BY o) FROM jsonb_array_elements_text(m.levels -> (i::integer - 1)) WITH ORDINALITY e(l, o)),
 		                                            m.name, f,
 		                                            -- the row is used: no other model column NULL
 		                                            (SELECT string_agg(format('%I IS NOT NULL', c), ' AND ')
-		                                             FROM unnest(ARRAY[m.target, m.weight] || m.features) c WHERE c IS NOT NULL))
+		                                             FROM unnest(ARRAY[m.target, m.weight] || m.features) c WHERE c IS NOT NULL),
+		                                            CASE WHEN i IS NOT DISTINCT FROM flinkml._full_feature(m) THEN 'true' ELSE 'false' END)
 		                                ELSE format('ARRAY[%I::pg_catalog.float8]', f) END,
 		                           ' OPERATOR(pg_catalog.||) ' ORDER BY i) || ')'
 		 FROM unnest(m.features) WITH ORDINALITY AS u(f, i))
@@ -723,7 +734,8 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- The names of model m's columns: its features, each categorical one as
--- its dummies feature=level (the reference level has none).
+-- its dummies feature=level (the reference level has none, but for the
+-- feature coded in full, flinkml._full_feature).
 CREATE FUNCTION flinkml._feature_names(m flinkml.models) RETURNS text[]
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 	SELECT CASE WHEN m.levels IS NULL THEN m.features ELSE
@@ -732,7 +744,7 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 		 CROSS JOIN LATERAL (
 			SELECT f || '=' || l, e.o FROM jsonb_array_elements_text(
 				CASE WHEN jsonb_typeof(m.levels -> (i::integer - 1)) = 'array' THEN m.levels -> (i::integer - 1) END)
-				WITH ORDINALITY e(l, o) WHERE e.o > 1
+				WITH ORDINALITY e(l, o) WHERE e.o > 1 OR i IS NOT DISTINCT FROM flinkml._full_feature(m)
 			UNION ALL
 			SELECT f, 1 WHERE jsonb_typeof(m.levels -> (i::integer - 1)) IS DISTINCT FROM 'array') x(n, o))
 	END
@@ -1555,11 +1567,6 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
 	PERFORM flinkml._check_fresh(m);
-	IF m.levels IS NOT NULL THEN
-		RAISE EXCEPTION 'flinkml: cannot follow model "%": it has categorical features, which the WAL decoder does not read', m.name
-			USING ERRCODE = 'feature_not_supported',
-			      HINT = format('SELECT flinkml.attach(%L); keeps it exact through triggers instead.', m.name);
-	END IF;
 	IF EXISTS (SELECT 1 FROM flinkml.streams WHERE model = m.name) THEN
 		RAISE EXCEPTION 'flinkml: model "%" is already following', m.name
 			USING ERRCODE = 'duplicate_object';
@@ -1580,6 +1587,11 @@ BEGIN
 		RAISE EXCEPTION 'flinkml: table % must have REPLICA IDENTITY FULL to be followed', src
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      HINT = format('ALTER TABLE %s REPLICA IDENTITY FULL; so that deletes and updates carry the old row.', src);
+	END IF;
+	IF m.levels IS NOT NULL THEN
+		RAISE EXCEPTION 'flinkml: cannot follow model "%": it has categorical features, which the WAL decoder does not read', m.name
+			USING ERRCODE = 'feature_not_supported',
+			      HINT = format('SELECT flinkml.attach(%L); keeps it exact through triggers instead.', m.name);
 	END IF;
 	PERFORM flinkml._check_readable(m.source);
 	-- no writer may commit between the fit and the slot's start; the slot
@@ -2250,7 +2262,6 @@ DECLARE
 	a pg_attribute;
 	nums int2[];
 	f text;
-	fi integer := 0;
 	args text;
 BEGIN
 	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name FOR NO KEY UPDATE;
@@ -2312,22 +2323,21 @@ BEGIN
 	END IF;
 	-- the features: the table's columns of the model's feature names
 	FOREACH f IN ARRAY m.features LOOP
-		fi := fi + 1;
 		SELECT * INTO a FROM pg_attribute x
 		WHERE x.attrelid = tbl AND x.attname = f AND x.attnum > 0 AND NOT x.attisdropped;
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'flinkml: table % has no column "%" (a feature of model "%")', src, f, m.name
 				USING ERRCODE = 'undefined_column';
-		ELSIF jsonb_typeof(m.levels -> (fi - 1)) = 'array' THEN
-			-- a categorical feature (its levels are the model's)
-			IF a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype, 'bool'::regtype) THEN
-				RAISE EXCEPTION 'flinkml: column "%" of % (a categorical feature of model "%") is of type %; it must be text, varchar or boolean',
-					f, src, m.name, format_type(a.atttypid, a.atttypmod)
-					USING ERRCODE = 'datatype_mismatch';
-			END IF;
-		ELSIF a.atttypid NOT IN ('float8'::regtype, 'float4'::regtype, 'int2'::regtype, 'int4'::regtype,
+		ELSIF jsonb_typeof(m.levels -> (array_position(m.features, f) - 1)) IS DISTINCT FROM 'array' AND a.atttypid NOT IN ('float8'::regtype, 'float4'::regtype, 'int2'::regtype, 'int4'::regtype,
 		                         'int8'::regtype, 'numeric'::regtype) THEN
 			RAISE EXCEPTION 'flinkml: column "%" of % (a feature of model "%") is of type %; features must be float8, float4, integer or numeric',
+				f, src, m.name, format_type(a.atttypid, a.atttypmod)
+				USING ERRCODE = 'datatype_mismatch';
+		END IF;
+		-- a categorical feature (its levels are the model's): a text, varchar or boolean column
+		IF jsonb_typeof(m.levels -> (array_position(m.features, f) - 1)) = 'array'
+		   AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype, 'bool'::regtype) THEN
+			RAISE EXCEPTION 'flinkml: column "%" of % (a categorical feature of model "%") is of type %; it must be text, varchar or boolean',
 				f, src, m.name, format_type(a.atttypid, a.atttypmod)
 				USING ERRCODE = 'datatype_mismatch';
 		END IF;

@@ -51,7 +51,7 @@ bad_levels(const char *model, const char *why)
 }
 
 FlinkmlLevels *
-flinkml_levels_parse(Jsonb *levels, int nraw, const char *model)
+flinkml_levels_parse(Jsonb *levels, int nraw, bool intercept, const char *model)
 {
 	FlinkmlLevels *L = palloc0(sizeof(FlinkmlLevels));
 	JsonbIterator *it;
@@ -66,6 +66,7 @@ flinkml_levels_parse(Jsonb *levels, int nraw, const char *model)
 	L->lev = palloc0(sizeof(char **) * (nraw + 1));
 	L->len = palloc0(sizeof(int *) * (nraw + 1));
 	L->nexp = nraw;
+	L->full = -1;
 	if (levels == NULL)
 		return L;
 	if (!JB_ROOT_IS_ARRAY(levels) || JB_ROOT_IS_SCALAR(levels))
@@ -129,9 +130,12 @@ flinkml_levels_parse(Jsonb *levels, int nraw, const char *model)
 	}
 	if (feat != nraw - 1)
 		bad_levels(model, "fewer elements than features");
+	for (int j = 0; j < nraw && !intercept && L->full < 0; j++)
+		if (L->nlev[j] > 0)
+			L->full = j;
 	L->nexp = 0;
 	for (int j = 0; j < nraw; j++)
-		L->nexp += L->nlev[j] > 0 ? L->nlev[j] - 1 : 1;
+		L->nexp += flinkml_levels_width(L, j);
 	return L;
 }
 
@@ -211,6 +215,14 @@ flinkml_levels_expand(const FlinkmlLevels *L, int j, Oid type, Datum v, double *
 	idx = level_index(L->lev[j], L->len[j], k, s, slen);
 	if (idx < 0)
 		unseen_level(model, column, s, slen, L->lev[j], k);
+	if (j == L->full)
+	{
+		/* coded in full: a column per level */
+		for (int i = 0; i < k; i++)
+			out[i] = 0.0;
+		out[idx] = 1.0;
+		return;
+	}
 	for (int i = 0; i < k - 1; i++)
 		out[i] = 0.0;
 	if (idx > 0)
@@ -219,11 +231,12 @@ flinkml_levels_expand(const FlinkmlLevels *L, int j, Oid type, Datum v, double *
 
 /*
  * flinkml._dummies(value text, levels text[], model text, col text,
- * used boolean): float8[] of k - 1 dummies (k - 1 NULLs for a NULL value:
- * the row is skipped, as for a NULL numeric feature); the levels sorted in
- * byte order.  used: the row's other model columns are not NULL, so the fit
- * uses it; a value that is not a level is an error only then (levels are
- * learned from the rows a fit uses), else NULLs.
+ * used boolean, full boolean): float8[] of k - 1 dummies, or k with full (the
+ * first categorical feature of a model without intercept); NULLs for a NULL
+ * value: the row is skipped, as for a NULL numeric feature.  The levels
+ * sorted in byte order.  used: the row's other model columns are not NULL,
+ * so the fit uses it; a value that is not a level is an error only then
+ * (levels are learned from the rows a fit uses), else NULLs.
  * Not strict.  The levels are deconstructed once per query (cached in
  * fn_extra, keyed by the array's bytes).
  */
@@ -247,9 +260,12 @@ flinkml_dummies(PG_FUNCTION_ARGS)
 	bool	   *nulls;
 	int			dims[1],
 				lbs[1] = {1};
+	bool		full;
+	int			width;
 
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-		elog(ERROR, "flinkml._dummies: levels, model and column must not be NULL");
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(5))
+		elog(ERROR, "flinkml._dummies: levels, model, column and full must not be NULL");
+	full = PG_GETARG_BOOL(5);
 	a = PG_GETARG_ARRAYTYPE_P(1);
 	if (c == NULL || c->size != VARSIZE(a) || memcmp(c->raw, a, c->size) != 0)
 	{
@@ -290,11 +306,12 @@ flinkml_dummies(PG_FUNCTION_ARGS)
 		fcinfo->flinfo->fn_extra = c;
 		MemoryContextSwitchTo(old);
 	}
-	out = palloc(sizeof(Datum) * (c->k - 1));
-	nulls = palloc(sizeof(bool) * (c->k - 1));
+	width = full ? c->k : c->k - 1;
+	out = palloc(sizeof(Datum) * width);
+	nulls = palloc(sizeof(bool) * width);
 	if (PG_ARGISNULL(0))
 	{
-		for (int i = 0; i < c->k - 1; i++)
+		for (int i = 0; i < width; i++)
 			out[i] = Float8GetDatum(0.0), nulls[i] = true;
 	}
 	else
@@ -306,10 +323,10 @@ flinkml_dummies(PG_FUNCTION_ARGS)
 
 		if (idx < 0 && used)
 			unseen_level(c->model, c->col, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), c->lev, c->k);
-		for (int i = 0; i < c->k - 1; i++)
-			out[i] = Float8GetDatum(i == idx - 1 ? 1.0 : 0.0), nulls[i] = idx < 0;
+		for (int i = 0; i < width; i++)
+			out[i] = Float8GetDatum(i == (full ? idx : idx - 1) ? 1.0 : 0.0), nulls[i] = idx < 0;
 	}
-	dims[0] = c->k - 1;
+	dims[0] = width;
 	PG_RETURN_ARRAYTYPE_P(construct_md_array(out, nulls, 1, dims, lbs, FLOAT8OID, sizeof(float8),
 											 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
@@ -363,7 +380,7 @@ row_lookup_model(FunctionCallInfo fcinfo, RowPredict **pp, text *name)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "linreg_predict: SPI_connect failed");
 	/* _model: an error for a model that does not exist or cannot be read */
-	if (SPI_execute_with_args("SELECT flinkml.current_model(m.name), m.features, m.levels "
+	if (SPI_execute_with_args("SELECT flinkml.current_model(m.name), m.features, m.levels, m.intercept "
 							  "FROM flinkml._model($1) m", 1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "linreg_predict: model lookup failed");
@@ -388,7 +405,8 @@ row_lookup_model(FunctionCallInfo fcinfo, RowPredict **pp, text *name)
 		for (int j = 0; j < n; j++)
 			p->features[j] = TextDatumGetCString(elems[j]);
 		lv = SPI_getbinval(row, rd, 3, &isnull);
-		p->levels = flinkml_levels_parse(isnull ? NULL : DatumGetJsonbP(lv), n, model);
+		p->levels = flinkml_levels_parse(isnull ? NULL : DatumGetJsonbP(lv), n,
+										 DatumGetBool(SPI_getbinval(row, rd, 4, &enulls[0])), model);
 		p->x = palloc(sizeof(double) * (p->levels->nexp + 1));
 		p->col = palloc(sizeof(int) * (n + 1));
 		p->coltype = palloc(sizeof(Oid) * (n + 1));
@@ -489,7 +507,7 @@ linreg_predict_row(PG_FUNCTION_ARGS)
 		if (p->levels->nlev[j] > 0)
 		{
 			flinkml_levels_expand(p->levels, j, p->coltype[j], v, p->x + k, model, p->features[j]);
-			k += p->levels->nlev[j] - 1;
+			k += flinkml_levels_width(p->levels, j);
 		}
 		else
 			p->x[k++] = flinkml_numeric_arg(p->coltype[j], v, j + 1);

@@ -102,7 +102,7 @@ prepare_plans(Oid ext)
 	probe_plan = SPI_prepare("SELECT m.xmin, m.ctid, m.active_version, "
 							 "(m.active_version IS NOT DISTINCT FROM m.head_version AND EXISTS "
 							 "(SELECT 1 FROM flinkml.deltas d WHERE d.model OPERATOR(pg_catalog.=) m.name)), "
-							 "s.attnums OPERATOR(pg_catalog.=) $3, m.levels "
+							 "s.attnums OPERATOR(pg_catalog.=) $3, m.levels, m.intercept "
 							 "FROM flinkml.models m JOIN flinkml.scorers s ON s.model OPERATOR(pg_catalog.=) m.name "
 							 "WHERE m.name OPERATOR(pg_catalog.=) $1 "
 							 "AND s.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $2", 3, types);
@@ -280,10 +280,11 @@ lookup_model(ScoreState *st, TriggerData *td, const char *model, MemoryContext m
 	deltas_apply = DatumGetBool(SPI_getbinval(row, rd, 4, &isnull));
 	{
 		/* the levels of categorical features, and that the columns are of their kinds */
+		bool		intercept = DatumGetBool(SPI_getbinval(row, rd, 7, &isnull));
 		Datum		lv = SPI_getbinval(row, rd, 6, &isnull);
 		MemoryContext old = MemoryContextSwitchTo(mcxt);
 
-		st->levels = isnull ? NULL : flinkml_levels_parse(DatumGetJsonbP(lv), st->nfeat, model);
+		st->levels = isnull ? NULL : flinkml_levels_parse(DatumGetJsonbP(lv), st->nfeat, intercept, model);
 		st->nx = st->levels ? st->levels->nexp : st->nfeat;
 		st->x = repalloc(st->x, sizeof(double) * (st->nx + 1));
 		MemoryContextSwitchTo(old);
@@ -429,7 +430,7 @@ flinkml_score_row(PG_FUNCTION_ARGS)
 			/* categorical: its dummies; a level the model has not seen is an error */
 			flinkml_levels_expand(st->levels, j, st->feat_type[j], v, st->x + k, model,
 								  NameStr(TupleDescAttr(RelationGetDescr(td->tg_relation), st->feat[j] - 1)->attname));
-			k += st->levels->nlev[j] - 1;
+			k += flinkml_levels_width(st->levels, j);
 		}
 		else
 			st->x[k++] = st->feat_type[j] == FLOAT8OID ? DatumGetFloat8(v)

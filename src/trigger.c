@@ -25,7 +25,10 @@
  * none), then the features'.  Attribute numbers survive column renames.
  * Rows with a NULL in a used column are skipped and counted; a non-finite
  * value or a negative weight is an error, as in the aggregates, and the
- * writer's statement fails.
+ * writer's statement fails.  A categorical feature (a text, varchar or
+ * boolean column) is dummy-coded with the levels the model learned when it
+ * was created (src/categorical.c), read once per statement; a value that is
+ * not one of them is an error naming it, and the writer's statement fails.
  */
 #include "flinkml.h"
 
@@ -201,7 +204,7 @@ categorical_levels(Oid owner, const char *model, TupleDesc desc, const Columns *
 					   1, types, args, NULL, true) != 1)
 		return false;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	L = flinkml_levels_parse(isnull ? NULL : DatumGetJsonbP(d), c->nfeat, model);
+	L = flinkml_levels_parse(isnull ? NULL : DatumGetJsonbP(d), c->nfeat, c->intercept, model);
 	for (int j = 0; j < c->nfeat; j++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, c->feat[j] - 1);
@@ -265,7 +268,7 @@ fold_table(Tuplestorestate *ts, TupleDesc desc, const Columns *c)
 			{
 				/* categorical: its dummies; a level not learned is an error */
 				flinkml_levels_expand(c->levels, j, att->atttypid, v, x + k, c->model, NameStr(att->attname));
-				k += c->levels->nlev[j] - 1;
+				k += flinkml_levels_width(c->levels, j);
 			}
 			else
 				x[k++] = flinkml_numeric_arg(att->atttypid, v, c->feat[j]);

@@ -23,12 +23,15 @@
 #   B  sales.csv + batch.csv, then rows 2, 5, 9 deleted, row 12's region set
 #      to "west" and row 20's age to 61 (what sql/categorical.sql does
 #      through the triggers)
+#   C  the rows of sales.csv without intercept, price ~ 0 + age + region +
+#      promo: R codes the first factor in full (a column per level, region
+#      North included) and the others with treatment contrasts
 #
 # Writes (every number with 17 significant digits):
 #   ref_coef.csv     fit, term (flinkml's name: region=east, promo=true),
 #                    estimate, std_error  (summary(lm)$coefficients)
 #   ref_stats.csv    fit, n, df, sigma, r_squared
-#   ref_predict.csv  point, fit B's prediction at newpoints.csv
+#   ref_predict.csv  fit, point, the prediction of fits B and C at newpoints.csv
 invisible(Sys.setlocale("LC_COLLATE", "C"))
 
 read <- function(f) {
@@ -60,6 +63,8 @@ stopifnot(identical(levels(A$region), c("North", "east", "south", "west")))
 fitA <- lm(price ~ age + region + promo, data = A)
 B <- prep(b)
 fitB <- lm(price ~ age + region + promo, data = B)
+fitC <- lm(price ~ 0 + age + region + promo, data = A)
+stopifnot(identical(names(coef(fitC)), c("age", "regionNorth", "regioneast", "regionsouth", "regionwest", "promoTRUE")))
 
 fl_names <- function(t) {
 	t <- sub("^region", "region=", t)
@@ -72,16 +77,19 @@ coef_rows <- function(name, fit) {
 	cf <- summary(fit)$coefficients
 	data.frame(fit = name, term = fl_names(rownames(cf)), estimate = g(cf[, 1]), std_error = g(cf[, 2]))
 }
-write.csv(rbind(coef_rows("A", fitA), coef_rows("B", fitB)), "ref_coef.csv", row.names = FALSE, quote = TRUE)
+write.csv(rbind(coef_rows("A", fitA), coef_rows("B", fitB), coef_rows("C", fitC)), "ref_coef.csv",
+          row.names = FALSE, quote = TRUE)
 
 stat_row <- function(name, fit) {
 	s <- summary(fit)
 	data.frame(fit = name, n = nobs(fit), df = fit$df.residual, sigma = g(s$sigma), r_squared = g(s$r.squared))
 }
-write.csv(rbind(stat_row("A", fitA), stat_row("B", fitB)), "ref_stats.csv", row.names = FALSE, quote = TRUE)
+write.csv(rbind(stat_row("A", fitA), stat_row("B", fitB), stat_row("C", fitC)), "ref_stats.csv",
+          row.names = FALSE, quote = TRUE)
 
 nd <- newp
 nd$region <- factor(nd$region, levels = levels(B$region))
 nd$promo <- factor(nd$promo, levels = c(FALSE, TRUE))
-write.csv(data.frame(point = newp$point, fit = g(predict(fitB, newdata = nd))), "ref_predict.csv",
-          row.names = FALSE, quote = TRUE)
+write.csv(rbind(data.frame(fit = "B", point = newp$point, prediction = g(predict(fitB, newdata = nd))),
+                data.frame(fit = "C", point = newp$point, prediction = g(predict(fitC, newdata = nd)))),
+          "ref_predict.csv", row.names = FALSE, quote = TRUE)
