@@ -6,8 +6,9 @@
 -- (flinkml.models.levels); the first level is the reference and has no
 -- column; the others are named feature=level.  A level the model has not
 -- seen is an error naming it, everywhere (refit, triggers, score_into,
--- linreg_predict by name); a NULL is a NULL feature (the row is skipped, the
--- prediction NULL).
+-- linreg_predict by name; a follower, which cannot refuse a committed row,
+-- makes the model stale naming it: t/004_categorical_follow.pl); a NULL is a
+-- NULL feature (the row is skipped, the prediction NULL).
 --
 -- Reference values: test/data/categorical/make_reference.R (R 4.2, lm with
 -- the same levels), from the CSV data in that folder.  Every number is
@@ -103,9 +104,7 @@ ALTER TABLE cat_one ADD COLUMN day date;
 SELECT flinkml.create_model('cat_bad', 'cat_one', 'price', ARRAY['age', 'day']);
 SELECT count(*) FROM flinkml.models WHERE name = 'cat_bad';
 
--- followers do not decode categorical features: refused, not wrong
-ALTER TABLE cat_sales_v REPLICA IDENTITY FULL;
-SELECT flinkml.follow('cat_price_v');
+-- (followers: t/004_categorical_follow.pl)
 
 -------------------------------------------------------------------------------
 -- Triggers keep the model exact: inserts, deletes, updates (fit B)
@@ -231,8 +230,53 @@ FROM cat_odd o;
 INSERT INTO cat_odd VALUES (0, 'e', 1);
 SELECT flinkml.drop_model('cat_odd');
 
+-------------------------------------------------------------------------------
+-- The output plugin with option levels (what follow() passes for a model
+-- with categorical features): validated like every option; a categorical
+-- column is dummy-coded; a row with a level not among them is left out and
+-- reported (two more fields: rows, feature and value), for the follower to
+-- mark the model stale (t/004_categorical_follow.pl).
+-------------------------------------------------------------------------------
+SET synchronous_commit = on;
+CREATE TABLE cat_dec (y float8, region text, flag boolean);
+ALTER TABLE cat_dec REPLICA IDENTITY FULL;
+SELECT 'cat_dec'::regclass::oid AS dec_relid \gset
+DO $$ BEGIN
+	PERFORM flinkml._allow_output_plugin();
+	PERFORM pg_create_logical_replication_slot('regress_categorical', 'flinkml');
+END $$;
+CREATE FUNCTION pg_temp.peek(opts text[]) RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM flinkml._allow_output_plugin();
+	RETURN QUERY SELECT data FROM pg_logical_slot_peek_changes('regress_categorical', NULL, NULL, VARIADIC opts);
+END $$;
+INSERT INTO cat_dec SELECT g * 1.5 + (g % 3) * 2 + (g % 2), (ARRAY['a', 'b', 'c'])[1 + g % 3], g % 2 = 0
+FROM generate_series(1, 12) g;
+INSERT INTO cat_dec VALUES (100, 'zz', true), (101, NULL, false), (7, 'b', true);
+SELECT * FROM pg_temp.peek(ARRAY['relid', :'dec_relid', 'target', '1', 'features', '2,3']);
+SELECT * FROM pg_temp.peek(ARRAY['relid', :'dec_relid', 'target', '1', 'features', '2,3', 'levels', '[null']);
+SELECT * FROM pg_temp.peek(ARRAY['relid', :'dec_relid', 'target', '1', 'features', '2,3', 'levels', '[["a", "b", "c"]]']);
+SELECT * FROM pg_temp.peek(ARRAY['relid', :'dec_relid', 'target', '1', 'features', '2,3', 'levels', '[["b", "a"], ["false", "true"]]']);
+SELECT * FROM pg_temp.peek(ARRAY['relid', :'dec_relid', 'target', '1', 'features', '2,3', 'levels', '[["a"], ["false", "true"]]']);
+SELECT * FROM pg_temp.peek(ARRAY['relid', :'dec_relid', 'target', '1', 'features', '2,3', 'levels', '[{"a": 1}, null]']);
+SELECT * FROM pg_temp.peek(ARRAY['relid', :'dec_relid', 'target', '2', 'features', '3', 'levels', '[["false", "true"]]']);
+SELECT * FROM pg_temp.peek(ARRAY['relid', :'dec_relid', 'target', '1', 'features', '2,3', 'levels', '[["a", "b", "c"], ["false", "true"]]', 'levels', '[]']);
+-- the first transaction: every row coded; the second: 'zz' left out and
+-- reported, the NULL skipped and counted, 'b' folded in
+CREATE TEMP TABLE cat_dec_out AS
+SELECT split_part(d, E'\t', 3)::linreg_state AS added, split_part(d, E'\t', 6) AS unseen,
+       split_part(d, E'\t', 7) AS feature, split_part(d, E'\t', 8) AS value, row_number() OVER () AS txn
+FROM pg_temp.peek(ARRAY['relid', :'dec_relid', 'target', '1', 'features', '2,3', 'levels', '[["a", "b", "c"], ["false", "true"]]']) d;
+SELECT txn, linreg_rows(added), linreg_skipped(added), linreg_features(added), unseen, feature, value FROM cat_dec_out ORDER BY txn;
+SELECT bool_and(pg_temp.close(a, b)) AS same_as_by_hand
+FROM unnest(linreg_coefficients(linreg_solve((SELECT linreg_merge(added) FROM cat_dec_out))),
+            (SELECT linreg_coefficients(linreg_fit(y, ARRAY[(region = 'b')::int, (region = 'c')::int, flag::int]))
+             FROM cat_dec WHERE region IN ('a', 'b', 'c'))) u(a, b);
+SELECT pg_drop_replication_slot('regress_categorical');
+RESET synchronous_commit;
+
 SELECT flinkml.drop_model('cat_price');
 SELECT flinkml.drop_model('cat_price_v');
 SELECT flinkml.drop_model('cat_num');
 DROP TABLE cat_sales, cat_batch, cat_newpoints, cat_ref_coef, cat_ref_stats, cat_ref_predict, cat_sales_v,
-	cat_one, cat_none, cat_scored, cat_scored_bad, cat_odd;
+	cat_one, cat_none, cat_scored, cat_scored_bad, cat_odd, cat_dec;

@@ -1361,7 +1361,9 @@ BEGIN
 		              'target', m.attnums[1]::text,
 		              'weight', m.attnums[2]::text,
 		              'features', array_to_string(m.attnums[3:], ','),
-		              'intercept', m.intercept::text],
+		              'intercept', m.intercept::text]
+		        -- categorical features: their levels (src/decoder.c)
+		        || CASE WHEN m.levels IS NOT NULL THEN ARRAY['levels', m.levels::text] ELSE '{}' END,
 		        start);
 	EXCEPTION WHEN OTHERS THEN
 		PERFORM pg_drop_replication_slot(new_slot);
@@ -1470,6 +1472,27 @@ BEGIN
 	-- decoding sees every row: the owner must still be allowed to
 	PERFORM flinkml._check_readable(m.source);
 	PERFORM flinkml._allow_output_plugin();
+	-- categorical features: a committed row with a level the model has not
+	-- seen was left out by the decoder (a writer's row cannot be refused
+	-- from the WAL), so the model would no longer match its table: stale,
+	-- naming the level, and nothing of these changes applied
+	IF m.levels IS NOT NULL THEN
+		UPDATE flinkml.models x
+		SET stale = format('a row committed with value %L in column %s, which is not one of the levels the model learned when it was created (%s), was left out: drop the model and create it again to learn it',
+		                   u.val, quote_ident(m.features[u.feat]),
+		                   (SELECT string_agg(quote_literal(l), ', ') FROM jsonb_array_elements_text(m.levels -> (u.feat - 1)) l)),
+		    stale_at = now()
+		FROM (SELECT split_part(data, E'\t', 7)::integer AS feat, split_part(data, E'\t', 8) AS val
+		      FROM pg_logical_slot_peek_changes(st.slot, upto, NULL, VARIADIC st.options)
+		      WHERE lsn > st.last_lsn AND split_part(data, E'\t', 6) <> '' ORDER BY lsn LIMIT 1) u
+		WHERE x.name = m.name AND x.stale IS NULL;
+		IF FOUND THEN
+			-- the follower sees the stale model and ends, dropping its slot
+			UPDATE flinkml.streams s SET last_error = 'the model is stale: ' || x.stale, last_error_at = now()
+			FROM flinkml.models x WHERE s.model = m.name AND x.name = m.name;
+			RETURN NULL;
+		END IF;
+	END IF;
 	WITH c AS (
 		SELECT lsn,
 		       split_part(data, E'\t', 1) AS flag,
@@ -1587,11 +1610,6 @@ BEGIN
 		RAISE EXCEPTION 'flinkml: table % must have REPLICA IDENTITY FULL to be followed', src
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      HINT = format('ALTER TABLE %s REPLICA IDENTITY FULL; so that deletes and updates carry the old row.', src);
-	END IF;
-	IF m.levels IS NOT NULL THEN
-		RAISE EXCEPTION 'flinkml: cannot follow model "%": it has categorical features, which the WAL decoder does not read', m.name
-			USING ERRCODE = 'feature_not_supported',
-			      HINT = format('SELECT flinkml.attach(%L); keeps it exact through triggers instead.', m.name);
 	END IF;
 	PERFORM flinkml._check_readable(m.source);
 	-- no writer may commit between the fit and the slot's start; the slot

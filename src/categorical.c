@@ -45,6 +45,11 @@ flinkml_categorical_type(Oid type)
 static void
 bad_levels(const char *model, const char *why)
 {
+	if (model == NULL)			/* the decoder's option */
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("flinkml decoder: option \"levels\" is malformed: %s", why),
+				 errhint("It is a JSON array with an element per feature: null for a numeric one, the levels of a categorical one (at least two strings, distinct, in byte order).")));
 	ereport(ERROR,
 			(errcode(ERRCODE_DATA_CORRUPTED),
 			 errmsg("flinkml: the levels of model \"%s\" are malformed: %s", model, why)));
@@ -183,9 +188,26 @@ unseen_level(const char *model, const char *column, const char *s, int slen, cha
 			 errhint("A model keeps the levels it was created with: drop it and create it again to learn new ones, or leave such rows out.")));
 }
 
+static int	expand_value(const FlinkmlLevels *L, int j, Oid type, Datum v, double *out,
+						 const char *model, const char *column, bool raise);
+
 void
 flinkml_levels_expand(const FlinkmlLevels *L, int j, Oid type, Datum v, double *out,
 					  const char *model, const char *column)
+{
+	(void) expand_value(L, j, type, v, out, model, column, true);
+}
+
+bool
+flinkml_levels_lookup(const FlinkmlLevels *L, int j, Oid type, Datum v, double *out)
+{
+	return expand_value(L, j, type, v, out, NULL, NULL, false) >= 0;
+}
+
+/* The level index of v (its dummies in out), -1 when none (an error with raise). */
+static int
+expand_value(const FlinkmlLevels *L, int j, Oid type, Datum v, double *out,
+			 const char *model, const char *column, bool raise)
 {
 	int			k = L->nlev[j];
 	const char *s;
@@ -206,27 +228,34 @@ flinkml_levels_expand(const FlinkmlLevels *L, int j, Oid type, Datum v, double *
 	}
 	else
 	{
+		if (!raise)
+			return -1;
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("flinkml: column \"%s\" (a categorical feature of model \"%s\") has type %s; it must be text, varchar or boolean",
 						column, model, format_type_be(type))));
-		return;
+		return -1;
 	}
 	idx = level_index(L->lev[j], L->len[j], k, s, slen);
 	if (idx < 0)
-		unseen_level(model, column, s, slen, L->lev[j], k);
+	{
+		if (raise)
+			unseen_level(model, column, s, slen, L->lev[j], k);
+		return -1;
+	}
 	if (j == L->full)
 	{
 		/* coded in full: a column per level */
 		for (int i = 0; i < k; i++)
 			out[i] = 0.0;
 		out[idx] = 1.0;
-		return;
+		return idx;
 	}
 	for (int i = 0; i < k - 1; i++)
 		out[i] = 0.0;
 	if (idx > 0)
 		out[idx - 1] = 1.0;
+	return idx;
 }
 
 /*

@@ -33,7 +33,7 @@ extern bool flinkml_categorical_type(Oid type);
 /*
  * The levels of a model of nraw raw features from its levels value (NULL:
  * every feature numeric), in the current memory context; an error naming
- * the model when the value is malformed.
+ * the model when the value is malformed (model NULL: the decoder's option).
  */
 extern FlinkmlLevels *flinkml_levels_parse(Jsonb *levels, int nraw, bool intercept, const char *model);
 
@@ -49,6 +49,8 @@ flinkml_levels_width(const FlinkmlLevels *L, int j)
  * `type` (text, varchar or boolean) into out[0 .. width-1]; a value that is not
  * one of the levels is an error naming the model, the column and the value.
  */
+/* The same without the error: false when v is not one of the levels. */
+extern bool flinkml_levels_lookup(const FlinkmlLevels *L, int j, Oid type, Datum v, double *out);
 extern void flinkml_levels_expand(const FlinkmlLevels *L, int j, Oid type, Datum v, double *out,
 								  const char *model, const char *column);
 
