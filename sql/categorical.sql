@@ -91,7 +91,14 @@ INSERT INTO cat_sales VALUES (41, 'North', true, 50, 60), (42, 'west', false, 35
 SELECT linreg_rows(flinkml.current_state('cat_noint'));
 DELETE FROM cat_sales WHERE id IN (41, 42);
 SELECT * FROM pg_temp.check_fit(flinkml.current_model('cat_noint'), 'C');
+-- and score_into
+CREATE TABLE cat_scored_c (point integer, region text, promo boolean, age float8, predicted float8);
+SELECT flinkml.score_into('cat_noint', 'cat_scored_c', 'predicted');
+INSERT INTO cat_scored_c (point, region, promo, age) SELECT point, region, promo, age FROM cat_newpoints;
+SELECT s.point, pg_temp.close(s.predicted, r.prediction) AS predict_ok
+FROM cat_scored_c s JOIN cat_ref_predict r USING (point) WHERE r.fit = 'C' ORDER BY s.point;
 SELECT flinkml.drop_model('cat_noint');
+DROP TABLE cat_scored_c;
 
 -- bad definitions: an error naming the column
 SELECT flinkml.create_model('cat_bad', 'cat_sales', 'region', ARRAY['age']);
@@ -159,6 +166,12 @@ SELECT linreg_predict('cat_price', t) FROM (VALUES (45, 'east')) t(age, region);
 SELECT linreg_predict('cat_price', t) FROM (VALUES (45, 3, true)) t(age, region, promo);
 SELECT linreg_predict('cat_price', t) FROM (VALUES ('45', 'east', true)) t(age, region, promo);
 SELECT linreg_predict('cat_nosuch', t) FROM (VALUES (45, 'east', true)) t(age, region, promo);
+-- to a role that may not read the model (nor its table) it does not exist
+CREATE ROLE regress_cat_nobody;
+SET ROLE regress_cat_nobody;
+SELECT linreg_predict('cat_price', t) FROM (VALUES (45, 'east', true)) t(age, region, promo);
+RESET ROLE;
+DROP ROLE regress_cat_nobody;
 -- a numeric model by raw columns too
 SELECT flinkml.create_model('cat_num', 'cat_sales', 'price', ARRAY['age']);
 SELECT linreg_predict('cat_num', t) = linreg_predict('cat_num', ARRAY[45]) AS same

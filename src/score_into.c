@@ -13,6 +13,10 @@
  * deltas when the active version is the head.  A stale model is an error
  * (current_model's, naming why): the writer's statement fails rather than
  * storing an outdated prediction.  A NULL feature gives a NULL prediction.
+ * A categorical feature (text, varchar or boolean column) is dummy-coded with
+ * the model's levels (src/categorical.c, read with the model's row per
+ * statement); a level the model has not seen is an error naming it, and the
+ * writer's statement fails.
  *
  * Who may read it: the trigger runs as the writer, and looks the model up as
  * the writer, so the registry's row-level security applies: a writer who may
