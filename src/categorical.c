@@ -427,6 +427,7 @@ row_lookup_model(FunctionCallInfo fcinfo, RowPredict **pp, text *name)
 		bool	   *enulls;
 		int			n;
 		Datum		lv;
+		bool		intercept_null;
 
 		deconstruct_array(fa, TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
 		p->nraw = n;
@@ -435,7 +436,7 @@ row_lookup_model(FunctionCallInfo fcinfo, RowPredict **pp, text *name)
 			p->features[j] = TextDatumGetCString(elems[j]);
 		lv = SPI_getbinval(row, rd, 3, &isnull);
 		p->levels = flinkml_levels_parse(isnull ? NULL : DatumGetJsonbP(lv), n,
-										 DatumGetBool(SPI_getbinval(row, rd, 4, &enulls[0])), model);
+										 DatumGetBool(SPI_getbinval(row, rd, 4, &intercept_null)), model);
 		p->x = palloc(sizeof(double) * (p->levels->nexp + 1));
 		p->col = palloc(sizeof(int) * (n + 1));
 		p->coltype = palloc(sizeof(Oid) * (n + 1));
