@@ -11,7 +11,7 @@ CORE_OBJS = src/core/lr_state.o src/core/lr_batch.o src/core/lr_solve.o src/core
 GLUE_OBJS = src/flinkml.o src/state_type.o src/aggregates.o src/expanded_state.o src/model_type.o src/predict.o \
             src/stats.o src/evaluate.o src/cv.o src/robust.o src/decoder.o \
             src/follower.o src/trigger.o src/planner.o src/privileged.o src/diagnostics.o src/state_text.o \
-            src/score_into.o
+            src/score_into.o src/categorical.o
 OBJS = $(CORE_OBJS) $(GLUE_OBJS)
 
 # Debian's reference LAPACK/BLAS: single-threaded, safe in forked backends.
@@ -25,7 +25,7 @@ PG_CPPFLAGS = -Isrc
 
 REGRESS = types aggregates solver window parallel predict bad_input nist stats evaluate ridge \
           registry triggers planner batch limits security diagnostics fdw \
-          test_then_train score_into registry_window
+          test_then_train score_into registry_window categorical
 ISOLATION = trigger_writers compaction window_writers
 TAP_TESTS = 1
 

@@ -415,6 +415,13 @@ CREATE TABLE flinkml.models (
 	window_length interval,
 	bucket_width interval,
 	window_since timestamptz,
+	-- categorical features (flinkml._learn_levels): one element per feature,
+	-- null for a numeric one, the array of its levels (sorted in the "C"
+	-- collation; the first is the reference) for a text, varchar or boolean
+	-- one; NULL when every feature is numeric.  Learned at creation, kept.
+	levels jsonb
+		CHECK (levels IS NULL OR (pg_catalog.jsonb_typeof(levels) OPERATOR(pg_catalog.=) 'array'
+		       AND pg_catalog.jsonb_array_length(levels) OPERATOR(pg_catalog.=) pg_catalog.cardinality(features))),
 	CHECK ((time_column IS NULL) OPERATOR(pg_catalog.=) (window_length IS NULL)
 	       AND (time_column IS NULL) OPERATOR(pg_catalog.=) (time_attnum IS NULL)
 	       AND (time_column IS NULL) OPERATOR(pg_catalog.=) (bucket_width IS NULL))
@@ -549,7 +556,7 @@ GRANT USAGE ON SCHEMA flinkml TO PUBLIC;
 -- deltas and models goes through gates (flinkml._delete_deltas,
 -- flinkml._delete_model); column-level UPDATE allows no such lock.
 GRANT SELECT ON flinkml.models TO PUBLIC;
-GRANT INSERT (name, source, target, features, weight, intercept, attnums, owner,
+GRANT INSERT (name, source, target, features, weight, intercept, attnums, owner, levels,
               time_column, time_attnum, window_length, bucket_width) ON flinkml.models TO PUBLIC;
 GRANT UPDATE (owner, head_version, active_version, stale, stale_at, policy, promote_margin, promote_min_rows)
 	ON flinkml.models TO PUBLIC;
@@ -672,13 +679,116 @@ BEGIN
 	END IF;
 END $$;
 
+-- Categorical features (src/categorical.c): a text, varchar or boolean
+-- column is dummy-coded as R's treatment contrasts do, with the levels
+-- learned at creation (flinkml.models.levels).  _dummies(value, levels,
+-- model, column, used, full): the k - 1 dummies of a value, k with full
+-- (NULLs for a NULL value: the row is skipped); a value that is not a level
+-- is an error naming it when the row is used (no other model column NULL),
+-- else NULLs.
+CREATE FUNCTION flinkml._dummies(value text, levels text[], model text, col text, used boolean, full boolean) RETURNS float8[]
+	AS 'MODULE_PATHNAME', 'flinkml_dummies' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+-- The levels of the categorical features among features (those whose
+-- column in source is text, varchar or boolean): the sorted ("C" collation,
+-- byte order) distinct values of the rows the fit uses (target, weight and
+-- every feature not NULL; R's model.frame drops unused levels likewise), as
+-- the jsonb that flinkml.models.levels holds; NULL when every feature is
+-- numeric.  A categorical feature needs at least two levels.
+CREATE FUNCTION flinkml._learn_levels(source regclass, target text, weight text, features text[]) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	cat boolean[];
+	q text;
+	lv jsonb;
+	n integer;
+BEGIN
+	SELECT array_agg(coalesce(a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'bool'::regtype), false) ORDER BY u.i)
+	INTO cat
+	FROM unnest(features) WITH ORDINALITY u(f, i)
+	LEFT JOIN pg_attribute a ON a.attrelid = source AND a.attname = u.f AND a.attnum > 0 AND NOT a.attisdropped;
+	IF cardinality(features) = 0 OR NOT true = ANY (cat) THEN
+		RETURN NULL;
+	END IF;
+	SELECT format('SELECT pg_catalog.jsonb_build_array(%s) FROM %s WHERE %s',
+	              string_agg(CASE WHEN cat[i] THEN format('pg_catalog.to_jsonb(pg_catalog.array_agg(DISTINCT %1$I::pg_catalog.text COLLATE pg_catalog."C" ORDER BY %1$I::pg_catalog.text COLLATE pg_catalog."C"))', f)
+	                              ELSE 'NULL' END, ', ' ORDER BY i),
+	              source::text,
+	              concat_ws(' AND ', format('%I IS NOT NULL', target),
+	                        CASE WHEN weight IS NOT NULL THEN format('%I IS NOT NULL', weight) END,
+	                        string_agg(format('%I IS NOT NULL', f), ' AND ' ORDER BY i)))
+	INTO q FROM unnest(features) WITH ORDINALITY u(f, i);
+	EXECUTE q INTO lv;
+	FOR i IN 1 .. cardinality(features) LOOP
+		CONTINUE WHEN NOT cat[i];
+		n := coalesce(jsonb_array_length(CASE WHEN jsonb_typeof(lv -> (i - 1)) = 'array' THEN lv -> (i - 1) END), 0);
+		IF n < 2 THEN
+			RAISE EXCEPTION 'flinkml: categorical feature "%" of % has % among the rows the fit uses; it needs at least two',
+				features[i], source,
+				CASE n WHEN 0 THEN 'no value' ELSE format('one value, %s,', lv -> (i - 1) ->> 0) END
+				USING ERRCODE = 'invalid_parameter_value',
+				      HINT = 'The levels of a text, varchar or boolean feature are the distinct values of the rows where no model column is NULL, learned when the model is created.';
+		END IF;
+	END LOOP;
+	RETURN lv;
+END $$;
+
+-- The first categorical feature of model m when it has no intercept (it is
+-- coded in full, a column per level, as R's lm(y ~ 0 + f) does), else NULL.
+CREATE FUNCTION flinkml._full_feature(m flinkml.models) RETURNS integer
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT CASE WHEN NOT m.intercept THEN
+		(SELECT min(i)::integer FROM generate_series(1, cardinality(m.features)) i
+		 WHERE jsonb_typeof(m.levels -> (i - 1)) = 'array') END
+$$;
+
+-- The x array expression of model m: ARRAY[...]::float8[] of its numeric
+-- features, with each categorical one's dummies (flinkml._dummies) in its
+-- place.
+CREATE FUNCTION flinkml._feature_exprs(m flinkml.models) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT CASE WHEN m.levels IS NULL THEN
+		format('ARRAY[%s]::pg_catalog.float8[]',
+		       (SELECT coalesce(string_agg(format('%I', f), ', ' ORDER BY i), '') FROM unnest(m.features) WITH ORDINALITY AS u(f, i)))
+	ELSE
+		(SELECT '(' || string_agg(CASE WHEN jsonb_typeof(m.levels -> (i::integer - 1)) = 'array'
+		                                THEN format('flinkml._dummies(%I::pg_catalog.text, %L::pg_catalog.text[], %L, %L, %s, %s)', f,
+		                                            (SELECT array_agg(l ORDER BY o) FROM jsonb_array_elements_text(m.levels -> (i::integer - 1)) WITH ORDINALITY e(l, o)),
+		                                            m.name, f,
+		                                            -- the row is used: no other model column NULL
+		                                            (SELECT string_agg(format('%I IS NOT NULL', c), ' AND ')
+		                                             FROM unnest(ARRAY[m.target, m.weight] || m.features) c WHERE c IS NOT NULL),
+		                                            CASE WHEN i IS NOT DISTINCT FROM flinkml._full_feature(m) THEN 'true' ELSE 'false' END)
+		                                ELSE format('ARRAY[%I::pg_catalog.float8]', f) END,
+		                           ' OPERATOR(pg_catalog.||) ' ORDER BY i) || ')'
+		 FROM unnest(m.features) WITH ORDINALITY AS u(f, i))
+	END
+$$;
+
+-- The names of model m's columns: its features, each categorical one as
+-- its dummies feature=level (the reference level has none, but for the
+-- feature coded in full, flinkml._full_feature).
+CREATE FUNCTION flinkml._feature_names(m flinkml.models) RETURNS text[]
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT CASE WHEN m.levels IS NULL THEN m.features ELSE
+		(SELECT coalesce(array_agg(n ORDER BY i, o), '{}')
+		 FROM unnest(m.features) WITH ORDINALITY AS u(f, i)
+		 CROSS JOIN LATERAL (
+			SELECT f || '=' || l, e.o FROM jsonb_array_elements_text(
+				CASE WHEN jsonb_typeof(m.levels -> (i::integer - 1)) = 'array' THEN m.levels -> (i::integer - 1) END)
+				WITH ORDINALITY e(l, o) WHERE e.o > 1 OR i IS NOT DISTINCT FROM flinkml._full_feature(m)
+			UNION ALL
+			SELECT f, 1 WHERE jsonb_typeof(m.levels -> (i::integer - 1)) IS DISTINCT FROM 'array') x(n, o))
+	END
+$$;
+
 -- The aggregate call that folds rows into a state for model m.
 CREATE FUNCTION flinkml._state_expr(m flinkml.models) RETURNS text
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT format('@extschema@.%s(%I::pg_catalog.float8, ARRAY[%s]::pg_catalog.float8[]%s)',
+	SELECT format('@extschema@.%s(%I::pg_catalog.float8, %s%s)',
 		CASE WHEN m.intercept THEN 'linreg_state' ELSE 'linreg_state_noint' END,
 		m.target,
-		(SELECT coalesce(string_agg(format('%I', f), ', ' ORDER BY i), '') FROM unnest(m.features) WITH ORDINALITY AS u(f, i)),
+		flinkml._feature_exprs(m),
 		CASE WHEN m.weight IS NULL THEN '' ELSE format(', %I::pg_catalog.float8', m.weight) END)
 $$;
 
@@ -840,7 +950,7 @@ BEGIN
 			fig := NULL;
 		END;
 		IF m.features IS NOT NULL AND cardinality(m.features) > 0 THEN
-			f := @extschema@.linreg_set_names(f, m.features);
+			f := @extschema@.linreg_set_names(f, flinkml._feature_names(m));
 		END IF;
 	END IF;
 	INSERT INTO flinkml.versions (model, version, state, fit, made_by, rows, figures, note)
@@ -947,8 +1057,11 @@ BEGIN
 				USING ERRCODE = 'undefined_column';
 		END IF;
 		IF typ NOT IN ('float8'::regtype, 'float4'::regtype, 'int2'::regtype, 'int4'::regtype,
-		               'int8'::regtype, 'numeric'::regtype) THEN
-			RAISE EXCEPTION 'flinkml: column "%" of % has type %; it must be numeric', col, source, typ
+		               'int8'::regtype, 'numeric'::regtype)
+		   -- a feature (after the target and the weight) may be categorical
+		   AND NOT (cardinality(nums) >= 2 AND typ IN ('text'::regtype, 'varchar'::regtype, 'bool'::regtype)) THEN
+			RAISE EXCEPTION 'flinkml: column "%" of % has type %; it must be numeric%', col, source, typ,
+				CASE WHEN cardinality(nums) >= 2 THEN ' (float8, float4, integer, numeric), or text, varchar or boolean for a categorical feature' ELSE '' END
 				USING ERRCODE = 'datatype_mismatch';
 		END IF;
 		nums := nums || num;
@@ -958,10 +1071,11 @@ BEGIN
 		time_num := flinkml._window_column(source, time_column, window_length, bucket);
 	END IF;
 	BEGIN
-		INSERT INTO flinkml.models (name, source, target, features, weight, intercept, attnums,
+		INSERT INTO flinkml.models (name, source, target, features, weight, intercept, attnums, levels,
 		                            time_column, time_attnum, window_length, bucket_width)
 		VALUES (create_model.name, create_model.source, create_model.target, create_model.features,
 		        create_model.weight, create_model.intercept, nums,
+		        flinkml._learn_levels(create_model.source, create_model.target, create_model.weight, create_model.features),
 		        create_model.time_column, time_num, create_model.window_length, create_model.bucket)
 		RETURNING * INTO m;
 	EXCEPTION WHEN unique_violation THEN
@@ -1098,7 +1212,7 @@ BEGIN
 	END IF;
 	f := @extschema@.linreg_solve(s);
 	IF f IS NOT NULL AND cardinality(m.features) > 0 THEN
-		f := @extschema@.linreg_set_names(f, m.features);
+		f := @extschema@.linreg_set_names(f, flinkml._feature_names(m));
 	END IF;
 	RETURN f;
 END $$;
@@ -1441,6 +1555,11 @@ END $$;
 -- Score with a registry model by name (the active version, looked up once per query).
 CREATE FUNCTION linreg_predict(name text, x float8[]) RETURNS float8
 	AS 'MODULE_PATHNAME', 'linreg_predict_by_name' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+-- The same model at a row of raw columns, found by the model's feature
+-- names (a table's row, or a subquery's): categorical features as their
+-- text, varchar or boolean values (src/categorical.c).
+CREATE FUNCTION linreg_predict(name text, x record) RETURNS float8
+	AS 'MODULE_PATHNAME', 'linreg_predict_row' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 
 -------------------------------------------------------------------------------
 -- Following the WAL: the output plugin "flinkml" (src/decoder.c) and a
@@ -1536,6 +1655,8 @@ BEGIN
 		              'weight', m.attnums[2]::text,
 		              'features', array_to_string(m.attnums[3:], ','),
 		              'intercept', m.intercept::text]
+		        -- categorical features: their levels (src/decoder.c)
+		        || CASE WHEN m.levels IS NOT NULL THEN ARRAY['levels', m.levels::text] ELSE '{}' END
 		        -- a window model: rows per bucket of their own time
 		        || CASE WHEN m.window_length IS NULL THEN '{}'::text[]
 		                ELSE ARRAY['time', m.time_attnum::text, 'bucket', flinkml._bucket_usec(m.bucket_width)::text] END,
@@ -1650,6 +1771,28 @@ BEGIN
 	-- decoding sees every row: the owner must still be allowed to
 	PERFORM flinkml._check_readable(m.source);
 	PERFORM flinkml._allow_output_plugin();
+	-- categorical features: a committed row with a level the model has not
+	-- seen was left out by the decoder (a writer's row cannot be refused
+	-- from the WAL), so the model would no longer match its table: stale,
+	-- naming the level, and nothing of these changes applied
+	IF m.levels IS NOT NULL THEN
+		UPDATE flinkml.models x
+		SET stale = format('a row committed with value %L in column %s, which is not one of the levels the model learned when it was created (%s), was left out: drop the model and create it again to learn it',
+		                   u.val, quote_ident(m.features[u.feat]),
+		                   (SELECT string_agg(quote_literal(l), ', ') FROM jsonb_array_elements_text(m.levels -> (u.feat - 1)) l)),
+		    stale_at = now()
+		-- fields 7-9 of a line (after the bucket field): unseen rows, feature, value
+		FROM (SELECT split_part(data, E'\t', 8)::integer AS feat, split_part(data, E'\t', 9) AS val
+		      FROM pg_logical_slot_peek_changes(st.slot, upto, NULL, VARIADIC st.options)
+		      WHERE lsn > st.last_lsn AND split_part(data, E'\t', 7) <> '' ORDER BY lsn LIMIT 1) u
+		WHERE x.name = m.name AND x.stale IS NULL;
+		IF FOUND THEN
+			-- the follower sees the stale model and ends, dropping its slot
+			UPDATE flinkml.streams s SET last_error = 'the model is stale: ' || x.stale, last_error_at = now()
+			FROM flinkml.models x WHERE s.model = m.name AND x.name = m.name;
+			RETURN NULL;
+		END IF;
+	END IF;
 	-- one line per transaction (per transaction and time bucket for a window
 	-- model, the flag and count on its first line); only what follows the
 	-- last truncation counts
@@ -2552,9 +2695,16 @@ BEGIN
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'flinkml: table % has no column "%" (a feature of model "%")', src, f, m.name
 				USING ERRCODE = 'undefined_column';
-		ELSIF a.atttypid NOT IN ('float8'::regtype, 'float4'::regtype, 'int2'::regtype, 'int4'::regtype,
+		ELSIF jsonb_typeof(m.levels -> (array_position(m.features, f) - 1)) IS DISTINCT FROM 'array' AND a.atttypid NOT IN ('float8'::regtype, 'float4'::regtype, 'int2'::regtype, 'int4'::regtype,
 		                         'int8'::regtype, 'numeric'::regtype) THEN
 			RAISE EXCEPTION 'flinkml: column "%" of % (a feature of model "%") is of type %; features must be float8, float4, integer or numeric',
+				f, src, m.name, format_type(a.atttypid, a.atttypmod)
+				USING ERRCODE = 'datatype_mismatch';
+		END IF;
+		-- a categorical feature (its levels are the model's): a text, varchar or boolean column
+		IF jsonb_typeof(m.levels -> (array_position(m.features, f) - 1)) = 'array'
+		   AND a.atttypid NOT IN ('text'::regtype, 'varchar'::regtype, 'bool'::regtype) THEN
+			RAISE EXCEPTION 'flinkml: column "%" of % (a categorical feature of model "%") is of type %; it must be text, varchar or boolean',
 				f, src, m.name, format_type(a.atttypid, a.atttypmod)
 				USING ERRCODE = 'datatype_mismatch';
 		END IF;

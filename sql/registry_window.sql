@@ -162,6 +162,24 @@ SELECT flinkml.current_model('w_sec') IS NULL AS all_aged_out,
 SELECT flinkml.compact('w_sec') > 0 AS compacted;
 SELECT count(*) AS buckets_left FROM flinkml.window_buckets WHERE model = 'w_sec';
 
+-- a window model with a categorical feature: its dummies per bucket
+CREATE TABLE wcat (ts timestamptz, r text, x float8, y float8);
+CREATE INDEX ON wcat (ts);
+INSERT INTO wcat SELECT now() - g * interval '1 minute', (ARRAY['a', 'b', 'c'])[1 + g % 3], g % 7,
+                        g % 7 + (g % 3) * 2 + (g % 5) * 0.1
+FROM generate_series(1, 200) g;
+SELECT flinkml.create_model('w_cat', 'wcat', 'y', ARRAY['x', 'r'], window_length => '1 hour', time_column => 'ts');
+SELECT flinkml.attach('w_cat');
+INSERT INTO wcat SELECT now() - g * interval '50 seconds', (ARRAY['a', 'b', 'c'])[1 + g % 3], g % 4, g % 9
+FROM generate_series(1, 100) g;
+DELETE FROM wcat WHERE x = 2;
+SELECT w_same(flinkml.current_model('w_cat'),
+              (SELECT linreg_fit(y, ARRAY[x, (r = 'b')::int, (r = 'c')::int]) FROM wcat
+               WHERE ts > now() - interval '1 hour')) AS same,
+       linreg_names(flinkml.current_model('w_cat')) AS names;
+SELECT flinkml.drop_model('w_cat');
+DROP TABLE wcat;
+
 -- another role: cannot read the model's buckets, nor write them; may
 -- write the table, and the model keeps its rows
 CREATE ROLE regress_w_owner;

@@ -25,6 +25,15 @@
  * each change (in range, not dropped, a numeric type) before any value is
  * read, since anyone who may peek a slot chooses them.
  *
+ * Option levels (optional): the model's flinkml.models.levels, a JSON array
+ * with an element per feature, null for a numeric one, the sorted levels of
+ * a categorical one (text, varchar or boolean column; src/categorical.c),
+ * which is dummy-coded as the triggers do.  A row with a value that is not
+ * one of the levels cannot be refused here either: it is left out, and the
+ * (first) line gets three more fields after the bucket field (empty for a
+ * model without a window): the number of such rows and the first one's
+ * feature (1-based) and value, on which the follower marks the model stale.
+ *
  * Old row values on UPDATE/DELETE need REPLICA IDENTITY FULL; the plugin
  * refuses a table without it.  A row with a NULL in a used column is
  * skipped and counted, as in the aggregates; so is a row with a non-finite
@@ -50,6 +59,7 @@
 #include "utils/rel.h"
 
 #include "core/lr_codec.h"
+#include "categorical.h"
 
 extern PGDLLEXPORT void _PG_output_plugin_init(OutputPluginCallbacks *cb);
 
@@ -62,6 +72,9 @@ typedef struct Decoder
 	AttrNumber *features;
 	AttrNumber	weight;			/* 0: none */
 	bool		intercept;
+	char	   *levels_json;	/* option levels, or NULL */
+	FlinkmlLevels *levels;		/* categorical features, or NULL */
+	int			nx;				/* columns after dummy coding */
 	AttrNumber	time;			/* window models: the time column; 0: none */
 	int64		bucket_usec;	/* window models: the bucket width */
 	/* per transaction */
@@ -70,6 +83,8 @@ typedef struct Decoder
 	HTAB	   *buckets;		/* window models: BucketRows by bucket start */
 	int64		changes;
 	bool		truncated;
+	int64		unseen;			/* rows with a level the model has not seen */
+	char	   *unseen_what;	/* the first: "feature<TAB>value" */
 } Decoder;
 
 /* A window model's rows of one time bucket in a transaction. */
@@ -112,7 +127,8 @@ parse_options(Decoder *d, List *options)
 				have_weight = false,
 				have_intercept = false,
 				have_time = false,
-				have_bucket = false;
+				have_bucket = false,
+				have_levels = false;
 
 	d->intercept = true;
 	d->weight = 0;
@@ -136,11 +152,13 @@ parse_options(Decoder *d, List *options)
 			seen = &have_time;
 		else if (strcmp(e->defname, "bucket") == 0)
 			seen = &have_bucket;
+		else if (strcmp(e->defname, "levels") == 0)
+			seen = &have_levels;
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("flinkml decoder: unknown option \"%s\"", e->defname),
-					 errhint("The options are relid, target, features, weight, intercept, time and bucket.")));
+					 errhint("The options are relid, target, features, weight, intercept, time, bucket and levels.")));
 		if (*seen)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -169,6 +187,8 @@ parse_options(Decoder *d, List *options)
 			d->target = option_attnum("option \"target\"", v, 1);
 		else if (seen == &have_weight)
 			d->weight = option_attnum("option \"weight\" (0 for none)", v, 0);
+		else if (seen == &have_levels)
+			d->levels_json = pstrdup(v);
 		else if (seen == &have_time)
 			d->time = option_attnum("option \"time\"", v, 1);
 		else if (seen == &have_bucket)
@@ -229,7 +249,20 @@ parse_options(Decoder *d, List *options)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("flinkml decoder: option \"%s\" is required",
 						!have_relid ? "relid" : !have_target ? "target" : "features"),
-				 errdetail("The options relid, target and features are required; weight and intercept are optional.")));
+				 errdetail("The options relid, target and features are required; weight, intercept, time, bucket and levels are optional.")));
+	d->nx = d->nfeat;
+	if (d->levels_json)
+	{
+		Jsonb	   *j = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(d->levels_json)));
+
+		d->levels = flinkml_levels_parse(j, d->nfeat, d->intercept, NULL);
+		if (d->levels->nexp > LR_MAX_FEATURES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("flinkml decoder: option \"levels\" makes %d columns; at most %d features are allowed",
+							d->levels->nexp, LR_MAX_FEATURES)));
+		d->nx = d->levels->nexp;
+	}
 	if (have_time != have_bucket)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -243,7 +276,7 @@ parse_options(Decoder *d, List *options)
  * before any value is read.
  */
 static void
-check_column(Relation rel, TupleDesc desc, const char *what, AttrNumber att)
+check_column(Relation rel, TupleDesc desc, const char *what, AttrNumber att, bool categorical)
 {
 	Form_pg_attribute a;
 
@@ -258,6 +291,16 @@ check_column(Relation rel, TupleDesc desc, const char *what, AttrNumber att)
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("flinkml decoder: %s is attribute %d of table \"%s\", a dropped column",
 						what, att, RelationGetRelationName(rel))));
+	if (categorical)
+	{
+		if (!flinkml_categorical_type(a->atttypid))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("flinkml decoder: %s is attribute %d of table \"%s\", column \"%s\" of type %s; a categorical feature must be text, varchar or boolean",
+							what, att, RelationGetRelationName(rel), NameStr(a->attname),
+							format_type_be(a->atttypid))));
+		return;
+	}
 	switch (a->atttypid)
 	{
 		case FLOAT8OID:
@@ -279,16 +322,16 @@ check_column(Relation rel, TupleDesc desc, const char *what, AttrNumber att)
 static void
 check_columns(Decoder *d, Relation rel, TupleDesc desc)
 {
-	check_column(rel, desc, "option \"target\"", d->target);
+	check_column(rel, desc, "option \"target\"", d->target, false);
 	for (int j = 0; j < d->nfeat; j++)
 	{
 		char		what[64];
 
 		snprintf(what, sizeof(what), "option \"features\" element %d", j + 1);
-		check_column(rel, desc, what, d->features[j]);
+		check_column(rel, desc, what, d->features[j], d->levels && d->levels->nlev[j] > 0);
 	}
 	if (d->weight != 0)
-		check_column(rel, desc, "option \"weight\"", d->weight);
+		check_column(rel, desc, "option \"weight\"", d->weight, false);
 	if (d->time != 0)
 	{
 		if (d->time > desc->natts || TupleDescAttr(desc, d->time - 1)->attisdropped ||
@@ -331,6 +374,8 @@ decoder_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 	d->buckets = NULL;
 	d->changes = 0;
 	d->truncated = false;
+	d->unseen = 0;
+	d->unseen_what = NULL;
 	if (d->time != 0)
 	{
 		HASHCTL		ctl;
@@ -386,6 +431,69 @@ column_value(HeapTuple tuple, HeapTuple same_values, TupleDesc desc, AttrNumber 
 }
 
 /*
+ * The raw value of a column (a categorical feature's), NULL-aware, with the
+ * TOAST rule of column_value; false when it is NULL or cannot be had.
+ */
+static bool
+column_datum(HeapTuple tuple, HeapTuple same_values, TupleDesc desc, AttrNumber att, Datum *out)
+{
+	bool		isnull;
+	Datum		v = heap_getattr(tuple, att, desc, &isnull);
+	Form_pg_attribute a = TupleDescAttr(desc, att - 1);
+
+	if (isnull)
+		return false;
+	if (a->attlen == -1 && VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(v)))
+	{
+		if (same_values == NULL)
+			return false;
+		v = heap_getattr(same_values, att, desc, &isnull);
+		if (isnull || VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(v)))
+			return false;
+	}
+	*out = v;
+	return true;
+}
+
+/*
+ * The dummies of categorical feature j for value v into out; false (and
+ * the row counted as unseen, the first one described) when v is not one of
+ * the levels.
+ */
+static bool
+categorical_value(Decoder *d, int j, Oid type, Datum v, double *out)
+{
+	bool		ok = flinkml_levels_lookup(d->levels, j, type, v, out);
+
+	if (!ok)
+	{
+		if (d->unseen++ == 0)
+		{
+			StringInfoData buf;
+			const char *s;
+			int			len;
+
+			if (type == BOOLOID)
+				s = DatumGetBool(v) ? "true" : "false", len = strlen(s);
+			else
+			{
+				text	   *t = DatumGetTextPP(v);
+
+				s = VARDATA_ANY(t);
+				len = Min(VARSIZE_ANY_EXHDR(t), 200);
+			}
+			initStringInfo(&buf);
+			appendStringInfo(&buf, "%d\t", j + 1);
+			/* one line, one field: control characters as spaces */
+			for (int i = 0; i < len; i++)
+				appendStringInfoChar(&buf, (unsigned char) s[i] < 0x20 ? ' ' : s[i]);
+			d->unseen_what = buf.data;
+		}
+	}
+	return ok;
+}
+
+/*
  * Fold one row image into the added (sign > 0) or removed state; a row with
  * a value that cannot be had is skipped and counted.  same_values: the old
  * row of an UPDATE, for unchanged TOASTed values of the new one.
@@ -398,6 +506,7 @@ fold_row(Decoder *d, HeapTuple tuple, HeapTuple same_values, TupleDesc desc, boo
 				w = 1.0;
 	double	   *x;
 	bool		ok;
+	Datum	   *cat;
 
 	if (d->time != 0)
 	{
@@ -416,30 +525,59 @@ fold_row(Decoder *d, HeapTuple tuple, HeapTuple same_values, TupleDesc desc, boo
 			b->added = b->removed = NULL;
 		target = add ? &b->added : &b->removed;
 	}
-	x = palloc(sizeof(double) * (d->nfeat + 1));
+	x = palloc(sizeof(double) * (d->nx + 1));
 	ok = column_value(tuple, same_values, desc, d->target, &y);
+	cat = d->levels ? palloc(sizeof(Datum) * (d->nfeat + 1)) : NULL;
 
-	for (int j = 0; ok && j < d->nfeat; j++)
-		ok = column_value(tuple, same_values, desc, d->features[j], &x[j]);
+	for (int j = 0, k = 0; ok && j < d->nfeat; j++)
+	{
+		if (d->levels && d->levels->nlev[j] > 0)
+		{
+			/* dummy-coded below, once no value of the row is NULL */
+			ok = column_datum(tuple, same_values, desc, d->features[j], &cat[j]);
+			k += flinkml_levels_width(d->levels, j);
+		}
+		else
+			ok = column_value(tuple, same_values, desc, d->features[j], &x[k++]);
+	}
 	if (ok && d->weight > 0)
 		ok = column_value(tuple, same_values, desc, d->weight, &w);
+	for (int j = 0, k = 0; ok && d->levels && j < d->nfeat; j++)
+	{
+		if (d->levels->nlev[j] > 0)
+		{
+			if (!categorical_value(d, j, TupleDescAttr(desc, d->features[j] - 1)->atttypid, cat[j], x + k))
+			{
+				/* a level the model has not seen: left out, and reported */
+				if (cat)
+					pfree(cat);
+				pfree(x);
+				return;
+			}
+			k += flinkml_levels_width(d->levels, j);
+		}
+		else
+			k++;
+	}
 	if (ok)
 	{
 		ok = lr_value_ok(y) && lr_value_ok(w) && w >= 0;
-		for (int j = 0; ok && j < d->nfeat; j++)
+		for (int j = 0; ok && j < d->nx; j++)
 			ok = lr_value_ok(x[j]);
 	}
 	if (*target == NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(d->txn_ctx);
 
-		*target = flinkml_new_state(d->nfeat, d->intercept);
+		*target = flinkml_new_state(d->nx, d->intercept);
 		MemoryContextSwitchTo(old);
 	}
 	if (ok)
 		lr_state_add_row(*target, y, x, w);
 	else
 		(*target)->skipped++;
+	if (cat)
+		pfree(cat);
 	pfree(x);
 }
 
@@ -499,6 +637,8 @@ decoder_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, int nrelati
 			d->truncated = true;
 			d->added = d->removed = NULL;
 			d->changes = 0;
+			d->unseen = 0;
+			d->unseen_what = NULL;
 			if (d->buckets)
 			{
 				HASH_SEQ_STATUS seq;
@@ -567,6 +707,8 @@ write_buckets(LogicalDecodingContext *ctx, Decoder *d, ReorderBufferTXN *txn)
 		append_state(ctx->out, n > 0 ? all[i].removed : NULL);
 		appendStringInfo(ctx->out, "\t%s\t%s", committed,
 						 n > 0 ? timestamptz_to_str(all[i].bucket) : "");
+		if (i == 0 && d->unseen > 0)
+			appendStringInfo(ctx->out, "\t" INT64_FORMAT "\t%s", d->unseen, d->unseen_what);
 		OutputPluginWrite(ctx, i == (n > 0 ? n : 1) - 1);
 	}
 }
@@ -590,6 +732,8 @@ decoder_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr co
 		appendStringInfoChar(ctx->out, '\t');
 		append_state(ctx->out, d->removed);
 		appendStringInfo(ctx->out, "\t%s", timestamptz_to_str(txn->xact_time.commit_time));
+		if (d->unseen > 0)		/* an empty bucket field, then the unseen rows */
+			appendStringInfo(ctx->out, "\t\t" INT64_FORMAT "\t%s", d->unseen, d->unseen_what);
 		OutputPluginWrite(ctx, true);
 	}
 	MemoryContextSwitchTo(old);

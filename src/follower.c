@@ -247,6 +247,9 @@ stop_following(const FollowerArgs *fa, const char *why)
 
 /*
  * Whether this follower's stream goes on: read as the extension's owner.
+ * A stale model ends it too (_stream_apply, running as the owner, marks the
+ * model stale when a row it cannot apply was committed, such as a level a
+ * categorical feature has not seen, without the gates' _mark_stale).
  * (Read as this follower's role, a model given to another role is gone
  * when this role may not read its table: taken for a stream that ended,
  * its slot would be dropped.)
@@ -269,7 +272,7 @@ check_stream(const FollowerArgs *fa)
 	if (flinkml_spi_as(flinkml_extension_owner(),
 					   "SELECT m.owner::pg_catalog.oid FROM flinkml.streams s "
 					   "JOIN flinkml.models m ON m.name OPERATOR(pg_catalog.=) s.model "
-					   "WHERE s.model OPERATOR(pg_catalog.=) $1 AND s.enabled "
+					   "WHERE s.model OPERATOR(pg_catalog.=) $1 AND s.enabled AND m.stale IS NULL "
 					   "AND s.slot OPERATOR(pg_catalog.=) $2::pg_catalog.name",
 					   2, types, values, NULL, true) != 1)
 		return STREAM_ENDED;

@@ -13,6 +13,10 @@
  * deltas when the active version is the head.  A stale model is an error
  * (current_model's, naming why): the writer's statement fails rather than
  * storing an outdated prediction.  A NULL feature gives a NULL prediction.
+ * A categorical feature (text, varchar or boolean column) is dummy-coded with
+ * the model's levels (src/categorical.c, read with the model's row per
+ * statement); a level the model has not seen is an error naming it, and the
+ * writer's statement fails.
  *
  * Who may read it: the trigger runs as the writer, and looks the model up as
  * the writer, so the registry's row-level security applies: a writer who may
@@ -64,6 +68,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "categorical.h"
 #include "follower.h"
 
 PG_FUNCTION_INFO_V1(flinkml_score_row);
@@ -102,7 +107,7 @@ prepare_plans(Oid ext)
 	probe_plan = SPI_prepare("SELECT m.xmin, m.ctid, m.active_version, "
 							 "(m.active_version IS NOT DISTINCT FROM m.head_version AND (m.window_length IS NOT NULL OR EXISTS "
 							 "(SELECT 1 FROM flinkml.deltas d WHERE d.model OPERATOR(pg_catalog.=) m.name))), "
-							 "s.attnums OPERATOR(pg_catalog.=) $3 "
+							 "s.attnums OPERATOR(pg_catalog.=) $3, m.levels, m.intercept "
 							 "FROM flinkml.models m JOIN flinkml.scorers s ON s.model OPERATOR(pg_catalog.=) m.name "
 							 "WHERE m.name OPERATOR(pg_catalog.=) $1 "
 							 "AND s.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $2", 3, types);
@@ -134,6 +139,9 @@ typedef struct ScoreState
 	bool		version_null;
 	int32		active_version;
 	double	   *x;
+	/* categorical features: the model's levels (NULL: all numeric), x's length */
+	FlinkmlLevels *levels;
+	int			nx;
 } ScoreState;
 
 static bool
@@ -164,7 +172,8 @@ attnum_arg(const char *s, TupleDesc desc, Relation rel, const char *model, const
 	*type = att->atttypid;
 	if ((strcmp(what, "prediction") == 0 && att->atttypid != FLOAT8OID) ||
 		(strcmp(what, "version") == 0 && att->atttypid != INT4OID && att->atttypid != INT8OID) ||
-		(strcmp(what, "feature") == 0 && !numeric_type(att->atttypid)))
+		(strcmp(what, "feature") == 0 && !numeric_type(att->atttypid) &&
+		 !flinkml_categorical_type(att->atttypid)))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("flinkml: column %s of %s (the %s column of model \"%s\") is now of type %s",
@@ -274,6 +283,29 @@ lookup_model(ScoreState *st, TriggerData *td, const char *model, MemoryContext m
 	ItemPointerCopy((ItemPointer) DatumGetPointer(SPI_getbinval(row, rd, 2, &isnull)), &row_tid);
 	st->active_version = DatumGetInt32(SPI_getbinval(row, rd, 3, &st->version_null));
 	deltas_apply = DatumGetBool(SPI_getbinval(row, rd, 4, &isnull));
+	{
+		/* the levels of categorical features, and that the columns are of their kinds */
+		bool		intercept = DatumGetBool(SPI_getbinval(row, rd, 7, &isnull));
+		Datum		lv = SPI_getbinval(row, rd, 6, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(mcxt);
+
+		st->levels = isnull ? NULL : flinkml_levels_parse(DatumGetJsonbP(lv), st->nfeat, intercept, model);
+		st->nx = st->levels ? st->levels->nexp : st->nfeat;
+		st->x = repalloc(st->x, sizeof(double) * (st->nx + 1));
+		MemoryContextSwitchTo(old);
+		for (int j = 0; j < st->nfeat; j++)
+		{
+			bool		cat = st->levels && st->levels->nlev[j] > 0;
+
+			if (cat != flinkml_categorical_type(st->feat_type[j]))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("flinkml: column %s of %s has type %s, but it is a %s feature of model \"%s\"",
+								get_attname(RelationGetRelid(rel), st->feat[j], false), RelationGetRelationName(rel),
+								format_type_be(st->feat_type[j]), cat ? "categorical" : "numeric", model),
+						 errhint("A categorical feature is read from a text, varchar or boolean column, a numeric one from a float8, float4, integer or numeric column.")));
+		}
+	}
 
 	e = (ModelEntry *) hash_search(model_cache, model, HASH_ENTER, &found);
 	if (!found)
@@ -320,11 +352,11 @@ lookup_model(ScoreState *st, TriggerData *td, const char *model, MemoryContext m
 		memcpy(st->model, e->model, need);
 	}
 	SPI_finish();
-	if (st->model && st->model->nfeat != st->nfeat)
+	if (st->model && st->model->nfeat != st->nx)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("flinkml: model \"%s\" has %d features but its trigger on %s reads %d columns",
-						model, st->model->nfeat, RelationGetRelationName(rel), st->nfeat)));
+						model, st->model->nfeat, RelationGetRelationName(rel), st->nx)));
 }
 
 /* flinkml._score_row(): the trigger function. */
@@ -388,15 +420,25 @@ flinkml_score_row(PG_FUNCTION_ARGS)
 		slot = td->tg_trigslot;
 		tuple = td->tg_trigtuple;
 	}
-	for (int j = 0; j < st->nfeat && !anynull; j++)
+	/* a NULL feature gives a NULL prediction, before any level is checked */
+	for (int j = 0; st->levels && j < st->nfeat && !anynull; j++)
+		(void) slot_getattr(slot, st->feat[j], &anynull);
+	for (int j = 0, k = 0; j < st->nfeat && !anynull; j++)
 	{
 		bool		isnull;
 		Datum		v = slot_getattr(slot, st->feat[j], &isnull);
 
 		if (isnull)
 			anynull = true;
+		else if (st->levels && st->levels->nlev[j] > 0)
+		{
+			/* categorical: its dummies; a level the model has not seen is an error */
+			flinkml_levels_expand(st->levels, j, st->feat_type[j], v, st->x + k, model,
+								  NameStr(TupleDescAttr(RelationGetDescr(td->tg_relation), st->feat[j] - 1)->attname));
+			k += flinkml_levels_width(st->levels, j);
+		}
 		else
-			st->x[j] = st->feat_type[j] == FLOAT8OID ? DatumGetFloat8(v)
+			st->x[k++] = st->feat_type[j] == FLOAT8OID ? DatumGetFloat8(v)
 				: flinkml_numeric_arg(st->feat_type[j], v, j + 1);
 	}
 	cols[0] = st->pred;

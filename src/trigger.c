@@ -30,7 +30,10 @@
  * NULL is in no window and left out.
  * Rows with a NULL in a used column are skipped and counted; a non-finite
  * value or a negative weight is an error, as in the aggregates, and the
- * writer's statement fails.
+ * writer's statement fails.  A categorical feature (a text, varchar or
+ * boolean column) is dummy-coded with the levels the model learned when it
+ * was created (src/categorical.c), read once per statement; a value that is
+ * not one of them is an error naming it, and the writer's statement fails.
  */
 #include "flinkml.h"
 
@@ -51,6 +54,7 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "categorical.h"
 #include "follower.h"
 
 PG_FUNCTION_INFO_V1(flinkml_fold_statement);
@@ -162,6 +166,10 @@ typedef struct Columns
 	int			nfeat;
 	AttrNumber	features[FUNC_MAX_ARGS];	/* more come from the argument list below */
 	AttrNumber *feat;
+	/* categorical features: the model's levels (NULL: all numeric), and x's length */
+	FlinkmlLevels *levels;
+	int			nx;
+	const char *model;
 } Columns;
 
 /*
@@ -170,7 +178,7 @@ typedef struct Columns
  * dropped, or renumbered by a restore).
  */
 static bool
-attnum_arg(const char *s, TupleDesc desc, bool zero_ok, AttrNumber *out)
+attnum_arg(const char *s, TupleDesc desc, bool zero_ok, bool cat_ok, AttrNumber *out)
 {
 	int			a = pg_strtoint32(s);
 	Form_pg_attribute att;
@@ -183,7 +191,8 @@ attnum_arg(const char *s, TupleDesc desc, bool zero_ok, AttrNumber *out)
 	att = TupleDescAttr(desc, a - 1);
 	if (att->attisdropped ||
 		(att->atttypid != FLOAT8OID && att->atttypid != FLOAT4OID && att->atttypid != INT2OID &&
-		 att->atttypid != INT4OID && att->atttypid != INT8OID && att->atttypid != NUMERICOID))
+		 att->atttypid != INT4OID && att->atttypid != INT8OID && att->atttypid != NUMERICOID &&
+		 !(cat_ok && flinkml_categorical_type(att->atttypid))))
 		return false;
 	*out = (AttrNumber) a;
 	return true;
@@ -211,6 +220,48 @@ columns_gone(Oid owner, const char *model, Oid relid)
 			(errcode(ERRCODE_UNDEFINED_COLUMN),
 			 errmsg("flinkml: a column of model \"%s\" is no longer in the table", model),
 			 errhint("SELECT flinkml.detach('%s'); SELECT flinkml.attach('%s');", model, model)));
+}
+
+/*
+ * The model's levels when a feature column is categorical (text, varchar or
+ * boolean), read as the extension's owner once per statement, into *out
+ * (NULL when every feature column is numeric).  False when the model is
+ * gone or its categorical features are not the categorical columns (a
+ * column's type changed: the model is stale, or the trigger is not its).
+ * The levels are fixed when a model is created, and the writer's table lock
+ * keeps drop_model (which drops this trigger) from running meanwhile: they
+ * are the model's for the whole statement.
+ */
+static bool
+categorical_levels(Oid owner, const char *model, TupleDesc desc, const Columns *c, FlinkmlLevels **out)
+{
+	bool		any = false;
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(model)};
+	bool		isnull;
+	Datum		d;
+	FlinkmlLevels *L;
+
+	for (int j = 0; j < c->nfeat && !any; j++)
+		any = flinkml_categorical_type(TupleDescAttr(desc, c->feat[j] - 1)->atttypid);
+	*out = NULL;
+	if (!any)
+		return true;
+	/* no such model: nothing to keep (as check_not_appended decides) */
+	if (flinkml_spi_as(owner, "SELECT m.levels FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) $1",
+					   1, types, args, NULL, true) != 1)
+		return false;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	L = flinkml_levels_parse(isnull ? NULL : DatumGetJsonbP(d), c->nfeat, c->intercept, model);
+	for (int j = 0; j < c->nfeat; j++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, c->feat[j] - 1);
+
+		if ((L->nlev[j] > 0) != flinkml_categorical_type(att->atttypid))
+			return false;
+	}
+	*out = L;
+	return true;
 }
 
 /* A window model's rows of one time bucket, added and removed. */
@@ -242,7 +293,7 @@ fold_table(Tuplestorestate *ts, TupleDesc desc, const Columns *c, LrState **whol
 		   bool removed)
 {
 	TupleTableSlot *slot;
-	double	   *x = palloc(sizeof(double) * (c->nfeat + 1));
+	double	   *x = palloc(sizeof(double) * (c->nx + 1));
 
 	if (ts == NULL)
 		return;
@@ -273,19 +324,41 @@ fold_table(Tuplestorestate *ts, TupleDesc desc, const Columns *c, LrState **whol
 			sp = removed ? &b->removed : &b->added;
 		}
 		if (*sp == NULL)
-			*sp = flinkml_new_state(c->nfeat, c->intercept);
+			*sp = flinkml_new_state(c->nx, c->intercept);
 		v = slot_getattr(slot, c->target, &isnull);
 		if (isnull)
 			skip = true;
 		else
 			y = flinkml_numeric_arg(TupleDescAttr(desc, c->target - 1)->atttypid, v, c->target);
-		for (int j = 0; !skip && j < c->nfeat; j++)
+		if (!skip && c->levels)
 		{
+			/* a row with a NULL is skipped before any level is checked */
+			if (c->weight > 0)
+			{
+				(void) slot_getattr(slot, c->weight, &isnull);
+				skip = isnull;
+			}
+			for (int j = 0; !skip && j < c->nfeat; j++)
+			{
+				(void) slot_getattr(slot, c->feat[j], &isnull);
+				skip = isnull;
+			}
+		}
+		for (int j = 0, k = 0; !skip && j < c->nfeat; j++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, c->feat[j] - 1);
+
 			v = slot_getattr(slot, c->feat[j], &isnull);
 			if (isnull)
 				skip = true;
+			else if (c->levels && c->levels->nlev[j] > 0)
+			{
+				/* categorical: its dummies; a level not learned is an error */
+				flinkml_levels_expand(c->levels, j, att->atttypid, v, x + k, c->model, NameStr(att->attname));
+				k += flinkml_levels_width(c->levels, j);
+			}
 			else
-				x[j] = flinkml_numeric_arg(TupleDescAttr(desc, c->feat[j] - 1)->atttypid, v, c->feat[j]);
+				x[k++] = flinkml_numeric_arg(att->atttypid, v, c->feat[j]);
 		}
 		if (!skip && c->weight > 0)
 		{
@@ -300,7 +373,7 @@ fold_table(Tuplestorestate *ts, TupleDesc desc, const Columns *c, LrState **whol
 			(*sp)->skipped++;
 			continue;
 		}
-		flinkml_check_row_values(y, x, c->nfeat, w);
+		flinkml_check_row_values(y, x, c->nx, w);
 		lr_state_add_row(*sp, y, x, w);
 	}
 	ExecDropSingleTupleTableSlot(slot);
@@ -492,8 +565,8 @@ flinkml_fold_statement(PG_FUNCTION_ARGS)
 	c.nfeat = tg->tgnargs - 4;
 	c.feat = palloc(sizeof(AttrNumber) * (c.nfeat + 1));
 	{
-		bool		usable = attnum_arg(tg->tgargs[2], desc, false, &c.target) &&
-			attnum_arg(tg->tgargs[3], desc, true, &c.weight);
+		bool		usable = attnum_arg(tg->tgargs[2], desc, false, false, &c.target) &&
+			attnum_arg(tg->tgargs[3], desc, true, false, &c.weight);
 		const char *window = strchr(tg->tgargs[1], ':');
 
 		if (window != NULL)
@@ -512,7 +585,7 @@ flinkml_fold_statement(PG_FUNCTION_ARGS)
 		}
 
 		for (int j = 0; usable && j < c.nfeat; j++)
-			usable = attnum_arg(tg->tgargs[4 + j], desc, false, &c.feat[j]);
+			usable = attnum_arg(tg->tgargs[4 + j], desc, false, true, &c.feat[j]);
 		if (!usable)
 		{
 			columns_gone(owner, model, relid);
@@ -520,6 +593,15 @@ flinkml_fold_statement(PG_FUNCTION_ARGS)
 			return PointerGetDatum(NULL);
 		}
 	}
+	c.model = model;
+	if (!categorical_levels(owner, model, desc, &c, &c.levels))
+	{
+		/* a column's kind is not the model's: gone as far as the model goes */
+		columns_gone(owner, model, relid);
+		SPI_finish();
+		return PointerGetDatum(NULL);
+	}
+	c.nx = c.levels ? c.levels->nexp : c.nfeat;
 	nums = palloc(sizeof(Datum) * (c.nfeat + 2));
 	nums[0] = Int16GetDatum(c.target);
 	nums[1] = Int16GetDatum(c.weight);
