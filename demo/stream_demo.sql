@@ -231,12 +231,20 @@ GROUP BY model_version ORDER BY model_version;
 \echo '  CREATE PUBLICATION price_predictions FOR TABLE stream_sales (id, predicted, model_version);'
 \echo
 \echo 'Rows age out of the window without a write: nothing has arrived since the last batch.'
-SELECT round(extract(epoch FROM now() - max(ts))::numeric, 1) AS seconds_since_last_sale,
-       linreg_rows(flinkml.current_model('price_window')) AS window_rows_now,
-       (SELECT count(*) FROM stream_sales WHERE ts > now() - interval '12 seconds') AS rows_with_ts_in_last_12_s
-FROM stream_sales;
+\echo '(same_as_a_fresh_fit: the live window model against linreg_fit over WHERE ts > now() - 12 s,'
+\echo 'in the same statement: the same rows, every coefficient within 1e-9 relative)'
+CREATE FUNCTION pg_temp.window_now() RETURNS TABLE (seconds_since_last_sale numeric, window_rows_now bigint,
+                                                   rows_with_ts_in_last_12_s bigint, same_as_a_fresh_fit boolean)
+LANGUAGE sql AS $$
+	SELECT round(extract(epoch FROM now() - (SELECT max(ts) FROM stream_sales))::numeric, 1),
+	       linreg_rows(w.m), linreg_rows(f.m),
+	       linreg_rows(w.m) = linreg_rows(f.m)
+	       AND NOT EXISTS (SELECT 1 FROM unnest(linreg_coefficients(w.m), linreg_coefficients(f.m)) c(a, b)
+	                       WHERE NOT abs(a - b) <= 1e-9 * greatest(abs(a), abs(b)))
+	FROM (SELECT flinkml.current_model('price_window')) w(m),
+	     (SELECT linreg_fit(price, ARRAY[age, income, buy_count]) FROM stream_sales
+	      WHERE ts > now() - interval '12 seconds') f(m)
+$$;
+SELECT * FROM pg_temp.window_now();
 SELECT pg_sleep(3);
-SELECT round(extract(epoch FROM now() - max(ts))::numeric, 1) AS seconds_since_last_sale,
-       linreg_rows(flinkml.current_model('price_window')) AS window_rows_now,
-       (SELECT count(*) FROM stream_sales WHERE ts > now() - interval '12 seconds') AS rows_with_ts_in_last_12_s
-FROM stream_sales;
+SELECT * FROM pg_temp.window_now();
