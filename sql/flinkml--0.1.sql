@@ -2358,9 +2358,9 @@ RETURNS SETOF record LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp A
 		       pg_catalog.sum(e.weight OPERATOR(pg_catalog.*) e.mean_y) OPERATOR(pg_catalog./) pg_catalog.sum(e.weight) AS mean_y
 		FROM e GROUP BY b
 	)
+	-- OPERATOR(...) binds every operator at one precedence, left to right:
+	-- each product and quotient below is in its own parentheses.
 	SELECT g.b, g.version, g.changes, g.rows, g.sse OPERATOR(pg_catalog./) g.w,
-	       -- OPERATOR() forms all bind alike, left to right: every
-	       -- product and power in its own parentheses
 	       1.0::float8 OPERATOR(pg_catalog.-) (g.sse OPERATOR(pg_catalog./) NULLIF(
 	           (SELECT pg_catalog.sum(e.m2_y OPERATOR(pg_catalog.+) (e.weight OPERATOR(pg_catalog.*)
 	                   ((e.mean_y OPERATOR(pg_catalog.-) g.mean_y) OPERATOR(pg_catalog.^) 2::float8)))

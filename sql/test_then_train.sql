@@ -75,8 +75,16 @@ SELECT g % 17, g % 5, 1, 1 + 2.5 * (g % 17) - (g % 5) + ((g * 7919) % 101) / 100
 FROM generate_series(3001, 3100) g;
 SELECT recent_changes, recent_rows, p_value < 1e-6 AS p_small, drifting FROM flinkml.drift('ttt');
 SELECT model, drifting FROM flinkml.model_drift ORDER BY model;
--- the series, one bucket (a day: the whole test)
-SELECT changes, rows, ttt_close(mse, (SELECT sum(sse) / sum(weight) FROM flinkml.evaluations WHERE model = 'ttt')) AS mse
+-- the series, one bucket (a day: the whole test); R^2 against the y values
+-- of the rows scored: ids 1001..1050 as inserted (1041..1050 before their
+-- update), the updated 1041..1050, and every later row but the NULL one
+SELECT changes, rows, ttt_close(mse, (SELECT sum(sse) / sum(weight) FROM flinkml.evaluations WHERE model = 'ttt')) AS mse,
+       ttt_close(r2, 1 - (SELECT sum(sse) FROM flinkml.evaluations WHERE model = 'ttt')
+                         / (SELECT var_pop(y) * count(*) FROM (
+                                SELECT y - CASE WHEN id BETWEEN 1041 AND 1050 THEN 1 ELSE 0 END AS y
+                                FROM ttt WHERE id BETWEEN 1001 AND 1050
+                                UNION ALL SELECT y FROM ttt WHERE id BETWEEN 1041 AND 1050
+                                UNION ALL SELECT y FROM ttt WHERE id > 1050 AND x1 IS NOT NULL) ys)) AS r2
 FROM flinkml.evaluation_series('ttt', '1 day');
 
 -- Another role sees no evaluations of a model it may not read, and may
