@@ -6,7 +6,7 @@
 #   - linreg_vif of a 100-feature model, linreg_anova of a 99- and a
 #     100-feature model                                             (target < 10 ms each)
 # Uses the server in PG* if PGHOST or PGPORT is set, else a throwaway cluster
-# (test/cluster.sh, port 54332).  Serial (no parallel workers); median of 5
+# (test/cluster.sh, port $BENCH_PORT, default 54332).  Serial (no parallel workers); median of 5
 # runs each, interleaved.
 set -eu -o pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,7 +14,7 @@ ROWS=${BENCH_ROWS:-1000000}
 if [ -z "${PGHOST:-}${PGPORT:-}" ]; then
 	# shellcheck source=../test/cluster.sh
 	. test/cluster.sh
-	cluster_start 54332
+	cluster_start "${BENCH_PORT:-54332}"
 fi
 export PGDATABASE=${PGDATABASE:-postgres}
 psql -X -q -v ON_ERROR_STOP=1 -v rows="$ROWS" <<'SQL'

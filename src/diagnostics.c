@@ -164,22 +164,40 @@ typedef struct InflExtra
 {
 	DiagSlots	caches;
 	TupleDesc	desc;			/* blessed, in fn_mcxt */
+	HeapTupleHeader tmpl;		/* a row without NULLs, as heap_form_tuple makes it */
 } InflExtra;
 
-/* The composite datum of the six float8 figures f (NaN as NULL). */
+/*
+ * The composite datum of the six float8 figures f (NaN as NULL).  Without
+ * a NULL, the row is the template's header followed by the six values (no
+ * null bitmap, float8 aligned right after the header): the bytes
+ * heap_form_tuple would write, without its per-row size computation and
+ * per-attribute fill.
+ */
 #define INFL_NATTS 6
 static Datum
-influence_tuple(TupleDesc desc, const double *f)
+influence_tuple(InflExtra *ex, const double *f)
 {
 	Datum		v[INFL_NATTS];
 	bool		nulls[INFL_NATTS];
+	bool		any = false;
 
 	for (int i = 0; i < INFL_NATTS; i++)
 	{
 		nulls[i] = isnan(f[i]);
+		any |= nulls[i];
 		v[i] = Float8GetDatum(f[i]);
 	}
-	return HeapTupleGetDatum(heap_form_tuple(desc, v, nulls));
+	if (!any)
+	{
+		uint32		len = HeapTupleHeaderGetDatumLength(ex->tmpl);
+		HeapTupleHeader t = palloc(len);
+
+		memcpy(t, ex->tmpl, ex->tmpl->t_hoff);
+		memcpy((char *) t + ex->tmpl->t_hoff, f, sizeof(double) * INFL_NATTS);
+		return PointerGetDatum(t);
+	}
+	return HeapTupleGetDatum(heap_form_tuple(ex->desc, v, nulls));
 }
 
 static Datum
@@ -214,6 +232,25 @@ influence(FunctionCallInfo fcinfo, bool weighted)
 		for (int i = 0; i < INFL_NATTS; i++)
 			if (TupleDescAttr(ex->desc, i)->atttypid != FLOAT8OID || TupleDescAttr(ex->desc, i)->attisdropped)
 				elog(ERROR, "%s: the return type must have float8 columns", what);
+		{
+			Datum		v[INFL_NATTS];
+			bool		nulls[INFL_NATTS];
+			HeapTuple	t;
+
+			for (int i = 0; i < INFL_NATTS; i++)
+			{
+				v[i] = Float8GetDatum(0.0);
+				nulls[i] = false;
+			}
+			old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+			t = heap_form_tuple(ex->desc, v, nulls);
+			MemoryContextSwitchTo(old);
+			/* the fast path of influence_tuple relies on this layout */
+			if (t->t_data->t_hoff + sizeof(double) * INFL_NATTS != t->t_len ||
+				t->t_data->t_hoff % sizeof(double) != 0)
+				elog(ERROR, "%s: unexpected row layout", what);
+			ex->tmpl = t->t_data;
+		}
 		fcinfo->flinfo->fn_extra = ex;
 	}
 	c = flinkml_diag_cache_multi(&ex->caches, fcinfo->flinfo->fn_mcxt, PG_GETARG_DATUM(0), what);
@@ -244,7 +281,7 @@ influence(FunctionCallInfo fcinfo, bool weighted)
 	f[3] = inf.cooks;
 	f[4] = inf.dffits;
 	f[5] = inf.covratio;
-	PG_RETURN_DATUM(influence_tuple(ex->desc, f));
+	PG_RETURN_DATUM(influence_tuple(ex, f));
 }
 
 /* linreg_influence(model, y, x): hat, rstandard, rstudent, cooks_distance, dffits, covratio. */
