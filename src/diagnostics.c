@@ -453,6 +453,7 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 	ArrayType  *a;
 	const double *x;
 	const LrModel *m;
+	const double *zrow;
 	double		y;
 	int			p,
 				q;
@@ -540,7 +541,13 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 		ex->z = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * (q + 1));
 		ex->zlen = q;
 	}
-	memcpy(ex->z, x, sizeof(double) * p);
+	/* the plain test's regressors are x itself; White's and the flag's go to ex->z */
+	zrow = x;
+	if (white || flag)
+	{
+		memcpy(ex->z, x, sizeof(double) * p);
+		zrow = ex->z;
+	}
 	if (white)
 	{
 		int			t = p;
@@ -575,11 +582,11 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 					 errmsg("%s: a squared residual is out of range", what)));
 		if (es != NULL)
 		{
-			if (lr_batch_add_row(es->batch, s, u, ex->z, 1.0) != 0)
+			if (lr_batch_add_row(es->batch, s, u, zrow, 1.0) != 0)
 				elog(ERROR, "%s: a value of the auxiliary regression is not finite", what);
 			return flinkml_es_datum(es);
 		}
-		lr_state_add_row(s, u, ex->z, 1.0);
+		lr_state_add_row(s, u, zrow, 1.0);
 	}
 	/* a plain aggregate with rows enough goes on with a batch, as the fit aggregates do */
 	if (kind == AGG_CONTEXT_AGGREGATE && s->rows == BP_BATCH_AFTER_ROWS && q <= LR_BATCH_MAX_FEATURES)
