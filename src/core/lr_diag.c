@@ -469,24 +469,24 @@ lr_diag_point_fast(const LrDiag *d, const double *x, double *u)
 }
 
 /*
- * e = (y - m_y) - sum_a b_a (x_a - m_a) over the kept features, four at a
- * time from the padded copies rb/rbl/rm (0 beyond k; without intercept the
- * means are 0 and the differences exact).  The float64 sum is in another
- * order than a loop over a, but the bound holds for any order: k + 1
- * additions and one rounding per product and per difference, within
- * (2k + 6) u sum of the magnitudes, plus the dropped lo parts: |b_a| |m_a.lo|
- * (a constant, rerr) and |b_a.lo (x_a - m_a)|.
+ * e = (y - m_y) - sum_a b_a (x_a - m_a) over the kept features, the
+ * differences and products four at a time from the padded copies rb/rbl/rm
+ * (0 beyond k; without intercept the means are 0 and the differences
+ * exact).  The products are subtracted one by one in the order of a, so e
+ * is the float64 value of a plain loop over a (the padding subtracts 0).
+ * The bound: k + 1 additions and one rounding per product and per
+ * difference, within (2k + 6) u sum of the magnitudes, plus the dropped lo
+ * parts: |b_a| |m_a.lo| (a constant, rerr) and |b_a.lo (x_a - m_a)|.
  */
 LR_HOT double
 lr_diag_resid_fast(const LrDiag *d, double y, const double *x)
 {
 	int			k = d->k;
 	const int  *kp = d->kp;
-	v4d			ev = {0.0, 0.0, 0.0, 0.0},
-				magv = {0.0, 0.0, 0.0, 0.0},
+	v4d			magv = {0.0, 0.0, 0.0, 0.0},
 				errv = {0.0, 0.0, 0.0, 0.0};
 	double		e0 = d->icpt ? y - d->mh[d->p] : y,
-				e,
+				e = e0,
 				mag,
 				abserr;
 
@@ -496,11 +496,13 @@ lr_diag_resid_fast(const LrDiag *d, double y, const double *x)
 		v4d			dx = xv - *(const v4d *) (d->rm + a);
 		v4d			t = *(const v4d *) (d->rb + a) * dx;
 
-		ev += t;
+		e -= t[0];
+		e -= t[1];
+		e -= t[2];
+		e -= t[3];
 		magv += v4_abs(t);
 		errv += v4_abs(*(const v4d *) (d->rbl + a) * dx);
 	}
-	e = e0 - ((ev[0] + ev[1]) + (ev[2] + ev[3]));
 	mag = fabs(e0) + ((magv[0] + magv[1]) + (magv[2] + magv[3]));
 	abserr = d->rerr + ((errv[0] + errv[1]) + (errv[2] + errv[3]));
 	abserr += (double) (2 * k + 6) * U * mag;
