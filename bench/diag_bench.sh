@@ -6,18 +6,19 @@
 #   - linreg_vif of a 100-feature model, linreg_anova of a 99- and a
 #     100-feature model                                             (target < 10 ms each)
 # Uses the server in PG* if PGHOST or PGPORT is set, else a throwaway cluster
-# (test/cluster.sh, port 54332).  Serial (no parallel workers); median of 5
+# (test/cluster.sh, port $BENCH_PORT, default 54332).  Serial (no parallel workers); median of 5
 # runs each, interleaved.
 set -eu -o pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROWS=${BENCH_ROWS:-1000000}
+# shellcheck source=../test/cluster.sh
+. test/cluster.sh
 if [ -z "${PGHOST:-}${PGPORT:-}" ]; then
-	# shellcheck source=../test/cluster.sh
-	. test/cluster.sh
-	cluster_start 54332
+	cluster_start "${BENCH_PORT:-54332}"
 fi
 export PGDATABASE=${PGDATABASE:-postgres}
-psql -X -q -v ON_ERROR_STOP=1 -v rows="$ROWS" <<'SQL'
+# the psql of the installation PG_CONFIG names (as the server), not whichever is first in PATH
+"$(cluster_bindir)/psql" -X -q -v ON_ERROR_STOP=1 -v rows="$ROWS" <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS flinkml;
 SET max_parallel_workers_per_gather = 0;

@@ -279,6 +279,18 @@ SELECT count(*) AS rows,
                       (linreg_predict_interval((SELECT model FROM dg_gm WHERE g = s.g), ARRAY[s.x1, s.x2])).se_fit,
                       1e-15)) AS interval_ok
 FROM (SELECT * FROM dg_synth ORDER BY id) s JOIN dg_gm m USING (g);
+-- Breusch-Pagan with a model per group: rows of the groups interleaved in one
+-- hash aggregate, and a subquery rescanned once per group, each time with
+-- another model (possibly at the address of the one before); both must give
+-- each group's own statistic
+SET enable_sort = off;
+SELECT count(*) AS groups,
+       bool_and(dg_ok((h.bp).statistic, (SELECT (linreg_bptest(gm.model, s.y, ARRAY[s.x1, s.x2])).statistic
+                                         FROM dg_synth s WHERE s.g = gm.g), 1e-13)) AS per_group_bp_ok
+FROM (SELECT s.g, linreg_bptest((SELECT model FROM dg_gm WHERE g = s.g), s.y, ARRAY[s.x1, s.x2]) AS bp
+      FROM (SELECT * FROM dg_synth ORDER BY id) s GROUP BY s.g) h
+JOIN dg_gm gm USING (g);
+RESET enable_sort;
 -- the leverages sum to the rank (the trace of the hat matrix)
 SELECT i.fit, dg_ok(sum(i.hat), max(linreg_rank(f.model))::float8, 1e-12) AS trace_is_rank
 FROM dg_infl i JOIN dg_fit f USING (fit) GROUP BY i.fit ORDER BY i.fit;

@@ -55,7 +55,22 @@ typedef struct LrDiag
 	double	   *bh;				/* [p] hi parts of beta */
 	double	   *bl;				/* [p] lo parts of beta */
 	double		invW;			/* 1/W (0 without intercept) */
-	double	   *zerr;			/* [k] sum_b |Li_ab| |m_b.lo| s_b: z's error from m's lo parts */
+	double	   *zerr;			/* [kb] sum_b |Li_ab| |m_b.lo| s_b: z's error from m's lo parts */
+	/*
+	 * Lh again, in blocks of 4 rows for lr_diag_point_fast: block r (rows
+	 * 4r..4r+3) holds columns 0..min(4r+4, k)-1, 4 doubles each (0 above
+	 * the diagonal and past row k-1), so that each column of a block is one
+	 * 4-wide multiply-add.
+	 */
+	int			kb;				/* k rounded up to a multiple of 4 */
+	double	   *Lb;
+	double	   *zc;				/* [kb] (a + 6) u: z_a's rounding bound per unit of magnitude */
+	/* for lr_diag_resid_fast, over the kept features padded to kb (coefficient 0) */
+	int		   *kp;				/* [kb] feature index (kept[0] in the padding) */
+	double	   *rb;				/* [kb] hi parts of beta */
+	double	   *rbl;			/* [kb] lo parts of beta */
+	double	   *rm;				/* [kb] hi parts of the means (0 without intercept) */
+	double		rerr;			/* |m_y.lo| + sum_a |b_a| |m_a.lo|: the dropped lo parts of the means */
 } LrDiag;
 
 /*

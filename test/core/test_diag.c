@@ -331,6 +331,60 @@ test_anova_checks(void)
 	unbuild(&shifted);
 }
 
+/*
+ * The float64 leverage (lr_diag_point_fast, four rows of L^-1 at a time)
+ * against the double-double one, for 1..13 features (every padding of the
+ * blocks), with and without intercept, with an aliased feature and an
+ * offset: within the accepted bound (2^-47 relative).
+ */
+static void
+test_point_fast_blocks(void)
+{
+	Rng			rng = {12345};
+
+	for (int p = 1; p <= 13; p++)
+		for (int icpt = 0; icpt <= 1; icpt++)
+		{
+			int			n = 40 + 3 * p;
+			double	   *X = malloc(sizeof(double) * (size_t) (n * p));
+			double	   *y = malloc(sizeof(double) * (size_t) n);
+			double	   *u = malloc(sizeof(double) * (size_t) (p + 1));
+			double		x[13];
+			LrState    *s = st_new(p, icpt);
+			LrModel    *m = malloc(lr_model_size(p, icpt));
+			LrDiag		d;
+			double		worst = 0.0;
+
+			for (int t = 0; t < n; t++)
+			{
+				for (int j = 0; j < p; j++)
+					X[t * p + j] = rng_normal(&rng) + (j == 0 ? 1000.0 : 0.0);
+				if (p >= 3)
+					X[t * p + 2] = X[t * p] - X[t * p + 1];	/* aliased */
+				y[t] = rng_normal(&rng);
+			}
+			st_add_rows(s, n, X, y, NULL);
+			REQUIRE(lr_model_build(m, s, LR_DEFAULT_TOL, 0.0) == LR_OK, "build p=%d", p);
+			REQUIRE(lr_diag_init(&d, m, NULL) == LR_OK, "diag init p=%d", p);
+			for (int t = 0; t < 50; t++)
+			{
+				double		f;
+
+				for (int j = 0; j < p; j++)
+					x[j] = t < n ? X[t * p + j] : 3.0 * rng_normal(&rng) + (j == 0 ? 1000.0 : 0.0);
+				f = lr_diag_point_fast(&d, x, u);
+				worst = fmax(worst, rel(f, dd_to_double(lr_diag_point(&d, x, NULL))));
+			}
+			CHECK(worst <= 0x1p-47, "p=%d icpt=%d: leverage off by %.3g", p, icpt, worst);
+			lr_diag_free(&d);
+			free(m);
+			free(s);
+			free(u);
+			free(y);
+			free(X);
+		}
+}
+
 void
 run_diag_tests(void)
 {
@@ -341,4 +395,5 @@ run_diag_tests(void)
 	t_run("diag: aliased feature", test_aliased);
 	t_run("diag: dropping a state's last feature", test_drop_last_feature);
 	t_run("diag: nested-model checks", test_anova_checks);
+	t_run("diag: float64 leverage in blocks of four rows", test_point_fast_blocks);
 }
