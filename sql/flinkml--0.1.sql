@@ -422,6 +422,10 @@ CREATE TABLE flinkml.models (
 	levels jsonb
 		CHECK (levels IS NULL OR (pg_catalog.jsonb_typeof(levels) OPERATOR(pg_catalog.=) 'array'
 		       AND pg_catalog.jsonb_array_length(levels) OPERATOR(pg_catalog.=) pg_catalog.cardinality(features))),
+	-- attached to a Citus distributed table: the table (flinkml.shard_...)
+	-- that holds its state per shard, co-located with the source; see
+	-- flinkml._shard_state_name
+	shard_state text,
 	CHECK ((time_column IS NULL) OPERATOR(pg_catalog.=) (window_length IS NULL)
 	       AND (time_column IS NULL) OPERATOR(pg_catalog.=) (time_attnum IS NULL)
 	       AND (time_column IS NULL) OPERATOR(pg_catalog.=) (bucket_width IS NULL))
@@ -1127,10 +1131,25 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      HINT = format('SELECT flinkml.detach(%L); SELECT flinkml.attach(%L); makes them again.', m.name, m.name);
 	END IF;
-	IF m.stale IS NOT NULL AND m.attached THEN
+	IF m.stale IS NOT NULL AND m.attached AND m.shard_state IS NULL THEN
 		-- the triggers skip a stale model: no writer may commit between the
-		-- fit and the moment the model is fresh again
+		-- fit and the moment the model is fresh again (a distributed
+		-- table's refill locks it itself, as the user who then reads it)
 		EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', src);
+	END IF;
+	IF m.shard_state IS NOT NULL AND m.shard_state IS DISTINCT FROM flinkml._shard_state_name(m.source, m.name) THEN
+		RAISE EXCEPTION 'flinkml: model "%" cannot be refitted: its distributed table % was renamed', m.name, src
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = format('SELECT flinkml.detach(%L); SELECT flinkml.attach(%L); makes its triggers and state again.', m.name, m.name);
+	END IF;
+	IF m.shard_state IS NOT NULL THEN
+		-- a distributed table's model: every shard fitted afresh, writers
+		-- locked out meanwhile (their appends must not cross the fit)
+		s := flinkml._shard_state(m.name, 'refit');
+		IF m.stale IS NOT NULL THEN
+			UPDATE flinkml.models SET stale = NULL, stale_at = NULL WHERE models.name = m.name;
+		END IF;
+		RETURN flinkml._add_version(m, s, 'fit');
 	END IF;
 	IF m.window_length IS NOT NULL THEN
 		PERFORM flinkml._fill_window(m);
@@ -1180,6 +1199,9 @@ BEGIN
 	IF m.window_length IS NOT NULL THEN
 		RETURN flinkml._window_state(m);
 	END IF;
+	IF m.shard_state IS NOT NULL THEN
+		RETURN flinkml._shard_state(m.name, 'read');
+	END IF;
 	SELECT v.state INTO base FROM flinkml.versions v WHERE v.model = m.name AND v.version = m.head_version;
 	SELECT @extschema@.linreg_merge(d.added), @extschema@.linreg_merge(d.removed) INTO a, r
 	FROM flinkml.deltas d WHERE d.model = m.name;
@@ -1202,7 +1224,9 @@ BEGIN
 		RETURN f;
 	END IF;
 	-- a window model moves with the clock: its head is always the live window
-	IF m.window_length IS NULL AND NOT EXISTS (SELECT 1 FROM flinkml.deltas d WHERE d.model = m.name) THEN
+	-- so does a distributed table's model: its state is in the shards
+	IF m.window_length IS NULL AND m.shard_state IS NULL
+	   AND NOT EXISTS (SELECT 1 FROM flinkml.deltas d WHERE d.model = m.name) THEN
 		SELECT v.fit INTO f FROM flinkml.versions v WHERE v.model = m.name AND v.version = m.head_version;
 		RETURN f;
 	END IF;
@@ -1238,6 +1262,11 @@ BEGIN
 		PERFORM flinkml._compact_window(m);
 		SELECT * INTO m FROM flinkml.models WHERE models.name = m.name;
 		RETURN flinkml._add_version(m, flinkml._window_state(m), how);
+	END IF;
+	IF m.shard_state IS NOT NULL THEN
+		-- each shard's rows merged into one; the model as a new version
+		PERFORM flinkml._check_fresh(m);
+		RETURN flinkml._add_version(m, flinkml._shard_state(m.name, 'compact'), how);
 	END IF;
 	-- the deltas this snapshot sees, and their ids, consumed together
 	SELECT array_agg(d.id), @extschema@.linreg_merge(d.added), @extschema@.linreg_merge(d.removed) INTO ids, a, r
@@ -1414,6 +1443,176 @@ CREATE FUNCTION flinkml._fold_statement() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'flinkml_fold_statement' LANGUAGE C;
 REVOKE ALL ON FUNCTION flinkml._fold_statement() FROM PUBLIC;
 
+-------------------------------------------------------------------------------
+-- Models attached to a Citus distributed table.  Citus runs the table's
+-- triggers on its shards, on the workers; so the model's state lives where
+-- the rows are, in a table of its own distributed like the source and
+-- co-located with it: one row per shard and statement (k, a value of the
+-- shard's distribution column; the added and removed states), appended in
+-- the writer's transaction on the writer's shard (src/trigger.c,
+-- flinkml_fold_shard_statement).  Each shard starts from a fit of its own
+-- rows; the model is the merge of every row.  Only the extension's owner
+-- reads and writes that table, through the gate flinkml._shard_state.
+-------------------------------------------------------------------------------
+CREATE FUNCTION flinkml._fold_shard_statement() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'flinkml_fold_shard_statement' LANGUAGE C;
+REVOKE ALL ON FUNCTION flinkml._fold_shard_statement() FROM PUBLIC;
+
+-- The state table's name, made from the source table's name and the
+-- model's, in schema flinkml (where only the extension creates tables):
+-- what the trigger on a shard finds from the shard's table, on any node.
+CREATE FUNCTION flinkml._shard_state_name(src regclass, model_name text) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT 'flinkml.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident('shard_' OPERATOR(pg_catalog.||)
+	       pg_catalog.md5(pg_catalog.format('%I.%I/%s', n.nspname, c.relname, model_name)))
+	FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+	WHERE c.oid OPERATOR(pg_catalog.=) src::pg_catalog.oid
+$$;
+
+-- The model's state: the merge of its state table.
+CREATE FUNCTION flinkml._shard_merge(tbl text) RETURNS @extschema@.linreg_state
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	s @extschema@.linreg_state;
+BEGIN
+	EXECUTE format('SELECT flinkml._apply(NULL, @extschema@.linreg_merge(t.added), @extschema@.linreg_merge(t.removed)) FROM %s t',
+	               tbl) INTO s;
+	RETURN s;
+END $$;
+REVOKE ALL ON FUNCTION flinkml._shard_merge(text) FROM PUBLIC;
+
+-- The distribution column of a hash-distributed Citus table, and its type;
+-- NULL for any other table.
+CREATE FUNCTION flinkml._distribution_column(src regclass, OUT col text, OUT coltype text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF NOT flinkml._is_citus_table(src) THEN
+		RETURN;
+	END IF;
+	EXECUTE 'SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod) '
+	        'FROM pg_catalog.pg_dist_partition p JOIN pg_catalog.pg_attribute a '
+	        'ON a.attrelid OPERATOR(pg_catalog.=) p.logicalrelid::pg_catalog.oid '
+	        'AND a.attname OPERATOR(pg_catalog.=) pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) '
+	        'WHERE p.logicalrelid::pg_catalog.oid OPERATOR(pg_catalog.=) $1::pg_catalog.oid '
+	        'AND p.partmethod OPERATOR(pg_catalog.=) ''h'''
+	INTO col, coltype USING src;
+END $$;
+
+-- Fill the state table afresh: each shard a fit of its own rows (run as
+-- the extension's owner, by attach and refit, with writers locked out).
+CREATE FUNCTION flinkml._shard_refill(model_name text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	m flinkml.models;
+	src text;
+	dist text;
+BEGIN
+	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name;
+	src := flinkml._source(m);
+	SELECT d.col INTO dist FROM flinkml._distribution_column(m.source) d;
+	EXECUTE format('LOCK TABLE %s IN SHARE MODE', src);
+	EXECUTE format('DELETE FROM %s', m.shard_state);
+	-- grouped by shard: each group's rows are one shard's, so the states
+	-- are summed on the workers and one row per shard comes back
+	EXECUTE format('INSERT INTO %s (k, added) SELECT pg_catalog.min(%I), %s FROM %s '
+	               'GROUP BY pg_catalog.get_shard_id_for_distribution_column(%L, %I)',
+	               m.shard_state, dist, flinkml._state_expr(m), src, src, dist);
+END $$;
+REVOKE ALL ON FUNCTION flinkml._shard_refill(text) FROM PUBLIC;
+
+-- Merge each shard's rows into one: deleted and inserted in the same
+-- worker transaction, so every shard's sum is whole at any moment.
+CREATE FUNCTION flinkml._shard_compact(model_name text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	m flinkml.models;
+BEGIN
+	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name;
+	EXECUTE format('WITH o AS (DELETE FROM %1$s RETURNING k, added, removed) '
+	               'INSERT INTO %1$s (k, added, removed) '
+	               'SELECT pg_catalog.min(o.k), @extschema@.linreg_merge(o.added), @extschema@.linreg_merge(o.removed) '
+	               'FROM o GROUP BY pg_catalog.get_shard_id_for_distribution_column(%2$L, o.k)',
+	               m.shard_state, m.shard_state);
+END $$;
+REVOKE ALL ON FUNCTION flinkml._shard_compact(text) FROM PUBLIC;
+
+-- TRUNCATE of the distributed table (its trigger fires on the node the
+-- statement came to): the state table emptied, and on the coordinator a
+-- version of no rows.
+CREATE FUNCTION flinkml._shard_truncated(model_name text, relid oid) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	tbl text := flinkml._shard_state_name(relid, model_name);
+	m flinkml.models;
+BEGIN
+	IF tbl IS NULL OR pg_catalog.to_regclass(tbl) IS NULL THEN
+		RETURN;
+	END IF;
+	EXECUTE format('DELETE FROM %s', tbl);
+	SELECT * INTO m FROM flinkml.models
+	WHERE name = model_name AND source = relid AND shard_state = tbl AND stale IS NULL FOR NO KEY UPDATE;
+	IF FOUND THEN
+		PERFORM flinkml._add_version(m, NULL, 'trigger');
+	END IF;
+END $$;
+REVOKE ALL ON FUNCTION flinkml._shard_truncated(text, oid) FROM PUBLIC;
+
+-- The gate (C, src/privileged.c): op 'read' (the caller may read the
+-- model), 'compact' or 'refit' (the caller may change it); returns the
+-- model's state, after compacting or refitting its state table.
+CREATE FUNCTION flinkml._shard_state(model_name text, op text) RETURNS @extschema@.linreg_state
+	AS 'MODULE_PATHNAME', 'flinkml_shard_state' LANGUAGE C STRICT;
+
+-- Create the state table and the triggers (run by _attach_triggers, as the
+-- extension's owner).  The triggers first: creating one on a shard locks
+-- the shard against writers until attach commits, so each shard's fill
+-- sees every row written before, and the triggers every row after.
+CREATE FUNCTION flinkml._attach_shard_triggers(m flinkml.models) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	src text := flinkml._source(m);
+	tbl text := flinkml._shard_state_name(m.source, m.name);
+	dist text;
+	disttype text;
+	args text;
+	ev text[];
+	unsafe text := pg_catalog.current_setting('citus.enable_unsafe_triggers', true);
+BEGIN
+	SELECT d.col, d.coltype INTO dist, disttype FROM flinkml._distribution_column(m.source) d;
+	IF dist IS NULL THEN
+		RAISE EXCEPTION 'flinkml: cannot attach model "%": % is a Citus table without a distribution column (a reference or local table)', m.name, src
+			USING ERRCODE = 'feature_not_supported',
+			      HINT = 'Keep such a model current with flinkml.refit().';
+	END IF;
+	EXECUTE format('CREATE TABLE %s (k %s NOT NULL, added @extschema@.linreg_state, removed @extschema@.linreg_state)',
+	               tbl, disttype);
+	EXECUTE format('SELECT pg_catalog.create_distributed_table(%L, %L, colocate_with => %L)', tbl, 'k', src);
+	-- its owner reads it (flinkml._shard_state); writers append as the
+	-- extension's owner; no one else
+	EXECUTE format('GRANT SELECT ON %s TO %s', tbl, m.owner);
+	UPDATE flinkml.models SET shard_state = tbl WHERE name = m.name;
+	args := format('%L, %L, %L, %L, %L', m.name, CASE WHEN m.intercept THEN 't' ELSE 'f' END, dist, m.target,
+	               coalesce(m.weight, ''))
+	     || (SELECT coalesce(string_agg(format(', %L', f), '' ORDER BY i), '')
+	         FROM unnest(m.features) WITH ORDINALITY u(f, i));
+	-- Citus creates a distributed table's triggers on its shards only
+	-- when told to: this trigger touches nothing but its own shard's
+	-- co-located shard, the case that setting's warning is not about
+	PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+	FOREACH ev SLICE 1 IN ARRAY ARRAY[
+		['_ins', 'INSERT', 'REFERENCING NEW TABLE AS flinkml_new_rows'],
+		['_upd', 'UPDATE', 'REFERENCING OLD TABLE AS flinkml_old_rows NEW TABLE AS flinkml_new_rows'],
+		['_del', 'DELETE', 'REFERENCING OLD TABLE AS flinkml_old_rows'],
+		['_trunc', 'TRUNCATE', '']] LOOP
+		EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_shard_statement(%s)',
+		               'flinkml_' || m.name || ev[1], ev[2], src, ev[3], args);
+	END LOOP;
+	PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', coalesce(unsafe, 'off'), true);
+	PERFORM flinkml._shard_refill(m.name);
+	UPDATE flinkml.models SET attached = true WHERE name = m.name;
+END $$;
+REVOKE ALL ON FUNCTION flinkml._attach_shard_triggers(flinkml.models) FROM PUBLIC;
+
 -- TRUNCATE: the table is empty, so is the model (a new version without
 -- rows).  Called by the trigger only, as the extension's owner, for the
 -- table it fired on.
@@ -1449,6 +1648,10 @@ DECLARE
 	ev text[];
 BEGIN
 	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name FOR NO KEY UPDATE;
+	IF flinkml._is_citus_table(m.source) THEN
+		PERFORM flinkml._attach_shard_triggers(m);
+		RETURN;
+	END IF;
 	src := flinkml._source(m);
 	-- the triggers read attribute numbers: take them from the names now
 	UPDATE flinkml.models x SET attnums = coalesce(flinkml._attnums_by_name(m), x.attnums),
@@ -1482,10 +1685,25 @@ BEGIN
 	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name FOR NO KEY UPDATE;
 	-- first: dropping the triggers of an attached model marks it stale
 	UPDATE flinkml.models SET attached = false WHERE name = m.name;
+	IF m.shard_state IS NOT NULL THEN
+		-- a distributed table's model: its state becomes a version (what
+		-- it predicts with from now on), its state table goes
+		IF m.stale IS NULL AND pg_catalog.to_regclass(m.shard_state) IS NOT NULL THEN
+			PERFORM flinkml._add_version(m, flinkml._shard_merge(m.shard_state), 'trigger');
+		END IF;
+	END IF;
+	IF flinkml._is_citus_table(m.source) THEN
+		-- Citus refuses even DROP TRIGGER IF EXISTS on a distributed table without it
+		PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+	END IF;
 	IF EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = m.source) THEN
 		FOREACH t IN ARRAY ARRAY['_ins', '_upd', '_del', '_trunc'] LOOP
 			EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'flinkml_' || m.name || t, flinkml._source(m));
 		END LOOP;
+	END IF;
+	IF m.shard_state IS NOT NULL THEN
+		EXECUTE format('DROP TABLE IF EXISTS %s', m.shard_state);
+		UPDATE flinkml.models SET shard_state = NULL WHERE name = m.name;
 	END IF;
 END $$;
 REVOKE ALL ON FUNCTION flinkml._detach_triggers(text) FROM PUBLIC;
@@ -1515,10 +1733,12 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
 	PERFORM flinkml._check_readable(m.source);
-	IF flinkml._is_citus_table(m.source) THEN
-		RAISE EXCEPTION 'flinkml: cannot attach model "%": % is a Citus table', m.name, src
+	IF flinkml._is_citus_table(m.source) AND (m.window_length IS NOT NULL OR m.levels IS NOT NULL) THEN
+		RAISE EXCEPTION 'flinkml: cannot attach model "%" to %: a Citus table keeps only models of numeric features over all its rows', m.name, src
 			USING ERRCODE = 'feature_not_supported',
-			      DETAIL = 'Citus writes its rows into shards on the workers, where a trigger would write into the worker''s own registry, not the model''s.',
+			      DETAIL = CASE WHEN m.window_length IS NOT NULL
+			                    THEN 'An event-time window needs its rows in time order, which Citus gathers on the coordinator.'
+			                    ELSE 'Its categorical features need the model''s levels on every worker.' END,
 			      HINT = 'Keep such a model current with flinkml.refit() (its fit runs on the workers).';
 	END IF;
 	IF flinkml._in_hierarchy(m.source) THEN
@@ -1526,12 +1746,20 @@ BEGIN
 			USING ERRCODE = 'wrong_object_type',
 			      HINT = 'Keep such a model current with flinkml.refit().';
 	END IF;
-	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', src);
+	-- (a Citus table: creating its triggers locks each shard instead, and
+	-- the shards' fill comes after; a lock here would be a second
+	-- connection's, which Citus would see as a deadlock with the first)
+	IF NOT flinkml._is_citus_table(m.source) THEN
+		EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', src);
+	END IF;
 	PERFORM flinkml._set_attached(m.name, true);
 	-- start exact: a fresh fit of the table as it is now
 	SELECT * INTO m FROM flinkml.models WHERE models.name = m.name;
 	PERFORM flinkml._delete_deltas(m.name);
-	IF m.window_length IS NOT NULL THEN
+	IF m.shard_state IS NOT NULL THEN
+		-- a distributed table: the merge of the shards' fits
+		s := flinkml._shard_state(m.name, 'attach');
+	ELSIF m.window_length IS NOT NULL THEN
 		PERFORM flinkml._fill_window(m);
 		SELECT * INTO m FROM flinkml.models WHERE models.name = m.name;
 		s := flinkml._window_state(m);
@@ -2202,6 +2430,13 @@ BEGIN
 				PERFORM flinkml._check_table(r.oid, coalesce(c.retyped, '{}'), c.triggers);
 			END IF;
 		END LOOP;
+		-- a distributed table's model finds its state table by the table's
+		-- name (flinkml._shard_state_name): renamed, it is lost, and says so
+		PERFORM flinkml._mark_stale(m.name, format('its distributed table was renamed to %s: the triggers on its shards no longer find the model''s state (detach and attach it again)',
+		                                           m.source::regclass))
+		FROM flinkml.models m
+		WHERE m.source = c.relid AND m.shard_state IS NOT NULL AND m.stale IS NULL
+		  AND m.shard_state IS DISTINCT FROM flinkml._shard_state_name(m.source, m.name);
 	END LOOP;
 END $$;
 REVOKE ALL ON FUNCTION flinkml._on_ddl_end() FROM PUBLIC;

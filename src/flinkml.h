@@ -78,6 +78,7 @@ extern void flinkml_check_row_values(double y, const double *x, int n, double w)
 extern Datum flinkml_coef_array(const LrModel *m);
 /* The planner hook that passes ARRAY[...] features as columns (planner.c). */
 extern void flinkml_install_planner_hook(void);
+extern bool flinkml_is_citus_relation(Oid relid);
 /* Raise the error for an LR_* result code from the core. */
 extern void *flinkml_palloc_huge(size_t size);
 /* Raise an error naming why a and b cannot be merged. */

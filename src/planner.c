@@ -266,6 +266,13 @@ is_citus_table(Oid relid)
 	return fn != NULL && fn(relid);
 }
 
+/* For the rest of flinkml: whether relid is a Citus table (false without Citus). */
+bool
+flinkml_is_citus_relation(Oid relid)
+{
+	return is_citus_table(relid);
+}
+
 static bool
 citus_walker(Node *node, void *context)
 {

@@ -667,3 +667,101 @@ flinkml_on_ddl_start(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_VOID();
 }
+
+/*
+ * flinkml._shard_state(model, op): the state of a model attached to a
+ * Citus distributed table, kept in its shard state table (see
+ * src/trigger.c), which only the extension's owner may read or write.
+ *   'read'     the merge of every shard's rows: for a caller who may read
+ *              the model (the registry's row-level security, as the caller)
+ *   'compact'  first merge each shard's rows into one (each shard in its
+ *              own worker's transaction, so a reader sees every shard whole)
+ *   'refit'    first fit each shard afresh, writers locked out meanwhile
+ *   'attach'   as 'read', for attach, whose shards the extension's owner
+ *              has just written (Citus runs a transaction's queries on a
+ *              shard through one connection per user: so the read is as
+ *              the user who wrote)
+ * For all but 'read' the caller must be allowed to change the model.
+ */
+PG_FUNCTION_INFO_V1(flinkml_shard_state);
+
+Datum
+flinkml_shard_state(PG_FUNCTION_ARGS)
+{
+	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *op = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model)};
+	bool		isnull;
+	Datum		d;
+	char	   *table;
+	Datum		result = (Datum) 0;
+	bool		result_null = true;
+	Oid			reader = flinkml_extension_owner();
+
+	if (strcmp(op, "read") != 0 && strcmp(op, "compact") != 0 && strcmp(op, "refit") != 0 &&
+		strcmp(op, "attach") != 0)
+		elog(ERROR, "flinkml._shard_state: unknown operation \"%s\"", op);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "flinkml: SPI_connect failed");
+	if (strcmp(op, "read") == 0)
+	{
+		/* as the caller: the model must be one the caller may read */
+		if (SPI_execute_with_args("SELECT m.shard_state, m.owner::pg_catalog.oid FROM flinkml.models m "
+								  "WHERE m.name OPERATOR(pg_catalog.=) $1",
+								  1, types, values, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("flinkml: model \"%s\" does not exist", model)));
+		/*
+		 * The model's owner reads its state table as itself (it holds
+		 * SELECT on it): Citus runs a transaction's queries on a shard
+		 * through one connection per user, so a read as another role after
+		 * the owner's own writes in the same transaction would be refused.
+		 */
+		reader = is_member_of_role(GetUserId(),
+								   DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2,
+																  &isnull)))
+			? GetUserId() : flinkml_extension_owner();
+	}
+	else
+	{
+		(void) gate_model(model);
+		flinkml_spi_as(flinkml_extension_owner(),
+					   "SELECT m.shard_state FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) $1",
+					   1, types, values, NULL, true);
+	}
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("flinkml: model \"%s\" is not attached to a Citus distributed table", model)));
+	table = TextDatumGetCString(d);
+	if (strcmp(op, "compact") == 0)
+		run_privileged("SELECT flinkml._shard_compact($1)", model);
+	else if (strcmp(op, "refit") == 0)
+		run_privileged("SELECT flinkml._shard_refill($1)", model);
+	{
+		Oid			ext,
+					ext_owner,
+					schema;
+		const char *nsp;
+
+		if (!flinkml_extension(&ext, &ext_owner, &schema))
+			elog(ERROR, "flinkml: the extension is not installed");
+		nsp = quote_identifier(get_namespace_name(schema));
+		if (flinkml_spi_as(reader,
+						   psprintf("SELECT flinkml._apply(NULL, %s.linreg_merge(t.added), %s.linreg_merge(t.removed)) FROM %s t",
+									nsp, nsp, table),
+						   0, NULL, NULL, NULL, strcmp(op, "read") == 0) == 1)
+		{
+			d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &result_null);
+			if (!result_null)
+				result = SPI_datumTransfer(d, false, -1);
+		}
+	}
+	SPI_finish();
+	if (result_null)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(result);
+}

@@ -48,6 +48,8 @@
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/hsearch.h"
 #include "utils/syscache.h"
@@ -469,7 +471,7 @@ extension_of_trigger(Oid fn, Oid *ext, Oid *owner, Oid *schema)
  * one event, with no WHEN condition.
  */
 static void
-check_trigger_form(const TriggerData *td, const char *model)
+check_trigger_form_named(const TriggerData *td, const char *model, const char *shard_suffix)
 {
 	const Trigger *tg = td->tg_trigger;
 	const char *suffix;
@@ -484,13 +486,20 @@ check_trigger_form(const TriggerData *td, const char *model)
 		suffix = "_del", event = TRIGGER_TYPE_DELETE;
 	else
 		suffix = "_trunc", event = TRIGGER_TYPE_TRUNCATE;
-	snprintf(want, sizeof(want), "flinkml_%s%s", model, suffix);
+	/* on a Citus shard, Citus names the trigger after the shard */
+	snprintf(want, sizeof(want), "flinkml_%s%s%s", model, suffix, shard_suffix);
 	if (strcmp(tg->tgname, want) != 0 || tg->tgtype != (TRIGGER_TYPE_AFTER | event) ||
 		tg->tgqual != NULL || tg->tgnattr != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("flinkml: trigger \"%s\" on %s was not made by flinkml.attach for model \"%s\"",
 						tg->tgname, RelationGetRelationName(td->tg_relation), model)));
+}
+
+static void
+check_trigger_form(const TriggerData *td, const char *model)
+{
+	check_trigger_form_named(td, model, "");
 }
 
 /* A statement that appended nothing: refuse a trigger that is not the model's. */
@@ -657,6 +666,297 @@ flinkml_fold_statement(PG_FUNCTION_ARGS)
 			elog(ERROR, "flinkml: appending a delta for model \"%s\" failed", model);
 		if (SPI_processed == 0)
 			check_not_appended(owner, model, relid, attnums, &c);
+	}
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * Models attached to a Citus distributed table (flinkml.attach on one).
+ *
+ * Citus runs a distributed table's triggers on its shards, on the workers,
+ * each with the statement's rows of one shard.  So such a model keeps its
+ * state where the rows are: in a table of its own, distributed like the
+ * source and co-located with it (flinkml._shard_state_name: a name made
+ * from the source table and the model, in schema flinkml, where only the
+ * extension creates tables), one row per shard and statement (k: a value
+ * of the shard's distribution column, so the row lies in the shard's hash
+ * range; added and removed: the two states).  The trigger appends to the
+ * co-located shard of that table, on the same node and in the writer's
+ * transaction: exact at commit, nothing left by a rollback, and concurrent
+ * writers never wait for each other.  The model is the merge of all its
+ * rows (flinkml._shard_state), each shard starting from a fit of its rows
+ * at attach.
+ *
+ * It trusts nothing it is given: the state table is found from the table
+ * the trigger fires on (the shard's distributed table, by Citus's
+ * metadata), not from an argument, so a trigger on another table finds no
+ * state table and does nothing.  It appends as the extension's owner.
+ *
+ * Arguments (by name: a shard's attribute numbers need not be the
+ * distributed table's): the model, "t" or "f" for the intercept, the
+ * distribution column, the target, the weight ('' for none), the features.
+ *
+ * TRUNCATE fires on the distributed table itself, on the node the
+ * statement was sent to (coordinator or worker), never on the shards:
+ * flinkml._shard_truncated empties the state table there.
+ */
+PG_FUNCTION_INFO_V1(flinkml_fold_shard_statement);
+
+/* A shard's append, kept per backend: the state table's shard and its plan. */
+typedef struct ShardTarget
+{
+	/* key: the shard the trigger fires on, and the model */
+	Oid			shard;
+	char		model[NAMEDATALEN];
+	Oid			ext;
+	Oid			target;			/* the state table's co-located shard */
+	char	   *target_name;
+	SPIPlanPtr	plan;
+} ShardTarget;
+
+static HTAB *shard_targets = NULL;
+
+/*
+ * The co-located shard of the model's state table for the shard relid, or
+ * InvalidOid when there is none (no model of this name on this table: the
+ * trigger is not a model's, or the model was detached).
+ */
+static Oid
+shard_state_target(Oid owner, Oid relid, const char *model)
+{
+	const char *name = get_rel_name(relid);
+	const char *us = name ? strrchr(name, '_') : NULL;
+	int64		shardid;
+	Oid			types[3] = {INT8OID, TEXTOID, OIDOID};
+	Datum		args[3];
+	bool		isnull;
+	Datum		d;
+
+	if (us == NULL || us[1] == '\0' || strspn(us + 1, "0123456789") != strlen(us + 1))
+		return InvalidOid;		/* not a shard's name */
+	shardid = strtoll(us + 1, NULL, 10);
+	args[0] = Int64GetDatum(shardid);
+	args[1] = CStringGetTextDatum(model);
+	args[2] = ObjectIdGetDatum(relid);
+	/* Citus's own functions and catalogs, all in pg_catalog */
+	if (flinkml_spi_as(owner,
+					   "SELECT pg_catalog.to_regclass(pg_catalog.shard_name(s2.logicalrelid, s2.shardid))::pg_catalog.oid "
+					   "FROM pg_catalog.pg_dist_shard s1 JOIN pg_catalog.pg_dist_shard s2 "
+					   "ON s2.logicalrelid::pg_catalog.oid OPERATOR(pg_catalog.=) "
+					   "pg_catalog.to_regclass(flinkml._shard_state_name(s1.logicalrelid, $2))::pg_catalog.oid "
+					   "AND s2.shardminvalue OPERATOR(pg_catalog.=) s1.shardminvalue "
+					   "WHERE s1.shardid OPERATOR(pg_catalog.=) $1 "
+					   "AND pg_catalog.to_regclass(pg_catalog.shard_name(s1.logicalrelid, s1.shardid))::pg_catalog.oid "
+					   "OPERATOR(pg_catalog.=) $3",
+					   3, types, args, NULL, true) != 1)
+		return InvalidOid;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? InvalidOid : DatumGetObjectId(d);
+}
+
+/* A column of the shard by name, as attnum_arg checks it; false if unusable. */
+static bool
+attnum_by_name(Relation rel, const char *column, bool zero_ok, AttrNumber *out)
+{
+	AttrNumber	a;
+
+	*out = 0;
+	if (column[0] == '\0')
+		return zero_ok;
+	a = get_attnum(RelationGetRelid(rel), column);
+	if (a == InvalidAttrNumber)
+		return false;
+	return attnum_arg(psprintf("%d", a), RelationGetDescr(rel), zero_ok, false, out);
+}
+
+/* The distribution column's value in the first row of a transition table. */
+static bool
+first_key(Tuplestorestate *ts, TupleDesc desc, AttrNumber key, Datum *out)
+{
+	TupleTableSlot *slot;
+	bool		found = false;
+	bool		isnull = true;
+
+	if (ts == NULL)
+		return false;
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	tuplestore_rescan(ts);
+	if (tuplestore_gettupleslot(ts, true, false, slot))
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, key - 1);
+		Datum		v = slot_getattr(slot, key, &isnull);
+
+		if (!isnull)
+		{
+			*out = datumCopy(v, att->attbyval, att->attlen);
+			found = true;
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	return found;
+}
+
+/* The cached append for this shard and model, looked up afresh when its target is gone. */
+static ShardTarget *
+shard_target(Oid ext, Oid owner, Oid schema, Relation rel, const char *model, AttrNumber key)
+{
+	ShardTarget key_;
+	ShardTarget *e;
+	bool		found;
+	Oid			target;
+	Oid			types[3];
+	MemoryContext old;
+
+	if (shard_targets == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = offsetof(ShardTarget, ext);
+		ctl.entrysize = sizeof(ShardTarget);
+		shard_targets = hash_create("flinkml shard targets", 16, &ctl, HASH_ELEM | HASH_BLOBS);
+	}
+	memset(&key_, 0, sizeof(key_));
+	key_.shard = RelationGetRelid(rel);
+	strlcpy(key_.model, model, NAMEDATALEN);
+	e = hash_search(shard_targets, &key_, HASH_ENTER, &found);
+	if (found && e->ext == ext && e->target_name != NULL)
+	{
+		const char *now = get_rel_name(e->target);
+
+		/* the same state table still (a detach and attach make a new one) */
+		if (now != NULL && strcmp(now, e->target_name) == 0)
+			return e;
+	}
+	if (found && e->plan)
+		SPI_freeplan(e->plan);
+	if (found && e->target_name)
+		pfree(e->target_name);
+	e->plan = NULL;
+	e->target_name = NULL;
+	e->ext = ext;
+	target = shard_state_target(owner, key_.shard, model);
+	if (!OidIsValid(target))
+		return NULL;
+	types[0] = TupleDescAttr(RelationGetDescr(rel), key - 1)->atttypid;
+	types[1] = types[2] = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("linreg_state"),
+										  ObjectIdGetDatum(schema));
+	e->plan = SPI_prepare(psprintf("INSERT INTO %s (k, added, removed) VALUES ($1, $2, $3)",
+								   quote_qualified_identifier(get_namespace_name(get_rel_namespace(target)),
+															  get_rel_name(target))),
+						  3, types);
+	if (e->plan == NULL || SPI_keepplan(e->plan) != 0)
+		elog(ERROR, "flinkml: cannot prepare the shard state append for model \"%s\"", model);
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	e->target_name = pstrdup(get_rel_name(target));
+	MemoryContextSwitchTo(old);
+	e->target = target;
+	return e;
+}
+
+Datum
+flinkml_fold_shard_statement(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Trigger    *tg;
+	Relation	rel;
+	const char *model;
+	Columns		c;
+	AttrNumber	key;
+	LrState    *added = NULL,
+			   *removed = NULL;
+	Oid			ext,
+				owner,
+				schema;
+	bool		usable;
+	ShardTarget *t;
+	Datum		k;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
+		!TRIGGER_FIRED_AFTER(td->tg_event))
+		elog(ERROR, "flinkml_fold_shard_statement: not called as an AFTER ... FOR EACH STATEMENT trigger");
+	tg = td->tg_trigger;
+	if (tg->tgnargs < 5)
+		elog(ERROR, "flinkml_fold_shard_statement: trigger arguments missing");
+	model = tg->tgargs[0];
+	rel = td->tg_relation;
+	{
+		/* a shard's trigger is named after the shard: _<shard id> */
+		const char *us = strrchr(RelationGetRelationName(rel), '_');
+
+		check_trigger_form_named(td, model,
+								 flinkml_is_citus_relation(RelationGetRelid(rel)) || us == NULL ? "" : us);
+	}
+	extension_of_trigger(fcinfo->flinfo->fn_oid, &ext, &owner, &schema);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "flinkml: SPI_connect failed");
+	if (flinkml_is_citus_relation(RelationGetRelid(rel)))
+	{
+		/* the distributed table: only TRUNCATE fires here */
+		if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+		{
+			Oid			argtypes[2] = {TEXTOID, OIDOID};
+			Datum		args[2] = {CStringGetTextDatum(model), ObjectIdGetDatum(RelationGetRelid(rel))};
+
+			flinkml_spi_as(owner, "SELECT flinkml._shard_truncated($1, $2)", 2, argtypes, args, NULL, false);
+		}
+		SPI_finish();
+		return PointerGetDatum(NULL);
+	}
+	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+	{
+		SPI_finish();			/* a shard alone: Citus's own business */
+		return PointerGetDatum(NULL);
+	}
+
+	memset(&c, 0, sizeof(c));
+	c.intercept = tg->tgargs[1][0] == 't';
+	c.nfeat = tg->tgnargs - 5;
+	c.feat = palloc(sizeof(AttrNumber) * (c.nfeat + 1));
+	c.model = model;
+	usable = attnum_by_name(rel, tg->tgargs[2], false, &key) &&
+		attnum_by_name(rel, tg->tgargs[3], false, &c.target) &&
+		attnum_by_name(rel, tg->tgargs[4], true, &c.weight);
+	for (int j = 0; usable && j < c.nfeat; j++)
+		usable = attnum_by_name(rel, tg->tgargs[5 + j], false, &c.feat[j]);
+	if (!usable)
+	{
+		/*
+		 * A column of the model is no longer the table's: the event trigger
+		 * on the coordinator marked the model stale when it was dropped or
+		 * retyped, so there is nothing left to keep exact.
+		 */
+		SPI_finish();
+		return PointerGetDatum(NULL);
+	}
+	c.nx = c.nfeat;
+	t = shard_target(ext, owner, schema, rel, model, key);
+	if (t == NULL)
+	{
+		SPI_finish();			/* no such model on this table */
+		return PointerGetDatum(NULL);
+	}
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		fold_table(td->tg_newtable, RelationGetDescr(rel), &c, &added, NULL, false);
+	if (TRIGGER_FIRED_BY_DELETE(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		fold_table(td->tg_oldtable, RelationGetDescr(rel), &c, &removed, NULL, true);
+	if ((added || removed) &&
+		(first_key(td->tg_newtable, RelationGetDescr(rel), key, &k) ||
+		 first_key(td->tg_oldtable, RelationGetDescr(rel), key, &k)))
+	{
+		Datum		args[3] = {k, PointerGetDatum(added), PointerGetDatum(removed)};
+		char		nulls[3] = {' ', added ? ' ' : 'n', removed ? ' ' : 'n'};
+		Oid			save_user;
+		int			save_sec;
+		int			rc;
+
+		GetUserIdAndSecContext(&save_user, &save_sec);
+		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+		rc = SPI_execute_plan(t->plan, args, nulls, false, 0);
+		SetUserIdAndSecContext(save_user, save_sec);
+		if (rc != SPI_OK_INSERT)
+			elog(ERROR, "flinkml: appending to the shard state of model \"%s\" failed", model);
 	}
 	SPI_finish();
 	return PointerGetDatum(NULL);

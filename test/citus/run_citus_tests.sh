@@ -16,7 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 2
 REPO=$(pwd -P)
 export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 PORT=${FLINKML_CITUS_PORT:-55410}
-TESTS=(citus_aggregates citus_registry)
+TESTS=(citus_aggregates citus_registry citus_attach)
 
 out=$(bash test/citus/build_citus.sh 2>&1)
 rc=$?
