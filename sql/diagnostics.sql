@@ -301,7 +301,8 @@ FROM dg_infl i JOIN dg_fit f USING (fit) GROUP BY i.fit ORDER BY i.fit;
 SELECT i.fit, count(*) AS null_rows, bool_and(s.w = 0) AS all_zero_weight
 FROM dg_infl i JOIN dg_synth s USING (id) WHERE i.hat IS NULL GROUP BY i.fit ORDER BY i.fit;
 
--- Breusch-Pagan, White, Durbin-Watson.  lmtest's dwtest mishandles the
+-- Breusch-Pagan, White (on D: the aliased auxiliary columns lower df, as
+-- R's auxiliary rank), Durbin-Watson.  lmtest's dwtest mishandles the
 -- aliased column of D (its p value comes from a singular X'X); the
 -- reference for D is A's (same column space).
 CREATE TABLE dg_tests AS
@@ -312,7 +313,15 @@ SELECT 'bp0_' || f.fit, (linreg_bptest(f.model, s.y, dg_row_x(f.fit, s), false))
 FROM dg_fit f, dg_synth s WHERE f.fit IN ('A', 'C', 'D') GROUP BY f.fit
 UNION ALL
 SELECT 'white_' || f.fit, (linreg_white_test(f.model, s.y, dg_row_x(f.fit, s))).*
-FROM dg_fit f, dg_synth s WHERE f.fit IN ('A', 'C') GROUP BY f.fit
+FROM dg_fit f, dg_synth s WHERE f.fit IN ('A', 'C', 'D') GROUP BY f.fit
+UNION ALL
+-- too few rows: y ~ x1 + x2 on 3 rows (no residual: NULL where R gives NaN), on 4
+SELECT 'bp' || k, (t.b).* FROM (SELECT k, (SELECT linreg_bptest(m.model, s.y, ARRAY[s.x1, s.x2])
+        FROM (SELECT linreg_fit(y, ARRAY[x1, x2]) AS model FROM dg_synth WHERE id <= k) m, dg_synth s
+        WHERE s.id <= k) AS b FROM (VALUES (3), (4)) v(k)) t
+UNION ALL
+SELECT 'bp04', (linreg_bptest(m.model, s.y, ARRAY[s.x1, s.x2], false)).*
+FROM (SELECT linreg_fit(y, ARRAY[x1, x2]) AS model FROM dg_synth WHERE id <= 4) m, dg_synth s WHERE s.id <= 4
 UNION ALL
 SELECT 'dw_' || f.fit, d.statistic, NULL, d.p_value
 FROM (SELECT f.fit, linreg_dwtest(f.model, s.y, dg_row_x(f.fit, s), s.id, false ORDER BY s.id) AS d
@@ -540,8 +549,9 @@ SELECT (d).statistic, (d).p_value IS NULL AS p_null, (d).n, (d).exact
 FROM (SELECT linreg_dwtest(m.model, s.y, ARRAY[s.x1], s.id ORDER BY s.id) AS d
       FROM (SELECT linreg_fit(y, ARRAY[x1]) AS model FROM dg_synth WHERE id <= 2) m, dg_synth s
       WHERE s.id <= 2) t;
--- no residual degrees of freedom left for the eigenvalues (n = rank): no p value
-SELECT (d).p_value IS NULL AS p_null, (d).n, (d).exact
+-- no residual degrees of freedom (n = rank): every residual 0, no statistic
+-- (R: NaN), no p value
+SELECT (d).statistic IS NULL AS statistic_null, (d).p_value IS NULL AS p_null, (d).n, (d).exact
 FROM (SELECT linreg_dwtest(m.model, s.y, ARRAY[s.x1, s.x2], s.id ORDER BY s.id) AS d
       FROM (SELECT linreg_fit(y, ARRAY[x1, x2]) AS model FROM dg_synth WHERE id <= 3) m, dg_synth s
       WHERE s.id <= 3) t;

@@ -595,7 +595,12 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag, bool weighted)
 	if (flag)
 		ex->z[q - 1] = PG_GETARG_BOOL(4) ? 1.0 : 0.0;
 	{
-		double		e = lr_diag_resid_fast(&c->diag, y, x);
+		/*
+		 * Without residual degrees of freedom the fit interpolates its rows:
+		 * every residual is 0 (what is left is rounding), and the statistic
+		 * is 0/0, NULL (R: NaN).
+		 */
+		double		e = c->diag.df_resid > 0 ? lr_diag_resid_fast(&c->diag, y, x) : 0.0;
 		double		u = e * e;
 
 		if (!lr_value_ok(u))

@@ -1206,7 +1206,8 @@ void
 lr_dw_add(LrDW *w, const LrDiag *d, double y, const double *x)
 {
 	int			k = w->k;
-	double		e = dd_to_double(lr_diag_resid(d, y, x));
+	/* no residual df: the residuals are 0 but for rounding (the statistic is then 0/0) */
+	double		e = d->df_resid > 0 ? dd_to_double(lr_diag_resid(d, y, x)) : 0.0;
 
 	lr_diag_point(d, x, w->zs);
 	for (int a = 0; a < k; a++)
