@@ -19,7 +19,10 @@
 -- 2. Everything else against R 4.2 (car::vif, anova, influence.measures,
 --    lmtest::bptest, dwtest) on test/data/stats/synth.csv, reference values
 --    in test/data/diag/ref_*.csv from make_reference.R: weighted,
---    no-intercept and rank-deficient fits; 1e-10 relative.
+--    no-intercept and rank-deficient fits; 1e-10 relative.  Durbin-Watson's
+--    exact p value against a 40-digit mpmath computation
+--    (test/data/diag/make_dw_exact.py, ref_dw_exact.csv), 1e-12 relative,
+--    since R's own (pan, 15 iterations) carries fewer digits.
 -- 3. NULL where R gives NA, errors naming the problem on bad input.
 --
 
@@ -298,7 +301,8 @@ FROM dg_infl i JOIN dg_fit f USING (fit) GROUP BY i.fit ORDER BY i.fit;
 SELECT i.fit, count(*) AS null_rows, bool_and(s.w = 0) AS all_zero_weight
 FROM dg_infl i JOIN dg_synth s USING (id) WHERE i.hat IS NULL GROUP BY i.fit ORDER BY i.fit;
 
--- Breusch-Pagan, White, Durbin-Watson.  lmtest's dwtest mishandles the
+-- Breusch-Pagan, White (on D: the aliased auxiliary columns lower df, as
+-- R's auxiliary rank), Durbin-Watson.  lmtest's dwtest mishandles the
 -- aliased column of D (its p value comes from a singular X'X); the
 -- reference for D is A's (same column space).
 CREATE TABLE dg_tests AS
@@ -309,23 +313,113 @@ SELECT 'bp0_' || f.fit, (linreg_bptest(f.model, s.y, dg_row_x(f.fit, s), false))
 FROM dg_fit f, dg_synth s WHERE f.fit IN ('A', 'C', 'D') GROUP BY f.fit
 UNION ALL
 SELECT 'white_' || f.fit, (linreg_white_test(f.model, s.y, dg_row_x(f.fit, s))).*
-FROM dg_fit f, dg_synth s WHERE f.fit IN ('A', 'C') GROUP BY f.fit
+FROM dg_fit f, dg_synth s WHERE f.fit IN ('A', 'C', 'D') GROUP BY f.fit
+UNION ALL
+-- too few rows: y ~ x1 + x2 on 3 rows (no residual: NULL where R gives NaN), on 4
+SELECT 'bp' || k, (t.b).* FROM (SELECT k, (SELECT linreg_bptest(m.model, s.y, ARRAY[s.x1, s.x2])
+        FROM (SELECT linreg_fit(y, ARRAY[x1, x2]) AS model FROM dg_synth WHERE id <= k) m, dg_synth s
+        WHERE s.id <= k) AS b FROM (VALUES (3), (4)) v(k)) t
+UNION ALL
+SELECT 'bp04', (linreg_bptest(m.model, s.y, ARRAY[s.x1, s.x2], false)).*
+FROM (SELECT linreg_fit(y, ARRAY[x1, x2]) AS model FROM dg_synth WHERE id <= 4) m, dg_synth s WHERE s.id <= 4
 UNION ALL
 SELECT 'dw_' || f.fit, d.statistic, NULL, d.p_value
-FROM (SELECT f.fit, linreg_dwtest(f.model, s.y, dg_row_x(f.fit, s), s.id ORDER BY s.id) AS d
+FROM (SELECT f.fit, linreg_dwtest(f.model, s.y, dg_row_x(f.fit, s), s.id, false ORDER BY s.id) AS d
       FROM dg_fit f, dg_synth s WHERE f.fit IN ('A', 'C', 'D') GROUP BY f.fit) f,
      LATERAL (SELECT (f.d).*) d
 UNION ALL
 SELECT 'dwx1_' || f.fit, d.statistic, NULL, d.p_value
-FROM (SELECT f.fit, linreg_dwtest(f.model, s.y, dg_row_x(f.fit, s), s.x1 ORDER BY s.x1) AS d
+FROM (SELECT f.fit, linreg_dwtest(f.model, s.y, dg_row_x(f.fit, s), s.x1, false ORDER BY s.x1) AS d
       FROM dg_fit f, dg_synth s WHERE f.fit IN ('A', 'C', 'D') GROUP BY f.fit) f,
      LATERAL (SELECT (f.d).*) d;
 SELECT r.case_, dg_ok(t.statistic, r.statistic) AS statistic_ok, dg_ok(t.df, r.df) AS df_ok,
        dg_ok(t.p_value, r.p_value) AS p_ok
-FROM (SELECT case_, statistic, df, p_value FROM dg_ref_tests WHERE case_ NOT IN ('dw_D', 'dwx1_D')
+FROM (SELECT case_, statistic, df, p_value FROM dg_ref_tests
+      WHERE case_ NOT IN ('dw_D', 'dwx1_D') AND case_ !~ '^(bw|whitew|dwexact)'
       UNION ALL SELECT replace(case_, '_A', '_D'), statistic, df, p_value FROM dg_ref_tests
       WHERE case_ IN ('dw_A', 'dwx1_A')) r
 LEFT JOIN dg_tests t USING (case_) ORDER BY r.case_;
+
+-- Weighted fits (lmtest::bptest of a weighted lm): B (with intercept) and E
+-- (through the origin), the model's weights row by row.  The four rows of
+-- weight 0 are left out, as in the fit; the references are R's on the fits
+-- without them (make_reference.R: lmtest counts them in the studentised
+-- denominator; its figure with them, bwR_B, differs, as shown).
+CREATE TABLE dg_wtests AS
+SELECT 'bw_' || f.fit AS case_, (linreg_bptest(f.model, s.y, dg_row_x(f.fit, s), true, s.w)).*
+FROM dg_fit f, dg_synth s WHERE f.fit IN ('B', 'E') GROUP BY f.fit
+UNION ALL
+SELECT 'bw0_' || f.fit, (linreg_bptest(f.model, s.y, dg_row_x(f.fit, s), false, s.w)).*
+FROM dg_fit f, dg_synth s WHERE f.fit IN ('B', 'E') GROUP BY f.fit
+UNION ALL
+SELECT 'whitew_B', (linreg_white_test(f.model, s.y, dg_row_x(f.fit, s), true, s.w)).*
+FROM dg_fit f, dg_synth s WHERE f.fit = 'B'
+UNION ALL
+SELECT 'whitew0_B', (linreg_white_test(f.model, s.y, dg_row_x(f.fit, s), false, s.w)).*
+FROM dg_fit f, dg_synth s WHERE f.fit = 'B';
+SELECT r.case_, dg_ok(t.statistic, r.statistic) AS statistic_ok, dg_ok(t.df, r.df) AS df_ok,
+       dg_ok(t.p_value, r.p_value) AS p_ok
+FROM dg_ref_tests r LEFT JOIN dg_wtests t USING (case_)
+WHERE r.case_ ~ '^(bw|whitew)' AND r.case_ <> 'bwR_B' ORDER BY r.case_;
+-- lmtest's figure with the zero-weight rows in its denominator
+SELECT round((r.statistic / t.statistic)::numeric, 6) AS lmtest_with_zero_weight_rows_over_flinkml
+FROM dg_ref_tests r, dg_wtests t WHERE r.case_ = 'bwR_B' AND t.case_ = 'bw_B';
+-- weights all 1: the weighted form is the unweighted test
+SELECT dg_ok((w.b).statistic, (u.b).statistic, 1e-12) AS bp_ok, dg_ok((w.wt).statistic, (u.wt).statistic, 1e-12) AS white_ok
+FROM (SELECT linreg_bptest(f.model, s.y, dg_row_x(f.fit, s), true, 1.0) AS b,
+             linreg_white_test(f.model, s.y, dg_row_x(f.fit, s), false, 1) AS wt
+      FROM dg_fit f, dg_synth s WHERE f.fit = 'A') w,
+     (SELECT linreg_bptest(f.model, s.y, dg_row_x(f.fit, s)) AS b,
+             linreg_white_test(f.model, s.y, dg_row_x(f.fit, s), false) AS wt
+      FROM dg_fit f, dg_synth s WHERE f.fit = 'A') u;
+
+-- Durbin-Watson's exact p value (dwtest's default below 100 rows) against an
+-- independent reference: test/data/diag/make_dw_exact.py (mpmath, 40
+-- digits: exact residuals, the eigenvalues of M A M, Imhof's integral by two
+-- quadratures) -- 1e-12 relative.  Fits A and C (and D, A's column space
+-- with an aliased column) in id and x1 order; y ~ x1 on the first 4 and 5
+-- rows; y ~ 0 + x1 + x2 on the first 12.
+CREATE TABLE dg_ref_dw_exact (case_ text, n int, rank int, statistic float8, p_value float8);
+\copy dg_ref_dw_exact FROM 'test/data/diag/ref_dw_exact.csv' WITH (FORMAT csv, HEADER)
+CREATE TABLE dg_dw_exact AS
+SELECT 'dw_' || f.fit AS case_, (d).*
+FROM (SELECT f.fit, linreg_dwtest(f.model, s.y, dg_row_x(f.fit, s), s.id ORDER BY s.id) AS d
+      FROM dg_fit f, dg_synth s WHERE f.fit IN ('A', 'C', 'D') GROUP BY f.fit) f
+UNION ALL
+SELECT 'dwx1_' || f.fit, (d).*
+FROM (SELECT f.fit, linreg_dwtest(f.model, s.y, dg_row_x(f.fit, s), s.x1 ORDER BY s.x1) AS d
+      FROM dg_fit f, dg_synth s WHERE f.fit IN ('A', 'C', 'D') GROUP BY f.fit) f
+UNION ALL
+SELECT 'dw' || k, (d).*
+FROM (SELECT k, (SELECT linreg_dwtest(m.model, s.y, ARRAY[s.x1], s.id::float8 ORDER BY s.id)
+                 FROM (SELECT linreg_fit(y, ARRAY[x1]) AS model FROM dg_synth WHERE id <= k) m, dg_synth s
+                 WHERE s.id <= k) AS d
+      FROM (VALUES (4), (5)) v(k)) t
+UNION ALL
+SELECT 'dw12_C', (linreg_dwtest(m.model, s.y, ARRAY[s.x1, s.x2], s.id ORDER BY s.id)).*
+FROM (SELECT linreg_fit_noint(y, ARRAY[x1, x2]) AS model FROM dg_synth WHERE id <= 12) m, dg_synth s
+WHERE s.id <= 12;
+SELECT r.case_, t.n = r.n AS n_ok, t.exact, dg_ok(t.statistic, r.statistic, 1e-13) AS statistic_ok,
+       dg_ok(t.p_value, r.p_value, 1e-12) AS p_ok
+FROM (SELECT * FROM dg_ref_dw_exact UNION ALL
+      SELECT replace(case_, '_A', '_D'), n, rank, statistic, p_value FROM dg_ref_dw_exact WHERE case_ LIKE '%\_A')
+     r LEFT JOIN dg_dw_exact t USING (case_) ORDER BY r.case_;
+-- R's dwtest() itself (Farebrother's pan, 15 iterations by default) agrees
+-- to its own accuracy: about 1e-8 on 60 rows, 1e-13 on 5, but 2% on 4 rows
+-- (two eigenvalues: there the probability has the closed form
+-- (2/pi) atan(sqrt(-nu2/nu1)), which the reference checks; pan with 1000
+-- iterations reaches 4e-6).  The relative differences, bucketed:
+SELECT r.case_, CASE WHEN abs(t.p_value - r.p_value) <= 1e-12 * r.p_value THEN '<= 1e-12'
+                     WHEN abs(t.p_value - r.p_value) <= 1e-7 * r.p_value THEN '<= 1e-7'
+                     ELSE round((abs(t.p_value - r.p_value) / r.p_value)::numeric, 3)::text END AS rel_diff
+FROM (SELECT replace(replace(replace(case_, 'dwexactx1', 'dwx1'), 'dwexact_', 'dw_'), 'dwexact', 'dw') AS case_,
+             p_value
+      FROM dg_ref_tests WHERE case_ LIKE 'dwexact%') r
+JOIN dg_dw_exact t USING (case_) ORDER BY r.case_;
+-- exact => true: the same (beyond 100 rows and false below: see dg_big below)
+SELECT (d).exact, dg_ok((d).p_value, (SELECT p_value FROM dg_ref_dw_exact WHERE case_ = 'dw_A'), 1e-12) AS p_ok
+FROM (SELECT linreg_dwtest(f.model, s.y, dg_row_x(f.fit, s), s.id, true ORDER BY s.id) AS d
+      FROM dg_fit f, dg_synth s WHERE f.fit = 'A') t;
 
 -- Parallel: the heteroskedasticity aggregates combine partial states
 CREATE TABLE dg_big AS
@@ -334,25 +428,39 @@ SELECT g AS id, (g % 17)::float8 AS x1, ((g * 7) % 23)::float8 AS x2,
 FROM generate_series(1, 60000) g;
 ANALYZE dg_big;
 CREATE TABLE dg_big_model AS SELECT linreg_fit(y, ARRAY[x1, x2]) AS model FROM dg_big;
+CREATE TABLE dg_big_wmodel AS SELECT linreg_fit(y, ARRAY[x1, x2], 1 + id % 3) AS model FROM dg_big;
 SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 EXPLAIN (COSTS OFF) SELECT linreg_bptest((SELECT model FROM dg_big_model), y, ARRAY[x1, x2]) FROM dg_big;
 CREATE TABLE dg_par AS
 SELECT linreg_bptest((SELECT model FROM dg_big_model), y, ARRAY[x1, x2]) AS bp,
-       linreg_white_test((SELECT model FROM dg_big_model), y, ARRAY[x1, x2]) AS wt
+       linreg_white_test((SELECT model FROM dg_big_model), y, ARRAY[x1, x2]) AS wt,
+       linreg_bptest((SELECT model FROM dg_big_wmodel), y, ARRAY[x1, x2], true, 1 + id % 3) AS bpw,
+       linreg_white_test((SELECT model FROM dg_big_wmodel), y, ARRAY[x1, x2], true, 1 + id % 3) AS wtw
 FROM dg_big;
 RESET max_parallel_workers_per_gather;
 SET max_parallel_workers_per_gather = 0;
 CREATE TABLE dg_ser AS
 SELECT linreg_bptest((SELECT model FROM dg_big_model), y, ARRAY[x1, x2]) AS bp,
-       linreg_white_test((SELECT model FROM dg_big_model), y, ARRAY[x1, x2]) AS wt
+       linreg_white_test((SELECT model FROM dg_big_model), y, ARRAY[x1, x2]) AS wt,
+       linreg_bptest((SELECT model FROM dg_big_wmodel), y, ARRAY[x1, x2], true, 1 + id % 3) AS bpw,
+       linreg_white_test((SELECT model FROM dg_big_wmodel), y, ARRAY[x1, x2], true, 1 + id % 3) AS wtw
 FROM dg_big;
 RESET max_parallel_workers_per_gather;
 RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size;
 SELECT dg_ok((p.bp).statistic, (s.bp).statistic, 1e-12) AND (p.bp).df = (s.bp).df AS bp_parallel_ok,
        dg_ok((p.wt).statistic, (s.wt).statistic, 1e-12) AND (p.wt).df = (s.wt).df AS white_parallel_ok,
+       dg_ok((p.bpw).statistic, (s.bpw).statistic, 1e-12) AS bpw_parallel_ok,
+       dg_ok((p.wtw).statistic, (s.wtw).statistic, 1e-12) AS whitew_parallel_ok,
        (s.bp).df AS bp_df, (s.wt).df AS white_df
 FROM dg_par p, dg_ser s;
+-- Durbin-Watson from 100 rows: the normal approximation unless exact => true
+-- (at most 2000 rows)
+SELECT (linreg_dwtest(m.model, b.y, ARRAY[b.x1, b.x2], b.id ORDER BY b.id)).exact AS default_exact,
+       (linreg_dwtest(m.model, b.y, ARRAY[b.x1, b.x2], b.id, true ORDER BY b.id)).exact AS asked_exact,
+       (linreg_dwtest(m.model, b.y, ARRAY[b.x1, b.x2], b.id, NULL ORDER BY b.id)).exact AS null_exact
+FROM (SELECT linreg_fit(y, ARRAY[x1, x2]) AS model FROM dg_big WHERE id <= 150) m, dg_big b WHERE b.id <= 150;
+SELECT linreg_dwtest((SELECT model FROM dg_big_model), y, ARRAY[x1, x2], id, true ORDER BY id) FROM dg_big;
 
 -- Groups: a hash aggregate's states (batched or flat, within a quarter of
 -- work_mem) give what each group gives alone
@@ -392,10 +500,15 @@ SELECT linreg_influence(model, NULL, ARRAY[1, 2, 3]) IS NULL AS null_y,
        linreg_influence(model, 1, ARRAY[1, 2, 3], NULL) IS NULL AS null_w,
        linreg_influence(model, 1, ARRAY[1, 2, 3], 0) IS NULL AS zero_weight
 FROM dg_fit WHERE fit = 'A';
--- NULL rows are skipped by the tests
-SELECT (linreg_dwtest(f.model, s.y, CASE WHEN s.id % 10 = 0 THEN NULL ELSE dg_row_x(f.fit, s) END,
-                      s.id ORDER BY s.id)).skipped AS dw_skipped
-FROM dg_fit f, dg_synth s WHERE f.fit = 'A' GROUP BY f.fit;
+-- NULL rows are skipped by the tests (the model fitted without them, as lm's na.omit)
+SELECT (d).skipped AS dw_skipped, (d).n AS dw_n
+FROM (SELECT linreg_dwtest(m.model, s.y, CASE WHEN s.id % 10 = 0 THEN NULL ELSE dg_row_x('A', s) END,
+                           s.id ORDER BY s.id) AS d
+      FROM (SELECT linreg_fit(y, CASE WHEN id % 10 = 0 THEN NULL ELSE ARRAY[x1, x2, g] END) AS model
+            FROM dg_synth) m, dg_synth s) t;
+-- Durbin-Watson tests the residuals of the model's own rows: other rows are an error
+SELECT linreg_dwtest(f.model, s.y, dg_row_x(f.fit, s), s.id ORDER BY s.id)
+FROM dg_fit f, dg_synth s WHERE f.fit = 'A' AND s.id > 5 GROUP BY f.fit;
 -- leverage 1: a point fixed by its own term; R gives NaN (NULL here) for all but the hat value
 CREATE TABLE dg_lev AS SELECT * FROM (VALUES (1.0::float8, 0.0::float8, 0.0::float8), (2, 1, 0), (2.5, 2, 0),
                                              (4, 3, 0), (5, 4, 1)) v(y, x1, x2);
@@ -424,11 +537,36 @@ SELECT linreg_dwtest(f.model, s.y, dg_row_x(f.fit, s), s.id ORDER BY s.id)
 FROM dg_fit f, dg_synth s WHERE f.fit = 'B' GROUP BY f.fit;
 SELECT linreg_bptest(f.model, s.y, dg_row_x(f.fit, s))
 FROM dg_fit f, dg_synth s WHERE f.fit = 'B' GROUP BY f.fit;
--- too few rows for the approximate p value: the statistic, a NULL p value (R: 1, with a warning)
-SELECT (d).statistic IS NOT NULL AS has_statistic, (d).p_value IS NULL AS p_null, (d).n
-FROM (SELECT linreg_dwtest(m.model, s.y, ARRAY[s.x1], s.id ORDER BY s.id) AS d
+-- too few rows for the approximate p value (below max(5, rank)): the
+-- statistic, a NULL p value (R: 1, with a warning); the exact p value of
+-- these 4 rows is above (dw4)
+SELECT (d).statistic IS NOT NULL AS has_statistic, (d).p_value IS NULL AS p_null, (d).n, (d).exact
+FROM (SELECT linreg_dwtest(m.model, s.y, ARRAY[s.x1], s.id, false ORDER BY s.id) AS d
       FROM (SELECT linreg_fit(y, ARRAY[x1]) AS model FROM dg_synth WHERE id <= 4) m, dg_synth s
       WHERE s.id <= 4) t;
+-- below 3 rows no p value at all (R: 1, with a warning)
+SELECT (d).statistic, (d).p_value IS NULL AS p_null, (d).n, (d).exact
+FROM (SELECT linreg_dwtest(m.model, s.y, ARRAY[s.x1], s.id ORDER BY s.id) AS d
+      FROM (SELECT linreg_fit(y, ARRAY[x1]) AS model FROM dg_synth WHERE id <= 2) m, dg_synth s
+      WHERE s.id <= 2) t;
+-- no residual degrees of freedom (n = rank): every residual 0, no statistic
+-- (R: NaN), no p value
+SELECT (d).statistic IS NULL AS statistic_null, (d).p_value IS NULL AS p_null, (d).n, (d).exact
+FROM (SELECT linreg_dwtest(m.model, s.y, ARRAY[s.x1, s.x2], s.id ORDER BY s.id) AS d
+      FROM (SELECT linreg_fit(y, ARRAY[x1, x2]) AS model FROM dg_synth WHERE id <= 3) m, dg_synth s
+      WHERE s.id <= 3) t;
+-- weighted Breusch-Pagan: a negative weight, a NULL weight (the row skipped), NULL studentize
+SELECT linreg_bptest(f.model, s.y, dg_row_x(f.fit, s), true, CASE WHEN s.id = 3 THEN -1 ELSE s.w END)
+FROM dg_fit f, dg_synth s WHERE f.fit = 'B' GROUP BY f.fit;
+SELECT (linreg_bptest(f.model, s.y, dg_row_x(f.fit, s), true, CASE WHEN s.id = 3 THEN NULL ELSE s.w END)).statistic
+     = (linreg_bptest(f.model, s.y, dg_row_x(f.fit, s), true, CASE WHEN s.id = 3 THEN 0 ELSE s.w END)).statistic
+       AS null_weight_skipped
+FROM dg_fit f, dg_synth s WHERE f.fit = 'B' GROUP BY f.fit;
+SELECT linreg_white_test(f.model, s.y, dg_row_x(f.fit, s), NULL, s.w) FROM dg_fit f, dg_synth s
+WHERE f.fit = 'B' GROUP BY f.fit;
+-- exact must not change between rows
+SELECT linreg_dwtest(f.model, s.y, dg_row_x(f.fit, s), s.id, s.id > 30 ORDER BY s.id)
+FROM dg_fit f, dg_synth s WHERE f.fit = 'A' GROUP BY f.fit;
 -- one regressor without intercept: no auxiliary regression (as bptest)
 SELECT linreg_bptest(m.model, s.y, ARRAY[s.x1])
 FROM (SELECT linreg_fit_noint(y, ARRAY[x1]) AS model FROM dg_synth) m, dg_synth s;

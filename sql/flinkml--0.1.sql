@@ -2531,6 +2531,12 @@ CREATE FUNCTION linreg_white_accum(linreg_state, linreg, float8, float8[]) RETUR
 	AS 'MODULE_PATHNAME', 'linreg_white_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION linreg_white_accum(linreg_state, linreg, float8, float8[], boolean) RETURNS linreg_state
 	AS 'MODULE_PATHNAME', 'linreg_white_accum_flag' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION linreg_bp_accum(linreg_state, linreg, float8, float8[], boolean, float8) RETURNS linreg_state
+	AS 'MODULE_PATHNAME', 'linreg_bp_accum_w' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION linreg_white_accum(linreg_state, linreg, float8, float8[], boolean, float8) RETURNS linreg_state
+	AS 'MODULE_PATHNAME', 'linreg_white_accum_w' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION linreg_bp_final_w(linreg_state) RETURNS linreg_test_result
+	AS 'MODULE_PATHNAME', 'linreg_bp_final_w' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION linreg_bp_final(linreg_state) RETURNS linreg_test_result
 	AS 'MODULE_PATHNAME', 'linreg_bp_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION linreg_bp_final_flag(linreg_state) RETURNS linreg_test_result
@@ -2546,6 +2552,11 @@ CREATE AGGREGATE linreg_bptest(model linreg, y float8, x float8[], studentize bo
 	SFUNC = linreg_bp_accum, STYPE = linreg_state, FINALFUNC = linreg_bp_final_flag,
 	COMBINEFUNC = linreg_combine, PARALLEL = SAFE
 );
+-- Weighted models (lmtest::bptest of a weighted lm): the model's weights, row by row.
+CREATE AGGREGATE linreg_bptest(model linreg, y float8, x float8[], studentize boolean, weight float8) (
+	SFUNC = linreg_bp_accum, STYPE = linreg_state, FINALFUNC = linreg_bp_final_w,
+	COMBINEFUNC = linreg_combine, PARALLEL = SAFE
+);
 CREATE AGGREGATE linreg_white_test(model linreg, y float8, x float8[]) (
 	SFUNC = linreg_white_accum, STYPE = linreg_state, FINALFUNC = linreg_bp_final,
 	COMBINEFUNC = linreg_combine, PARALLEL = SAFE
@@ -2554,19 +2565,35 @@ CREATE AGGREGATE linreg_white_test(model linreg, y float8, x float8[], studentiz
 	SFUNC = linreg_white_accum, STYPE = linreg_state, FINALFUNC = linreg_bp_final_flag,
 	COMBINEFUNC = linreg_combine, PARALLEL = SAFE
 );
+CREATE AGGREGATE linreg_white_test(model linreg, y float8, x float8[], studentize boolean, weight float8) (
+	SFUNC = linreg_white_accum, STYPE = linreg_state, FINALFUNC = linreg_bp_final_w,
+	COMBINEFUNC = linreg_combine, PARALLEL = SAFE
+);
 
-CREATE TYPE linreg_dw_result AS (statistic float8, p_value float8, n bigint, skipped bigint);
+CREATE TYPE linreg_dw_result AS (statistic float8, p_value float8, n bigint, skipped bigint, exact boolean);
 CREATE FUNCTION linreg_dw_accum(internal, linreg, float8, float8[], float8) RETURNS internal
 	AS 'MODULE_PATHNAME', 'linreg_dw_accum' LANGUAGE C IMMUTABLE;
 CREATE FUNCTION linreg_dw_accum(internal, linreg, float8, float8[], timestamptz) RETURNS internal
 	AS 'MODULE_PATHNAME', 'linreg_dw_accum_ts' LANGUAGE C IMMUTABLE;
+CREATE FUNCTION linreg_dw_accum(internal, linreg, float8, float8[], float8, boolean) RETURNS internal
+	AS 'MODULE_PATHNAME', 'linreg_dw_accum_exact' LANGUAGE C IMMUTABLE;
+CREATE FUNCTION linreg_dw_accum(internal, linreg, float8, float8[], timestamptz, boolean) RETURNS internal
+	AS 'MODULE_PATHNAME', 'linreg_dw_accum_ts_exact' LANGUAGE C IMMUTABLE;
 CREATE FUNCTION linreg_dw_final(internal) RETURNS linreg_dw_result
 	AS 'MODULE_PATHNAME', 'linreg_dw_final' LANGUAGE C IMMUTABLE;
 -- Call as linreg_dwtest(model, y, x, key ORDER BY key): the rows must come in key order.
+-- exact: NULL for lmtest's default (the exact p value below 100 rows, the
+-- normal approximation from 100), true or false to choose.
 CREATE AGGREGATE linreg_dwtest(model linreg, y float8, x float8[], order_key float8) (
 	SFUNC = linreg_dw_accum, STYPE = internal, FINALFUNC = linreg_dw_final
 );
 CREATE AGGREGATE linreg_dwtest(model linreg, y float8, x float8[], order_key timestamptz) (
+	SFUNC = linreg_dw_accum, STYPE = internal, FINALFUNC = linreg_dw_final
+);
+CREATE AGGREGATE linreg_dwtest(model linreg, y float8, x float8[], order_key float8, exact boolean) (
+	SFUNC = linreg_dw_accum, STYPE = internal, FINALFUNC = linreg_dw_final
+);
+CREATE AGGREGATE linreg_dwtest(model linreg, y float8, x float8[], order_key timestamptz, exact boolean) (
 	SFUNC = linreg_dw_accum, STYPE = internal, FINALFUNC = linreg_dw_final
 );
 

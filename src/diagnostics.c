@@ -394,6 +394,9 @@ PG_FUNCTION_INFO_V1(linreg_white_accum);
 PG_FUNCTION_INFO_V1(linreg_white_accum_flag);
 PG_FUNCTION_INFO_V1(linreg_bp_final);
 PG_FUNCTION_INFO_V1(linreg_bp_final_flag);
+PG_FUNCTION_INFO_V1(linreg_bp_accum_w);
+PG_FUNCTION_INFO_V1(linreg_white_accum_w);
+PG_FUNCTION_INFO_V1(linreg_bp_final_w);
 
 /*
  * The per-query caches of the residual-test aggregates: several models (a
@@ -430,8 +433,12 @@ check_unweighted(const LrModel *m, const char *what)
 	if (s->wsum_hi != (double) s->rows || s->wsum_lo != 0.0 || s->logw_hi != 0.0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s: weighted models are not supported", what),
-				 errhint("The test is defined here for unweighted fits (lmtest's weighted form mixes weighted and unweighted sums).")));
+				 strcmp(what, "linreg_dwtest") == 0
+				 ? errmsg("%s: weighted models are not supported", what)
+				 : errmsg("%s: the model is weighted, and no weights were given", what),
+				 errhint("%s", strcmp(what, "linreg_dwtest") == 0
+						 ? "Durbin-Watson is defined for unweighted fits (as lmtest::dwtest, which refuses weights)."
+						 : "Pass the model's weights: (model, y, x, studentize, weight).")));
 }
 
 /* Auxiliary regressors of White's test: x, then x_i x_j for i <= j (products in float8). */
@@ -441,8 +448,14 @@ white_len(int p)
 	return p + p * (p + 1) / 2;
 }
 
+/*
+ * The auxiliary state's columns: the regressors (x, or White's), then for
+ * a weighted test u/w and u^2/w (whose weighted sums are the unweighted
+ * sums of u and u^2 the studentised statistic divides by), then the
+ * studentize flag when given.
+ */
 static Datum
-bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
+bp_accum(FunctionCallInfo fcinfo, bool white, bool flag, bool weighted)
 {
 	const char *what = white ? "linreg_white_test" : "linreg_bptest";
 	MemoryContext ctx;
@@ -454,9 +467,11 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 	const double *x;
 	const LrModel *m;
 	const double *zrow;
-	double		y;
+	double		y,
+				w = 1.0;
 	int			p,
-				q;
+				q,
+				nz;
 
 	int			kind = AggCheckCallContext(fcinfo, &ctx);
 	ExpandedLrState *es = NULL;
@@ -495,10 +510,12 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 		c = flinkml_diag_cache_multi(&ex->caches, excx, PG_GETARG_DATUM(1), what);
 	m = c->model;
 	p = m->nfeat;
-	q = (white ? white_len(p) : p) + (flag ? 1 : 0);
+	nz = white ? white_len(p) : p;
+	q = nz + (weighted ? 2 : 0) + (flag ? 1 : 0);
 	if (s == NULL)
 	{
-		check_unweighted(m, what);
+		if (!weighted)
+			check_unweighted(m, what);
 		if ((white ? white_len(p) : p) + m->intercept < 2)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -522,7 +539,7 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s: studentize must not be NULL", what)));
-	if (PG_ARGISNULL(2) || PG_ARGISNULL(3))
+	if (PG_ARGISNULL(2) || PG_ARGISNULL(3) || (weighted && PG_ARGISNULL(5)))
 	{
 		s->skipped++;
 		return es ? flinkml_es_datum(es) : PointerGetDatum(s);
@@ -535,7 +552,12 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 		s->skipped++;
 		return es ? flinkml_es_datum(es) : PointerGetDatum(s);
 	}
-	flinkml_check_row_values(y, x, p, 1.0);
+	if (weighted)
+		w = PG_GETARG_FLOAT8(5);
+	flinkml_check_row_values(y, x, p, w);
+	/* a row of weight 0 is left out, as in the fit (lmtest counts it in one sum: see the README) */
+	if (w == 0.0)
+		return es ? flinkml_es_datum(es) : PointerGetDatum(s);
 	if (ex->z == NULL || ex->zlen < q)
 	{
 		ex->z = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * (q + 1));
@@ -543,7 +565,7 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 	}
 	/* the plain test's regressors are x itself; White's and the flag's go to ex->z */
 	zrow = x;
-	if (white || flag)
+	if (white || flag || weighted)
 	{
 		memcpy(ex->z, x, sizeof(double) * p);
 		zrow = ex->z;
@@ -573,20 +595,34 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 	if (flag)
 		ex->z[q - 1] = PG_GETARG_BOOL(4) ? 1.0 : 0.0;
 	{
-		double		e = lr_diag_resid_fast(&c->diag, y, x);
+		/*
+		 * Without residual degrees of freedom the fit interpolates its rows:
+		 * every residual is 0 (what is left is rounding), and the statistic
+		 * is 0/0, NULL (R: NaN).
+		 */
+		double		e = c->diag.df_resid > 0 ? lr_diag_resid_fast(&c->diag, y, x) : 0.0;
 		double		u = e * e;
 
 		if (!lr_value_ok(u))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("%s: a squared residual is out of range", what)));
+		if (weighted)
+		{
+			ex->z[nz] = u / w;
+			ex->z[nz + 1] = (u / w) * u;
+			if (!lr_value_ok(ex->z[nz]) || !lr_value_ok(ex->z[nz + 1]))
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("%s: a squared residual divided by its weight (%g) is out of range", what, w)));
+		}
 		if (es != NULL)
 		{
-			if (lr_batch_add_row(es->batch, s, u, zrow, 1.0) != 0)
+			if (lr_batch_add_row(es->batch, s, u, zrow, w) != 0)
 				elog(ERROR, "%s: a value of the auxiliary regression is not finite", what);
 			return flinkml_es_datum(es);
 		}
-		lr_state_add_row(s, u, zrow, 1.0);
+		lr_state_add_row(s, u, zrow, w);
 	}
 	/* a plain aggregate with rows enough goes on with a batch, as the fit aggregates do */
 	if (kind == AGG_CONTEXT_AGGREGATE && s->rows == BP_BATCH_AFTER_ROWS && q <= LR_BATCH_MAX_FEATURES)
@@ -602,25 +638,37 @@ bp_accum(FunctionCallInfo fcinfo, bool white, bool flag)
 Datum
 linreg_bp_accum(PG_FUNCTION_ARGS)
 {
-	return bp_accum(fcinfo, false, false);
+	return bp_accum(fcinfo, false, false, false);
 }
 
 Datum
 linreg_bp_accum_flag(PG_FUNCTION_ARGS)
 {
-	return bp_accum(fcinfo, false, true);
+	return bp_accum(fcinfo, false, true, false);
+}
+
+Datum
+linreg_bp_accum_w(PG_FUNCTION_ARGS)
+{
+	return bp_accum(fcinfo, false, true, true);
 }
 
 Datum
 linreg_white_accum(PG_FUNCTION_ARGS)
 {
-	return bp_accum(fcinfo, true, false);
+	return bp_accum(fcinfo, true, false, false);
 }
 
 Datum
 linreg_white_accum_flag(PG_FUNCTION_ARGS)
 {
-	return bp_accum(fcinfo, true, true);
+	return bp_accum(fcinfo, true, true, false);
+}
+
+Datum
+linreg_white_accum_w(PG_FUNCTION_ARGS)
+{
+	return bp_accum(fcinfo, true, true, true);
 }
 
 static Datum
@@ -641,13 +689,25 @@ test_tuple(FunctionCallInfo fcinfo, const LrTest *t)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), v, nulls)));
 }
 
+/* sum w z_j over the state's rows (the shift added back with intercept) */
+static dd
+state_wsum(const LrState *s, int j)
+{
+	dd			v = dd_two_sum(lr_csum_hi(s)[j], lr_csum_lo(s)[j]);
+
+	if (s->intercept)
+		v = dd_add(v, dd_mul(dd_two_sum(s->wsum_hi, s->wsum_lo), dd_from(lr_cshift(s)[j])));
+	return v;
+}
+
 static Datum
-bp_final(FunctionCallInfo fcinfo, bool flag)
+bp_final(FunctionCallInfo fcinfo, bool flag, bool weighted)
 {
 	LrState    *s;
 	LrTest		t;
 	int			studentize = 1;
 	int			rc;
+	dd			unw[2];
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
@@ -673,8 +733,23 @@ bp_final(FunctionCallInfo fcinfo, bool flag)
 		SET_VARSIZE(r, lr_state_size(q));
 		s = r;
 	}
+	if (weighted)
+	{
+		/* the last two columns: u/w and u^2/w */
+		for (int i = 0; i < 2; i++)
+		{
+			int			q = s->nfeat - 1;
+			LrState    *r;
+
+			unw[1 - i] = state_wsum(s, q);
+			r = palloc(lr_state_size(q));
+			lr_state_drop_last_feature(s, r);
+			SET_VARSIZE(r, lr_state_size(q));
+			s = r;
+		}
+	}
 	CHECK_FOR_INTERRUPTS();
-	rc = lr_bptest(s, studentize, &t);
+	rc = lr_bptest_w(s, studentize, weighted ? unw : NULL, &t);
 	if (rc != LR_OK)
 		flinkml_core_error(rc, "linreg_bptest");
 	return test_tuple(fcinfo, &t);
@@ -683,19 +758,27 @@ bp_final(FunctionCallInfo fcinfo, bool flag)
 Datum
 linreg_bp_final(PG_FUNCTION_ARGS)
 {
-	return bp_final(fcinfo, false);
+	return bp_final(fcinfo, false, false);
 }
 
 Datum
 linreg_bp_final_flag(PG_FUNCTION_ARGS)
 {
-	return bp_final(fcinfo, true);
+	return bp_final(fcinfo, true, false);
+}
+
+Datum
+linreg_bp_final_w(PG_FUNCTION_ARGS)
+{
+	return bp_final(fcinfo, true, true);
 }
 
 /* ---- Durbin-Watson: an ordered aggregate with an internal state ---- */
 
 PG_FUNCTION_INFO_V1(linreg_dw_accum);
 PG_FUNCTION_INFO_V1(linreg_dw_accum_ts);
+PG_FUNCTION_INFO_V1(linreg_dw_accum_exact);
+PG_FUNCTION_INFO_V1(linreg_dw_accum_ts_exact);
 PG_FUNCTION_INFO_V1(linreg_dw_final);
 
 typedef struct DwState
@@ -708,6 +791,7 @@ typedef struct DwState
 	double		key;
 	int64		seen;			/* rows seen, skipped included */
 	int64		skipped;
+	int			mode;			/* LrDW.mode: -1 default, 0 approximate, 1 exact */
 } DwState;
 
 static void
@@ -717,7 +801,7 @@ dw_free(void *arg)
 }
 
 static Datum
-dw_accum(FunctionCallInfo fcinfo, bool ts)
+dw_accum(FunctionCallInfo fcinfo, bool ts, bool flag)
 {
 	const char *what = "linreg_dwtest";
 	MemoryContext ctx;
@@ -749,18 +833,28 @@ dw_accum(FunctionCallInfo fcinfo, bool ts)
 	else
 		st = (DwState *) PG_GETARG_POINTER(0);
 	c = flinkml_diag_cache(&st->cache, ctx, PG_GETARG_DATUM(1), what);
-	if (!st->started)
 	{
-		check_unweighted(c->model, what);
-		if (lr_dw_init(&st->dw, &c->diag) != LR_OK)
-			flinkml_core_error(LR_ENOMEM, what);
-		st->started = true;
-		st->generation = c->generation;
+		/* exact: NULL (or absent) for lmtest's default, exact below 100 rows */
+		int			mode = (!flag || PG_ARGISNULL(5)) ? -1 : PG_GETARG_BOOL(5) ? 1 : 0;
+
+		if (!st->started)
+		{
+			check_unweighted(c->model, what);
+			if (lr_dw_init(&st->dw, &c->diag, mode) != LR_OK)
+				flinkml_core_error(LR_ENOMEM, what);
+			st->started = true;
+			st->generation = c->generation;
+			st->mode = mode;
+		}
+		else if (st->generation != c->generation)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s: the model must be the same on every row", what)));
+		else if (st->mode != mode)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s: exact must be the same on every row", what)));
 	}
-	else if (st->generation != c->generation)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s: the model must be the same on every row", what)));
 	st->seen++;
 	if (PG_ARGISNULL(4))
 		ereport(ERROR,
@@ -793,6 +887,12 @@ dw_accum(FunctionCallInfo fcinfo, bool ts)
 		PG_RETURN_POINTER(st);
 	}
 	flinkml_check_row_values(y, x, c->model->nfeat, 1.0);
+	if (st->mode > 0 && st->dw.n >= LR_DW_EXACT_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s: the exact p value is computed for at most %d rows", what, LR_DW_EXACT_MAX),
+				 errhint("Pass exact => NULL (exact below %d rows) or false (the normal approximation).",
+						 LR_DW_EXACT_ROWS)));
 	lr_dw_add(&st->dw, &c->diag, y, x);
 	PG_RETURN_POINTER(st);
 }
@@ -800,13 +900,25 @@ dw_accum(FunctionCallInfo fcinfo, bool ts)
 Datum
 linreg_dw_accum(PG_FUNCTION_ARGS)
 {
-	return dw_accum(fcinfo, false);
+	return dw_accum(fcinfo, false, false);
 }
 
 Datum
 linreg_dw_accum_ts(PG_FUNCTION_ARGS)
 {
-	return dw_accum(fcinfo, true);
+	return dw_accum(fcinfo, true, false);
+}
+
+Datum
+linreg_dw_accum_exact(PG_FUNCTION_ARGS)
+{
+	return dw_accum(fcinfo, false, true);
+}
+
+Datum
+linreg_dw_accum_ts_exact(PG_FUNCTION_ARGS)
+{
+	return dw_accum(fcinfo, true, true);
 }
 
 Datum
@@ -816,8 +928,9 @@ linreg_dw_final(PG_FUNCTION_ARGS)
 	DiagCache  *c;
 	LrTest		t;
 	TupleDesc	desc;
-	Datum		v[4];
-	bool		nulls[4] = {false, false, false, false};
+	Datum		v[5];
+	bool		nulls[5] = {false, false, false, false, false};
+	int			rc;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
@@ -825,7 +938,20 @@ linreg_dw_final(PG_FUNCTION_ARGS)
 	c = (DiagCache *) st->cache;
 	if (!st->started || st->dw.n == 0 || c == NULL || !c->ready)
 		PG_RETURN_NULL();
-	lr_dw_result(&st->dw, &c->diag, &t);
+
+	/*
+	 * The residuals are the model's: the test is of the rows it was fitted
+	 * on (the approximation's traces and the exact eigenvalues assume them).
+	 */
+	if (st->dw.n != c->diag.n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("linreg_dwtest: %lld rows with values here, the model was fitted on %lld",
+						(long long) st->dw.n, (long long) c->diag.n),
+				 errhint("Durbin-Watson tests the residuals of the rows the model was fitted on: pass those rows.")));
+	FLINKML_DIAG_RETRY(rc, lr_dw_result(&st->dw, &c->diag, &t, flinkml_diag_tick));
+	if (rc != LR_OK)
+		flinkml_core_error(rc, "linreg_dwtest");
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "linreg_dwtest: return type must be a row type");
 	v[0] = Float8GetDatum(t.statistic);
@@ -834,5 +960,7 @@ linreg_dw_final(PG_FUNCTION_ARGS)
 	nulls[1] = isnan(t.p_value);
 	v[2] = Int64GetDatum(st->dw.n);
 	v[3] = Int64GetDatum(st->skipped);
+	v[4] = BoolGetDatum(t.df == 1.0);
+	nulls[4] = isnan(t.df);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), v, nulls)));
 }

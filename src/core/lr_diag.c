@@ -1048,14 +1048,24 @@ lr_state_drop_last_feature(const LrState *s, LrState *out)
 int
 lr_bptest(const LrState *aux, int studentize, LrTest *out)
 {
+	return lr_bptest_w(aux, studentize, NULL, out);
+}
+
+int
+lr_bptest_w(const LrState *aux, int studentize, const dd *unw, LrTest *out)
+{
 	int			q = aux->nfeat;
 	int			d = q + 1;
 	double		n = (double) aux->rows;
 	LrState    *ws = NULL;
 	LrModel    *m = NULL;
-	dd			fvss,
-				sw2,
-				sigma2;
+	dd			W,
+				swu,			/* sum w u */
+				sigma2,			/* sum w u / n */
+				vbar,			/* weighted mean of v = u - sigma^2 (intercept) */
+				fvss,			/* sum w fv^2, fv the fitted values of v */
+				sw2,			/* sum w (v - vbar)^2 (intercept), sum w v^2 (without) */
+				den;			/* studentised: sum (u - sigma^2)^2 */
 	int			rc;
 
 	out->statistic = out->df = out->p_value = NAN;
@@ -1070,20 +1080,20 @@ lr_bptest(const LrState *aux, int studentize, LrTest *out)
 		return LR_ENOMEM;
 	}
 	memcpy(ws, aux, lr_state_size(q));
+	W = dd_two_sum(aux->wsum_hi, aux->wsum_lo);
 	{
 		dd			su = dd_two_sum(lr_csum_hi(aux)[q], lr_csum_lo(aux)[q]);
 
-		/* sigma^2 = sum u / n (u's own shift added back with intercept) */
-		if (aux->intercept)
-			sigma2 = dd_add(dd_div(su, dd_from(n)), dd_from(lr_cshift(aux)[q]));
-		else
-			sigma2 = dd_div(su, dd_from(n));
+		/* u's own shift added back with intercept (the shifts are 0 without) */
+		swu = aux->intercept ? dd_add(su, dd_mul(W, dd_from(lr_cshift(aux)[q]))) : su;
+		sigma2 = dd_div(swu, dd_from(n));
+		vbar = dd_sub(dd_div(swu, W), sigma2);
 		if (!aux->intercept)
 		{
 			/*
-			 * Through the origin: regress w = u - sigma^2 on Z instead:
-			 * sum z w = sum z u - sigma^2 sum z, sum w^2 = sum u^2 -
-			 * sigma^2 sum u, sum w = 0 (the shifts are 0 without intercept).
+			 * Through the origin: regress v = u - sigma^2 on Z instead:
+			 * sum w z v = sum w z u - sigma^2 sum w z, sum w v^2 = sum w u^2
+			 * - 2 sigma^2 sum w u + sigma^4 W, sum w v = sum w u - sigma^2 W.
 			 */
 			for (int i = 0; i < q; i++)
 			{
@@ -1096,13 +1106,15 @@ lr_bptest(const LrState *aux, int studentize, LrTest *out)
 			}
 			{
 				size_t		yy = lr_tri_index(d, q, q);
-				dd			v = dd_sub(dd_two_sum(lr_ccross_hi(aux)[yy], lr_ccross_lo(aux)[yy]),
-									   dd_mul(sigma2, su));
+				dd			v = dd_add(dd_sub(dd_two_sum(lr_ccross_hi(aux)[yy], lr_ccross_lo(aux)[yy]),
+											  dd_mul(dd_mul(dd_from(2.0), sigma2), swu)),
+									   dd_mul(dd_mul(sigma2, sigma2), W));
+				dd			sv = dd_sub(swu, dd_mul(sigma2, W));
 
 				lr_cross_hi(ws)[yy] = v.hi;
 				lr_cross_lo(ws)[yy] = v.lo;
-				lr_sum_hi(ws)[q] = 0.0;
-				lr_sum_lo(ws)[q] = 0.0;
+				lr_sum_hi(ws)[q] = sv.hi;
+				lr_sum_lo(ws)[q] = sv.lo;
 				sw2 = v;
 			}
 		}
@@ -1123,9 +1135,18 @@ lr_bptest(const LrState *aux, int studentize, LrTest *out)
 	fvss = dd_sub(sw2, lr_state_sse_dd(ws, m->coef, ws->intercept));
 	if (fvss.hi < 0.0 || m->rank == aux->intercept)
 		fvss = dd_from(0.0);
+	/* with intercept, the fitted values of v have the weighted mean vbar (0 unweighted) */
+	if (aux->intercept)
+		fvss = dd_add(fvss, dd_mul(W, dd_mul(vbar, vbar)));
+	/* the studentised denominator: unweighted, over the rows */
+	if (unw != NULL)
+		den = dd_add(dd_sub(unw[1], dd_mul(dd_mul(dd_from(2.0), sigma2), unw[0])),
+					 dd_mul(dd_from(n), dd_mul(sigma2, sigma2)));
+	else
+		den = sw2;
 	out->df = (double) m->rank - 1.0;
 	if (studentize)
-		out->statistic = sw2.hi > 0.0 ? n * dd_to_double(dd_div(fvss, sw2)) : NAN;
+		out->statistic = den.hi > 0.0 ? n * dd_to_double(dd_div(fvss, den)) : NAN;
 	else
 		out->statistic = sigma2.hi > 0.0
 			? 0.5 * dd_to_double(dd_div(fvss, dd_mul(sigma2, sigma2))) : NAN;
@@ -1139,20 +1160,28 @@ done:
 
 /* ---- Durbin-Watson ---- */
 
+extern void dsyev_(const char *jobz, const char *uplo, const int *n, double *a,
+				   const int *lda, double *w, double *work, const int *lwork, int *info);
+
 int
-lr_dw_init(LrDW *w, const LrDiag *d)
+lr_dw_init(LrDW *w, const LrDiag *d, int mode)
 {
 	int			k = d->k;
 	size_t		kk = (size_t) (k > 0 ? k : 1);
 
 	memset(w, 0, sizeof(*w));
 	w->k = k;
+	w->icpt = d->icpt;
+	w->mode = mode;
+	w->cap = mode == 0 ? 0 : mode < 0 ? LR_DW_EXACT_ROWS - 1 : LR_DW_EXACT_MAX;
 	w->z_prev = calloc(kk, sizeof(double));
 	w->z_prev2 = calloc(kk, sizeof(double));
 	w->z = calloc(kk, sizeof(double));
 	w->zs = calloc(kk, sizeof(dd));
 	w->G = calloc(kk * kk, sizeof(double));
-	if (!w->z_prev || !w->z_prev2 || !w->z || !w->zs || !w->G)
+	if (w->cap > 0 && k > 0)
+		w->rowz = malloc(sizeof(double) * (size_t) w->cap * kk);
+	if (!w->z_prev || !w->z_prev2 || !w->z || !w->zs || !w->G || (w->cap > 0 && k > 0 && !w->rowz))
 	{
 		lr_dw_free(w);
 		return LR_ENOMEM;
@@ -1169,6 +1198,7 @@ lr_dw_free(LrDW *w)
 	free(w->z);
 	free(w->zs);
 	free(w->G);
+	free(w->rowz);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -1176,11 +1206,14 @@ void
 lr_dw_add(LrDW *w, const LrDiag *d, double y, const double *x)
 {
 	int			k = w->k;
-	double		e = dd_to_double(lr_diag_resid(d, y, x));
+	/* no residual df: the residuals are 0 but for rounding (the statistic is then 0/0) */
+	double		e = d->df_resid > 0 ? dd_to_double(lr_diag_resid(d, y, x)) : 0.0;
 
 	lr_diag_point(d, x, w->zs);
 	for (int a = 0; a < k; a++)
 		w->z[a] = dd_to_double(w->zs[a]);
+	if (w->rowz != NULL && w->n < w->cap)
+		memcpy(w->rowz + (size_t) w->n * k, w->z, sizeof(double) * k);
 	w->den = dd_add(w->den, dd_two_prod(e, e));
 	if (w->n >= 1)
 	{
@@ -1219,8 +1252,254 @@ lr_dw_add(LrDW *w, const LrDiag *d, double y, const double *x)
 	w->n++;
 }
 
-void
-lr_dw_result(const LrDW *w, const LrDiag *d, LrTest *out)
+/*
+ * Imhof's integrand after the exp-sinh substitution u = exp(pi/2 sinh t):
+ * sin(theta(u)) / (u rho(u)) du/dt, du/dt = u pi/2 cosh t.
+ */
+static double
+imhof_term(const double *nu, int m, double t)
+{
+	double		u = exp(M_PI_2 * sinh(t));
+	double		th = 0.0,
+				lr = 0.0;
+
+	if (u == 0.0 || !isfinite(u))
+		return 0.0;
+	for (int i = 0; i < m; i++)
+	{
+		double		v = nu[i] * u;
+
+		th += atan(v);
+		lr += log1p(v * v);
+	}
+	return sin(0.5 * th) * exp(-0.25 * lr) * M_PI_2 * cosh(t);
+}
+
+/* the trapezoidal sum of imhof_term over t = t0 + j h, j in Z, until the terms vanish */
+static double
+imhof_sum(const double *nu, int m, double t0, double h, double *absum)
+{
+	double		s = 0.0,
+				a = 0.0;
+
+	for (int dir = 0; dir < 2; dir++)
+	{
+		int			small = 0;
+
+		for (int j = 0;; j++)
+		{
+			double		t = dir == 0 ? t0 + j * h : t0 - (j + 1) * h;
+			double		g;
+
+			if (fabs(t) > 7.0)	/* u beyond 1e+-427: nothing left */
+				break;
+			g = imhof_term(nu, m, t);
+			s += g;
+			a += fabs(g);
+			if (fabs(g) <= 1e-18 * a)
+			{
+				if (++small >= 3)
+					break;
+			}
+			else
+				small = 0;
+		}
+	}
+	*absum = a;
+	return s;
+}
+
+double
+lr_qf_lower_p(const double *nu, int m)
+{
+	double		h = 0.5,
+				a,
+				I,
+				prev;
+	int			agree = 0;
+
+	/* the level of step h, then each halving adds the midpoints */
+	I = h * imhof_sum(nu, m, 0.0, h, &a);
+	for (int level = 1; level <= 12; level++)
+	{
+		double		am;
+		double		mid = imhof_sum(nu, m, 0.5 * h, h, &am);
+
+		prev = I;
+		h *= 0.5;
+		I = 0.5 * prev + h * mid;
+		a = am;
+		if (fabs(I - prev) <= 1e-15 * fmax(fabs(I), 1.0))
+		{
+			if (++agree >= 2)
+				break;
+		}
+		else
+			agree = 0;
+	}
+	return 0.5 - I / M_PI;
+}
+
+/*
+ * The nonzero eigenvalues of M A M for the rows' coordinates rowz (n rows,
+ * k columns) with the constant column when icpt: ev[0..*m-1] (at least n
+ * doubles), the largest n - rank, those above 1e-10.
+ */
+static int
+dw_eigen(const double *rowz, int n, int k, int icpt, double *ev, int *m, LrTick tick)
+{
+	int			nq = k + icpt;
+	double	   *Q = malloc(sizeof(double) * (size_t) n * (nq > 0 ? nq : 1));
+	double	   *M = malloc(sizeof(double) * (size_t) n * n);
+	double	   *T = malloc(sizeof(double) * (size_t) n * n);
+	double	   *work = NULL;
+	double		wq;
+	int			r = 0,
+				lwork = -1,
+				info = 0,
+				rc = LR_OK;
+
+	*m = 0;
+	if (!Q || !M || !T)
+	{
+		rc = LR_ENOMEM;
+		goto done;
+	}
+	/* columns of Q (column-major, n each), orthonormalised */
+	for (int c = 0; c < nq; c++)
+	{
+		double	   *q = Q + (size_t) r * n;
+		double		norm0 = 0.0,
+					norm = 0.0;
+
+		for (int i = 0; i < n; i++)
+			q[i] = (icpt && c == 0) ? 1.0 : rowz[(size_t) i * k + (c - icpt)];
+		for (int i = 0; i < n; i++)
+			norm0 += q[i] * q[i];
+		for (int pass = 0; pass < 2; pass++)
+			for (int b = 0; b < r; b++)
+			{
+				const double *qb = Q + (size_t) b * n;
+				double		dot = 0.0;
+
+				for (int i = 0; i < n; i++)
+					dot += qb[i] * q[i];
+				for (int i = 0; i < n; i++)
+					q[i] -= dot * qb[i];
+			}
+		for (int i = 0; i < n; i++)
+			norm += q[i] * q[i];
+		if (!(norm > 1e-18 * norm0) || norm0 == 0.0)
+			continue;			/* in the span of the columns before it */
+		norm = sqrt(norm);
+		for (int i = 0; i < n; i++)
+			q[i] /= norm;
+		r++;
+	}
+	if (n - r <= 0)
+		goto done;
+	/* M = I - Q Q' (row-major = column-major: symmetric) */
+	for (int i = 0; i < n; i++)
+	{
+		if (tick && tick())
+		{
+			rc = LR_EINTERRUPTED;
+			goto done;
+		}
+		for (int j = 0; j <= i; j++)
+		{
+			double		v = i == j ? 1.0 : 0.0;
+
+			for (int b = 0; b < r; b++)
+				v -= Q[(size_t) b * n + i] * Q[(size_t) b * n + j];
+			M[(size_t) i * n + j] = M[(size_t) j * n + i] = v;
+		}
+	}
+	/* T = A M, A tridiagonal: rows 1 -1 / -1 2 -1 / -1 1 */
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++)
+		{
+			double		v;
+
+			if (n == 1)
+				v = 0.0;
+			else if (i == 0)
+				v = M[j] - M[(size_t) n + j];
+			else if (i == n - 1)
+				v = M[(size_t) (n - 1) * n + j] - M[(size_t) (n - 2) * n + j];
+			else
+				v = 2.0 * M[(size_t) i * n + j] - M[(size_t) (i - 1) * n + j] - M[(size_t) (i + 1) * n + j];
+			T[(size_t) i * n + j] = v;
+		}
+	/* B = M T, symmetric in exact arithmetic: keep the average (into Q's place? no: a new M) */
+	{
+		double	   *B = malloc(sizeof(double) * (size_t) n * n);
+
+		if (!B)
+		{
+			rc = LR_ENOMEM;
+			goto done;
+		}
+		for (int i = 0; i < n; i++)
+		{
+			if (tick && tick())
+			{
+				free(B);
+				rc = LR_EINTERRUPTED;
+				goto done;
+			}
+			for (int j = 0; j < n; j++)
+			{
+				double		v = 0.0;
+
+				for (int l = 0; l < n; l++)
+					v += M[(size_t) i * n + l] * T[(size_t) l * n + j];
+				B[(size_t) i * n + j] = v;
+			}
+		}
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < i; j++)
+			{
+				double		v = 0.5 * (B[(size_t) i * n + j] + B[(size_t) j * n + i]);
+
+				B[(size_t) i * n + j] = B[(size_t) j * n + i] = v;
+			}
+		free(T);
+		T = B;
+	}
+	dsyev_("N", "U", &n, T, &n, ev, &wq, &lwork, &info);
+	if (info != 0)
+	{
+		rc = LR_ENOROWS;
+		goto done;
+	}
+	lwork = (int) wq;
+	work = malloc(sizeof(double) * (size_t) (lwork > 1 ? lwork : 1));
+	if (!work)
+	{
+		rc = LR_ENOMEM;
+		goto done;
+	}
+	dsyev_("N", "U", &n, T, &n, ev, work, &lwork, &info);
+	if (info != 0)
+	{
+		rc = LR_ENOROWS;
+		goto done;
+	}
+	/* ascending: the largest n - r are ev[r..n-1] */
+	for (int i = r; i < n; i++)
+		if (ev[i] > 1e-10)
+			ev[(*m)++] = ev[i];
+done:
+	free(Q);
+	free(M);
+	free(T);
+	free(work);
+	return rc;
+}
+
+static void
+dw_approx(const LrDW *w, const LrDiag *d, LrTest *out)
 {
 	double		n = (double) w->n;
 	double		kk = (double) d->rank;
@@ -1233,10 +1512,7 @@ lr_dw_result(const LrDW *w, const LrDiag *d, LrTest *out)
 				mean,
 				var;
 
-	out->df = NAN;
-	out->p_value = NAN;
-	out->statistic = w->den.hi > 0.0 ? dd_to_double(dd_div(w->num, w->den)) : NAN;
-	if (w->n < 3 || n < fmax(5.0, kk) || isnan(out->statistic))
+	if (n < fmax(5.0, kk))
 		return;
 	/* the last row's (Az) = z_n - z_n-1 (z_prev is z_n, z_prev2 is z_n-1) */
 	for (int a = 0; a < k; a++)
@@ -1256,5 +1532,48 @@ lr_dw_result(const LrDW *w, const LrDiag *d, LrTest *out)
 	mean = P / (n - kk);
 	var = 2.0 / ((n - kk) * (n - kk + 2.0)) * (Q - P * mean);
 	if (var > 0)
+	{
 		out->p_value = lr_norm_lower_p(out->statistic, mean, sqrt(var));
+		out->df = 0.0;
+	}
+}
+
+int
+lr_dw_result(const LrDW *w, const LrDiag *d, LrTest *out, LrTick tick)
+{
+	int			exact;
+
+	out->df = NAN;
+	out->p_value = NAN;
+	out->statistic = w->den.hi > 0.0 ? dd_to_double(dd_div(w->num, w->den)) : NAN;
+	if (w->n < 3 || isnan(out->statistic))
+		return LR_OK;
+	exact = w->mode > 0 || (w->mode < 0 && w->n < LR_DW_EXACT_ROWS);
+	if (exact && w->n > w->cap)
+		return LR_ENOROWS;
+	if (exact)
+	{
+		int			n = (int) w->n,
+					m,
+					rc;
+		double	   *ev = malloc(sizeof(double) * (size_t) n);
+
+		if (!ev)
+			return LR_ENOMEM;
+		rc = dw_eigen(w->rowz, n, w->k, w->icpt, ev, &m, tick);
+		if (rc == LR_OK && m > 0)
+		{
+			double		p;
+
+			for (int i = 0; i < m; i++)
+				ev[i] -= out->statistic;
+			p = lr_qf_lower_p(ev, m);
+			out->p_value = fmin(1.0, fmax(0.0, p));
+			out->df = 1.0;
+		}
+		free(ev);
+		return rc;
+	}
+	dw_approx(w, d, out);
+	return LR_OK;
 }

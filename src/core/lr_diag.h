@@ -220,25 +220,62 @@ typedef struct LrTest
 int			lr_bptest(const LrState *aux, int studentize, LrTest *out);
 
 /*
+ * The same for a weighted model (lmtest::bptest of a weighted lm, 0.9-40):
+ * aux is the weighted regression of u = e^2 on Z (e the model's raw
+ * residuals, the model's weights), n its rows (positive weights), sigma^2
+ * = sum w u / n; the auxiliary regression is of v = u - sigma^2 (or
+ * v / sigma^2 = u / sigma^2 - 1) with those weights, and its fitted values
+ * fv enter as sum w fv^2: studentised, n sum w fv^2 / sum (u - sigma^2)^2
+ * (the denominator unweighted, as lmtest computes it: unw[0] = sum u,
+ * unw[1] = sum u^2 over the rows); otherwise sum w fv^2 / (2 sigma^4).
+ * unw NULL: unweighted rows (lr_bptest).  With all weights 1 both agree.
+ */
+int			lr_bptest_w(const LrState *aux, int studentize, const dd *unw, LrTest *out);
+
+/*
  * out = s without its last feature (out: lr_state_size(s->nfeat - 1)
  * bytes; s->nfeat >= 1).
  */
 void		lr_state_drop_last_feature(const LrState *s, LrState *out);
 
 /*
- * Durbin-Watson over rows in order (lmtest::dwtest, exact = FALSE): the
- * statistic sum (e_t - e_t-1)^2 / sum e_t^2 and the p value (alternative
- * "greater") from the normal approximation of its null distribution, with
- * mean P/(n-k) and variance 2 (Q - P mean) / ((n-k)(n-k+2)) where
- * P = 2(n-1) - tr(X'AX (X'X)^-1), Q = 2(3n-4) - 2 tr((AX)'AX (X'X)^-1) +
- * tr((X'AX (X'X)^-1)^2), A the differencing matrix.  In the whitened
- * coordinates of LrDiag, (X'X)^-1 is diag(1/n, I) and the intercept's
- * differences vanish, so the traces are sums over the rows of |dz|^2 and
- * |(Az)_t|^2 and the Frobenius norm of sum dz dz'.
+ * Durbin-Watson over rows in order (lmtest::dwtest): the statistic
+ * sum (e_t - e_t-1)^2 / sum e_t^2 and its p value against positive
+ * autocorrelation (alternative "greater": P(DW <= d) under the null).
+ *
+ * Approximate p value (dwtest(exact = FALSE)): the normal approximation of
+ * the null distribution, with mean P/(n-k) and variance
+ * 2 (Q - P mean) / ((n-k)(n-k+2)) where P = 2(n-1) - tr(X'AX (X'X)^-1),
+ * Q = 2(3n-4) - 2 tr((AX)'AX (X'X)^-1) + tr((X'AX (X'X)^-1)^2), A the
+ * differencing matrix.  In the whitened coordinates of LrDiag, (X'X)^-1 is
+ * diag(1/n, I) and the intercept's differences vanish, so the traces are
+ * sums over the rows of |dz|^2 and |(Az)_t|^2 and the Frobenius norm of
+ * sum dz dz'.
+ *
+ * Exact p value (dwtest's default below 100 rows): under the null, DW =
+ * e'Ae / e'e with e = M eps, M the residual maker, so P(DW <= d) =
+ * P(sum_i (lambda_i - d) chi2_1,i <= 0) over the n - rank nonzero
+ * eigenvalues lambda_i of M A M.  The rows' whitened coordinates z (with
+ * the constant column) are kept for the first rows, orthonormalised into
+ * Q (modified Gram-Schmidt, twice); M = I - QQ'; the eigenvalues of the
+ * symmetric M A M come from LAPACK's dsyev; the probability is Imhof's
+ * (1961) inversion of the characteristic function,
+ *   P(Q <= 0) = 1/2 - (1/pi) int_0^inf sin(theta(u)) / (u rho(u)) du,
+ *   theta(u) = 1/2 sum atan(nu_i u), rho(u) = prod (1 + nu_i^2 u^2)^(1/4),
+ * nu_i = lambda_i - d, integrated by the double-exponential (exp-sinh)
+ * trapezoidal rule to an absolute error near 1e-15.  (lmtest evaluates
+ * the same probability with Farebrother's AS 153 implementation of Pan's
+ * formula; the two agree to its accuracy.)  As dwtest, eigenvalues at or
+ * below 1e-10 are dropped.
  */
+#define LR_DW_EXACT_ROWS 100	/* default: exact below this many rows */
+#define LR_DW_EXACT_MAX 2000	/* exact on request: at most this many rows */
+
 typedef struct LrDW
 {
 	int			k;				/* kept features */
+	int			icpt;			/* the model has an intercept */
+	int			mode;			/* -1: exact below LR_DW_EXACT_ROWS rows; 0: approximate; 1: exact */
 	int64_t		n;
 	dd			num;			/* sum (e_t - e_t-1)^2 */
 	dd			den;			/* sum e_t^2 */
@@ -249,12 +286,31 @@ typedef struct LrDW
 	dd		   *zs;				/* [k] scratch */
 	double	   *G;				/* [k*k] sum dz dz' */
 	double		H;				/* sum |(Az)_t|^2 over finished rows */
+	int			cap;			/* rows rowz can hold */
+	double	   *rowz;			/* [cap * k] z of the first cap rows (NULL when cap is 0) */
 } LrDW;
 
-int			lr_dw_init(LrDW *w, const LrDiag *d);
+/* mode as in LrDW.mode.  Returns LR_OK or LR_ENOMEM. */
+int			lr_dw_init(LrDW *w, const LrDiag *d, int mode);
 void		lr_dw_free(LrDW *w);
 void		lr_dw_add(LrDW *w, const LrDiag *d, double y, const double *x);
-/* statistic and p value (NaN p when n < max(5, rank) or n < 3, where R gives 1 with a warning) */
-void		lr_dw_result(const LrDW *w, const LrDiag *d, LrTest *out);
+
+/*
+ * Statistic and p value (out->df: 1 when the p value is exact, 0 when it
+ * is the normal approximation, NaN when there is none).  No p value (NaN)
+ * below 3 rows, or for the approximation below max(5, rank) rows, where R
+ * gives 1 with a warning; none either when no eigenvalue of M A M is
+ * positive (n <= rank).  An exact p value is clamped to [0, 1].  Returns
+ * LR_OK, LR_ENOMEM, LR_ENOROWS (exact requested, mode 1, with more than
+ * LR_DW_EXACT_MAX rows) or LR_EINTERRUPTED (tick as in lr_diag_init, per
+ * column of the O(n^3) work).
+ */
+int			lr_dw_result(const LrDW *w, const LrDiag *d, LrTest *out, LrTick tick);
+
+/*
+ * P(sum_i nu_i chi2_1,i <= 0) for independent chi-squared(1) variables, by
+ * Imhof's integral (as above); m >= 1.  Exposed for the core tests.
+ */
+double		lr_qf_lower_p(const double *nu, int m);
 
 #endif							/* FLINKML_LR_DIAG_H */

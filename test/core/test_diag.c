@@ -147,7 +147,7 @@ check_case(const DiagRef *refs, int icpt, int weighted, double shift, int alias,
 		REQUIRE(lr_bptest(aux, 1, &bps) == LR_OK && lr_bptest(aux, 0, &bpo) == LR_OK, "bptest");
 		CHECK(bps.df == 1.0 + icpt && bpo.df == 1.0 + icpt, "BP df %g %g", bps.df, bpo.df);
 		free(aux);
-		REQUIRE(lr_dw_init(&dw, &b.d) == LR_OK, "dw init");
+		REQUIRE(lr_dw_init(&dw, &b.d, -1) == LR_OK, "dw init");
 		for (int t = 0; t < NROWS; t++)
 		{
 			double		x[3];
@@ -155,7 +155,7 @@ check_case(const DiagRef *refs, int icpt, int weighted, double shift, int alias,
 			row(t, shift, alias, x);
 			lr_dw_add(&dw, &b.d, DIAG_ROWS[t][2], x);
 		}
-		lr_dw_result(&dw, &b.d, &dwt);
+		REQUIRE(lr_dw_result(&dw, &b.d, &dwt, NULL) == LR_OK, "dw result");
 		lr_dw_free(&dw);
 	}
 	for (const DiagRef *r = refs; r->fig; r++)
@@ -385,9 +385,42 @@ test_point_fast_blocks(void)
 		}
 }
 
+/*
+ * Imhof's integral (lr_qf_lower_p) against closed forms: for chi-squared
+ * variables, P(a X1 - b X2 <= 0) = (2/pi) atan(sqrt(b/a)) (F(1,1)),
+ * P(X1 + X2 - c (X3 + X4) <= 0) = c / (1 + c) (F(2,2)), and F(4,4):
+ * x^2 (3 - 2x) with x = c / (1 + c); all of one sign gives 0 or 1.
+ */
+static void
+test_qf_lower_p(void)
+{
+	double		worst = 0.0;
+
+	for (double c = 0.05; c < 40.0; c *= 1.7)
+	{
+		double		nu2[2] = {1.0, -c};
+		double		nu4[4] = {1.0, 1.0, -c, -c};
+		double		nu8[8] = {0.5, 0.5, 0.5, 0.5, -0.5 * c, -0.5 * c, -0.5 * c, -0.5 * c};
+		double		x = c / (1.0 + c);
+
+		worst = fmax(worst, fabs(lr_qf_lower_p(nu2, 2) - 2.0 / M_PI * atan(sqrt(c))));
+		worst = fmax(worst, fabs(lr_qf_lower_p(nu4, 4) - x));
+		worst = fmax(worst, fabs(lr_qf_lower_p(nu8, 8) - x * x * (3.0 - 2.0 * x)));
+	}
+	CHECK(worst <= 1e-14, "Imhof off by %.3g (absolute)", worst);
+	{
+		double		pos[3] = {1.0, 2.0, 3.5};
+		double		neg[2] = {-0.25, -3.0};
+
+		CHECK(fabs(lr_qf_lower_p(pos, 3)) <= 1e-15, "all positive: %.17g", lr_qf_lower_p(pos, 3));
+		CHECK(fabs(lr_qf_lower_p(neg, 2) - 1.0) <= 1e-15, "all negative: %.17g", lr_qf_lower_p(neg, 2));
+	}
+}
+
 void
 run_diag_tests(void)
 {
+	t_run("diag: Imhof's integral against closed forms", test_qf_lower_p);
 	t_run("diag: weighted fit with intercept (exact references)", test_weighted_intercept);
 	t_run("diag: unweighted fit with intercept, BP and DW", test_unweighted_intercept);
 	t_run("diag: fits through the origin", test_no_intercept);

@@ -25,11 +25,21 @@
 #   from the uncentred covariance: that is the reference for C and E.
 # - influence.measures drops zero-weight rows (B, E): their rows are absent
 #   here and flinkml gives NULL.
-# - bptest, White: unweighted fits only (flinkml refuses weighted models:
-#   lmtest's weighted form divides a weighted sum by an unweighted one).
+# - bptest, White: unweighted fits A, C, D; weighted fits B and E as lmtest
+#   0.9-40 tests a weighted lm (sigma^2 = sum w e^2 / n, the auxiliary
+#   regression weighted, the studentised statistic n sum w fv^2 / sum (e^2 -
+#   sigma^2)^2 with an unweighted denominator).  lmtest keeps the rows of
+#   weight 0 in that denominator (lm.wfit gives them residuals); flinkml
+#   leaves them out, as the fit does: the references bw_*, bw0_*, whitew_*
+#   are of the fits without those four rows (B2, E2), and bwR_B records what
+#   lmtest gives with them (not tested: a different statistic).
 #   White = bptest with the regressors, their squares and cross products.
-# - dwtest: exact = FALSE (the normal approximation lmtest uses for n >= 100,
-#   and what flinkml computes for every n); alternative "greater" (default).
+# - dwtest: exact = FALSE rows (dw_*, dwx1_*: the normal approximation lmtest
+#   uses for n >= 100); dwexact_* rows: dwtest's default for these n < 100
+#   rows, the exact p value from Farebrother's pan with its default 15
+#   iterations (accurate to about 1e-8 here, worse with few eigenvalues: see
+#   make_dw_exact.py for the independent reference flinkml is tested
+#   against); alternative "greater" (default).
 suppressPackageStartupMessages({library(car); library(lmtest)})
 stopifnot(getRversion() >= "4.2.0")
 
@@ -109,4 +119,31 @@ for (f in c("A", "C", "D")) {
   add(paste0("dw_", f), dwtest(fits[[f]], exact = FALSE))
   add(paste0("dwx1_", f), dwtest(fits[[f]], order.by = d$x1, exact = FALSE))
 }
+# weighted fits without the zero-weight rows
+d2 <- d[d$w > 0, ]
+B2 <- lm(y ~ x1 + x2 + g, data = d2, weights = w)
+E2 <- lm(y ~ 0 + x1 + x2 + g, data = d2, weights = w)
+add("bw_B", bptest(B2))
+add("bw0_B", bptest(B2, studentize = FALSE))
+add("bw_E", bptest(E2))
+add("bw0_E", bptest(E2, studentize = FALSE))
+add("whitew_B", bptest(B2, white_A, data = d2))
+add("whitew0_B", bptest(B2, white_A, data = d2, studentize = FALSE))
+add("bwR_B", bptest(fits$B))
+# too few rows: 3 rows for y ~ x1 + x2 (every residual 0: NaN), 4 rows (one residual df)
+add("bp3", bptest(lm(y ~ x1 + x2, data = d[1:3, ])))
+add("bp4", bptest(lm(y ~ x1 + x2, data = d[1:4, ])))
+add("bp04", bptest(lm(y ~ x1 + x2, data = d[1:4, ]), studentize = FALSE))
+# White on the aliased fit D: the aliased auxiliary columns lower df (as A's)
+white_D <- ~ x1 + x2 + xa + g + I(x1^2) + I(x2^2) + I(xa^2) + I(g^2) + I(x1 * x2) + I(x1 * xa) +
+  I(x1 * g) + I(x2 * xa) + I(x2 * g) + I(xa * g)
+add("white_D", bptest(fits$D, white_D, data = d))
+# dwtest's default (exact, pan) for n < 100
+add("dwexact_A", dwtest(fits$A))
+add("dwexactx1_A", dwtest(fits$A, order.by = d$x1))
+add("dwexact_C", dwtest(fits$C))
+add("dwexactx1_C", dwtest(fits$C, order.by = d$x1))
+add("dwexact4", dwtest(lm(y ~ x1, data = d[1:4, ])))
+add("dwexact5", dwtest(lm(y ~ x1, data = d[1:5, ])))
+add("dwexact12_C", dwtest(lm(y ~ 0 + x1 + x2, data = d[1:12, ])))
 write.csv(do.call(rbind, rows), "ref_tests.csv", row.names = FALSE, quote = FALSE)
