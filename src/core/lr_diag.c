@@ -644,7 +644,7 @@ lr_hc_batch_size(const LrDiag *d)
 	size_t		nq = (size_t) (d->k + d->icpt);
 
 	return offsetof(LrHCBatch, mem)
-		+ sizeof(double) * (2 * nq * HB + 2 * rowp((int) nq) * HB + 2 * (size_t) d->kb + 8);
+		+ sizeof(double) * (2 * nq * HB + 2 * rowp((int) nq) * HB + 4 * (size_t) d->kb + 8);
 }
 
 void
@@ -657,12 +657,38 @@ lr_hc_batch_init(LrHCBatch *b, const LrDiag *d)
 }
 
 /*
- * z and q as lr_diag_point_fast computes them, z into zf[0..kb-1] (u: k
- * doubles of scratch), with the bounds of lr_diag_point_fast: *qerr on q,
- * and *ez2 = sum_a bound(dz_a)^2 on |dz|^2.
+ * The row's centred differences over the kept features, padded to kb:
+ * x_a - m_a exactly as dh + dl (TwoSum, then m's low part, which rounds at
+ * u^2 |x_a - m_a|), and u = S (x - m) with the difference rounded once, as
+ * lr_diag_point_fast computes it (dh is that rounded difference; the scale
+ * is a power of two).  Without intercept the means are 0: dh = x, dl = 0.
+ */
+LR_HOT static void
+centred_diffs(const LrDiag *d, const double *x, double *dh, double *dl, double *u)
+{
+	const int  *kp = d->kp;
+
+	for (int a = 0; a < d->kb; a += 4)
+	{
+		v4d			xv = {x[kp[a]], x[kp[a + 1]], x[kp[a + 2]], x[kp[a + 3]]};
+		v4d			mh = *(const v4d *) (d->rm + a);
+		v4d			h = xv - mh;
+		v4d			bb = h - xv;
+
+		*(v4d *) (dh + a) = h;
+		*(v4d *) (dl + a) = ((xv - (h - bb)) + (-mh - bb)) - *(const v4d *) (d->rml + a);
+	}
+	for (int b = 0; b < d->k; b++)
+		u[b] = dh[b] * d->scale[d->kept[b]];
+}
+
+/*
+ * z and q as lr_diag_point_fast computes them from u, z into zf[0..kb-1],
+ * with the bounds of lr_diag_point_fast: *qerr on q, and *ez2 = sum_a
+ * bound(dz_a)^2 on |dz|^2.
  */
 LR_HOT static double
-point_fast_z(const LrDiag *d, const double *x, double *u, double *zf, double *qerr_out, double *ez2_out)
+point_fast_z(const LrDiag *d, const double *u, double *zf, double *qerr_out, double *ez2_out)
 {
 	int			k = d->k;
 	const double *c = d->Lb;
@@ -672,12 +698,6 @@ point_fast_z(const LrDiag *d, const double *x, double *u, double *zf, double *qe
 	double		q,
 				qerr;
 
-	for (int b = 0; b < k; b++)
-	{
-		int			j = d->kept[b];
-
-		u[b] = (d->icpt ? x[j] - d->mh[j] : x[j]) * d->scale[j];
-	}
 	for (int r = 0; r < k; r += 4)
 	{
 		int			bend = r + 4 < k ? r + 4 : k;
@@ -706,24 +726,27 @@ point_fast_z(const LrDiag *d, const double *x, double *u, double *zf, double *qe
 	return q + d->invW;
 }
 
+/* a b + c lane by lane, rounded once (one vfmadd on the x86-64-v3 clone) */
+#define v4_fma(a, b, c) ((v4d) {fma((a)[0], (b)[0], (c)[0]), fma((a)[1], (b)[1], (c)[1]), \
+								fma((a)[2], (b)[2], (c)[2]), fma((a)[3], (b)[3], (c)[3])})
+
 /*
- * The residual (y - m_y) - sum_a b_a (x_a - m_a) by a compensated sum: the
- * differences exact (TwoSum, then the means' low parts), each product
- * exact in its high part (FMA) with the low parts' cross terms rounded,
- * the terms summed in four lanes with TwoSum (errors gathered), the lanes
- * and e0 added in double-double.  As Dot2 (Ogita, Rump, Oishi 2005), the
- * result is within u |e| + gamma_n^2 sum |terms| (n = k + 2 terms per
- * lane at most), plus the dropped lo x lo products (u^2 each): 1 is
- * returned (*e set) when that bound is under 2 u |e|; 0 otherwise.
+ * The residual (y - m_y) - sum_a b_a (x_a - m_a) by a compensated sum, from
+ * the exact differences dh + dl: each product exact in its high part
+ * (FMA) with the low parts' cross terms rounded, the terms summed four
+ * lanes at a time with TwoSum (errors gathered), then the lanes onto e0 the
+ * same way.  As Dot2 (Ogita, Rump, Oishi 2005), the result is within
+ * u |e| + gamma_n^2 sum |terms| (n <= k + 8 terms on any path), plus the
+ * dropped lo x lo products (u^2 each): 1 is returned (*e set) when that
+ * bound is under 2 u |e|; 0 otherwise.  The padding adds exact zeros.
  */
 LR_HOT static int
-resid_comp(const LrDiag *d, double y, const double *x, double *e_out)
+resid_comp(const LrDiag *d, double y, const double *dh, const double *dl, double *e_out)
 {
 	int			k = d->k;
-	const int  *kp = d->kp;
-	double		sh[4] = {0.0, 0.0, 0.0, 0.0},
-				sl[4] = {0.0, 0.0, 0.0, 0.0},
-				mg[4] = {0.0, 0.0, 0.0, 0.0};
+	v4d			sh = {0.0, 0.0, 0.0, 0.0},
+				sl = {0.0, 0.0, 0.0, 0.0},
+				mg = {0.0, 0.0, 0.0, 0.0};
 	dd			e0 = d->icpt ? dd_two_sum(y, -d->mh[d->p]) : dd_from(y);
 	dd			s;
 	double		mag,
@@ -732,30 +755,32 @@ resid_comp(const LrDiag *d, double y, const double *x, double *e_out)
 	if (d->icpt)
 		e0.lo -= d->ml[d->p];
 	for (int a = 0; a < k; a += 4)
-		for (int l = 0; l < 4; l++)
-		{
-			double		xv = x[kp[a + l]];
-			double		mh = d->rm[a + l];
-			double		bh = d->rb[a + l];
-			double		dh = xv - mh;
-			double		bb = dh - xv;
-			double		dl = ((xv - (dh - bb)) + (-mh - bb)) - d->rml[a + l];
-			double		th = bh * dh;
-			double		tl = fma(bh, dh, -th) + (bh * dl + d->rbl[a + l] * dh);
-			double		t = sh[l] - th;
-			double		b2 = t - sh[l];
+	{
+		v4d			h = *(const v4d *) (dh + a);
+		v4d			l = *(const v4d *) (dl + a);
+		v4d			bh = *(const v4d *) (d->rb + a);
+		v4d			th = bh * h;
+		v4d			tl = v4_fma(bh, h, -th) + (bh * l + *(const v4d *) (d->rbl + a) * h);
+		v4d			t = sh - th;
+		v4d			b2 = t - sh;
 
-			sl[l] += ((sh[l] - (t - b2)) + (-th - b2)) - tl;
-			sh[l] = t;
-			mg[l] += fabs(th);
-		}
-	s = dd_add(dd_add(dd_two_sum(sh[0], sl[0]), dd_two_sum(sh[1], sl[1])),
-			   dd_add(dd_two_sum(sh[2], sl[2]), dd_two_sum(sh[3], sl[3])));
-	s = dd_add(s, e0);
-	e = s.hi;
+		sl += ((sh - (t - b2)) + (-th - b2)) - tl;
+		sh = t;
+		mg += v4_abs(th);
+	}
+	/* the lanes' high parts onto e0 by TwoSum, the low parts and errors gathered */
+	s = e0;
+	for (int l = 0; l < 4; l++)
+	{
+		dd			t = dd_two_sum(s.hi, sh[l]);
+
+		s.hi = t.hi;
+		s.lo += t.lo + sl[l];
+	}
+	e = s.hi + s.lo;
 	mag = fabs(e0.hi) + ((mg[0] + mg[1]) + (mg[2] + mg[3]));
 	*e_out = e;
-	return (double) ((k + 4) * (k + 4) + 8) * 0x1p-106 * mag <= U * fabs(e);
+	return (double) ((k + 8) * (k + 8) + 8) * 0x1p-106 * mag <= U * fabs(e);
 }
 
 /*
@@ -804,14 +829,19 @@ lr_hc_batch_add(LrHCBatch *b, LrHC *h, const LrDiag *d, double y, const double *
 	double	   *u = hb_u(b);
 	double	   *ra = hb_ra(b);
 	double	   *zf = hb_scratch(b);
-	double	   *us = zf + b->kb + 4;
+	double	   *dh = zf + b->kb;
+	double	   *dl = dh + b->kb;
+	double	   *us = dl + b->kb;
 	double		qerr,
 				ez2,
 				e = 0.0,
-				rr = 0.0;
-	double		q = point_fast_z(d, x, us, zf, &qerr, &ez2);
-	int			fast = qerr <= FAST_ACCEPT * q && ez2 <= FAST_ACCEPT * FAST_ACCEPT * q
-		&& resid_comp(d, y, x, &e);
+				rr = 0.0,
+				q;
+	int			fast;
+
+	centred_diffs(d, x, dh, dl, us);
+	q = point_fast_z(d, us, zf, &qerr, &ez2);
+	fast = qerr <= FAST_ACCEPT * q && ez2 <= FAST_ACCEPT * FAST_ACCEPT * q && resid_comp(d, y, dh, dl, &e);
 
 	if (fast)
 	{
