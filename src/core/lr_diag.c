@@ -855,11 +855,7 @@ lr_hc_batch_add(LrHCBatch *b, LrHC *h, const LrDiag *d, double y, const double *
 			if (!(omh > 0.0) || !(w * qerr <= 0x1p-50 * omh))
 				fast = 0;
 			else
-			{
-				rr /= omh;
-				if (h->type == 3)
-					rr /= omh;
-			}
+				rr /= h->type == 3 ? omh * omh : omh;
 		}
 	}
 	h->n++;
