@@ -855,7 +855,11 @@ lr_hc_batch_add(LrHCBatch *b, LrHC *h, const LrDiag *d, double y, const double *
 			if (!(omh > 0.0) || !(w * qerr <= 0x1p-50 * omh))
 				fast = 0;
 			else
-				rr /= h->type == 3 ? omh * omh : omh;
+			{
+				rr /= omh;
+				if (h->type == 3)
+					rr /= omh;
+			}
 		}
 	}
 	h->n++;
