@@ -34,6 +34,7 @@
 #include "utils/array.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
+#include "utils/expandeddatum.h"
 #include "utils/memutils.h"
 
 #include "core/lr_solve.h"
@@ -206,30 +207,150 @@ cv_start(FunctionCallInfo fcinfo)
 }
 
 /*
+ * The running state of a plain aggregate once a fold has rows enough: the
+ * flat state and a batch per fold (rows not yet folded into that fold's
+ * state), as the fit's expanded state (expanded_state.c), for the same
+ * reason: whoever reads the value (the final detoasting it, a partial
+ * aggregate or Citus's worker_partial_agg sending it, a datumCopy) gets it
+ * flattened through these methods, which fold the batches in first.
+ */
+typedef struct ExpandedCv
+{
+	ExpandedObjectHeader hdr;
+	CvFlat	   *cv;				/* flat; its folds lack the rows in their batches until drained */
+	LrBatch   **batch;			/* [k] */
+} ExpandedCv;
+
+static Size ec_get_flat_size(ExpandedObjectHeader *eohptr);
+static void ec_flatten_into(ExpandedObjectHeader *eohptr, void *result, Size allocated_size);
+
+static const ExpandedObjectMethods ec_methods = {
+	ec_get_flat_size,
+	ec_flatten_into
+};
+
+static Size
+ec_get_flat_size(ExpandedObjectHeader *eohptr)
+{
+	ExpandedCv *ec = (ExpandedCv *) eohptr;
+
+	for (int f = 0; f < ec->cv->k; f++)
+		lr_batch_drain(ec->batch[f], cv_fold(ec->cv, f));
+	return VARSIZE(ec->cv);
+}
+
+static void
+ec_flatten_into(ExpandedObjectHeader *eohptr, void *result, Size allocated_size)
+{
+	ExpandedCv *ec = (ExpandedCv *) eohptr;
+	Size		size = ec_get_flat_size(eohptr);
+
+	if (allocated_size != size)
+		elog(ERROR, "linreg_cv: expanded state flattened into %zu bytes, needs %zu", allocated_size, size);
+	memcpy(result, ec->cv, size);
+}
+
+static inline ExpandedCv *
+ec_from_datum(Datum d)
+{
+	ExpandedObjectHeader *eoh;
+
+	if (!VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(d)))
+		return NULL;
+	eoh = DatumGetEOHP(d);
+	if (eoh->eoh_methods != &ec_methods)
+		elog(ERROR, "linreg_cv: the transition value is not a linreg_cv_state");
+	return (ExpandedCv *) eoh;
+}
+
+/* Rows a fold takes one by one before the state gets its batches. */
+#define CV_BATCH_AFTER_ROWS 32
+
+/* How many expanded states of one aggregate call are alive (flinkml_fn_extra). */
+typedef struct CvExtra
+{
+	int			batched;
+} CvExtra;
+
+static void
+ec_forget(void *arg)
+{
+	(*(int *) arg)--;
+}
+
+/*
+ * A new expanded state holding a copy of cv (with fold states of at most
+ * LR_BATCH_MAX_FEATURES features), in a new child context of parent; NULL
+ * when the batches of this aggregate would pass a quarter of work_mem (a
+ * hash aggregate holds one state per group; the first always may).
+ */
+static ExpandedCv *
+ec_new(MemoryContext parent, const CvFlat *cv, int *alive)
+{
+	Size		each = (Size) cv->k * (lr_batch_size(cv->nfeat) + sizeof(LrBatch *)) + VARSIZE(cv)
+		+ 2 * ALLOCSET_SMALL_INITSIZE;
+	MemoryContext cxt;
+	ExpandedCv *ec;
+	MemoryContextCallback *cb;
+
+	if (*alive > 0 && (Size) (*alive + 1) * each > (Size) work_mem * 1024 / 4)
+		return NULL;
+	cxt = AllocSetContextCreate(parent, "flinkml linreg_cv_state", ALLOCSET_DEFAULT_SIZES);
+	ec = MemoryContextAlloc(cxt, sizeof(ExpandedCv));
+	cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+	EOH_init_header(&ec->hdr, &ec_methods, cxt);
+	cb->func = ec_forget;
+	cb->arg = alive;
+	MemoryContextRegisterResetCallback(cxt, cb);
+	(*alive)++;
+	ec->cv = MemoryContextAllocHuge(cxt, VARSIZE(cv));
+	memcpy(ec->cv, cv, VARSIZE(cv));
+	ec->batch = MemoryContextAlloc(cxt, sizeof(LrBatch *) * cv->k);
+	for (int f = 0; f < cv->k; f++)
+	{
+		ec->batch[f] = MemoryContextAlloc(cxt, lr_batch_size(cv->nfeat));
+		lr_batch_init(ec->batch[f], cv->nfeat);
+	}
+	return ec;
+}
+
+/*
  * linreg_cv(y, x, key, folds, lambdas): transition.  The state is updated in
  * place: it lives in the aggregate context once the executor has adopted it.
  * A new value (made in the current, per-row context, which the executor
  * copies into the aggregate context) only for the first call and for the
- * first row with features.
+ * first row with features; an expanded state with batches (in a child of
+ * the aggregate context, which the executor adopts) once a fold of a plain
+ * aggregate has CV_BATCH_AFTER_ROWS rows.
  */
 Datum
 linreg_cv_accum(PG_FUNCTION_ARGS)
 {
 	MemoryContext ctx;
+	int			kind;
 	CvFlat	   *cv;
+	ExpandedCv *ec = NULL;
 	ArrayType  *a;
 	const double *x;
 	double		y;
 	int			n,
 				f;
+	LrState    *s;
 
-	if (!AggCheckCallContext(fcinfo, &ctx))
+	kind = AggCheckCallContext(fcinfo, &ctx);
+	if (!kind)
 		elog(ERROR, "linreg_cv_accum called in non-aggregate context");
-	cv = PG_ARGISNULL(0) ? cv_start(fcinfo) : DatumGetCvP(PG_GETARG_DATUM(0));
+	if (PG_ARGISNULL(0))
+		cv = cv_start(fcinfo);
+	else if ((ec = ec_from_datum(PG_GETARG_DATUM(0))) != NULL)
+		cv = ec->cv;
+	else
+		cv = DatumGetCvP(PG_GETARG_DATUM(0));
+#define CV_RETURN() return ec ? EOHPGetRWDatum(&ec->hdr) : PointerGetDatum(cv)
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 	{
 		cv->skipped++;
-		PG_RETURN_POINTER(cv);
+		CV_RETURN();
 	}
 	y = PG_GETARG_FLOAT8(1);
 	a = PG_GETARG_ARRAYTYPE_P(2);
@@ -238,22 +359,41 @@ linreg_cv_accum(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("linreg_cv: x must be a one-dimensional array of at most %d features", LR_MAX_FEATURES)));
-	if (array_contains_nulls(a))
+	if (ARR_HASNULL(a) && array_contains_nulls(a))
 	{
 		cv->skipped++;
-		PG_RETURN_POINTER(cv);
+		CV_RETURN();
 	}
 	x = (const double *) ARR_DATA_PTR(a);
-	flinkml_check_row_values(y, x, n, 1.0);
-	if (cv->nfeat < 0)
+	if (cv->nfeat != n)
+	{
+		if (cv->nfeat >= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("linreg_cv: x has %d elements but earlier rows had %d", n, cv->nfeat)));
+		flinkml_check_row_values(y, x, n, 1.0);
 		cv = cv_with_folds(cv, n);
-	else if (cv->nfeat != n)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("linreg_cv: x has %d elements but earlier rows had %d", n, cv->nfeat)));
+	}
 	f = lr_key_fold((uint64) PG_GETARG_INT64(3), 0, cv->k);
-	lr_state_add_row(cv_fold(cv, f), y, x, 1.0);
-	PG_RETURN_POINTER(cv);
+	s = cv_fold(cv, f);
+	if (ec)
+	{
+		/* the batch checks the values; the error names the bad one */
+		if (lr_batch_add_row(ec->batch[f], s, y, x, 1.0) != 0)
+			flinkml_check_row_values(y, x, n, 1.0);
+		CV_RETURN();
+	}
+	flinkml_check_row_values(y, x, n, 1.0);
+	lr_state_add_row(s, y, x, 1.0);
+	if (kind == AGG_CONTEXT_AGGREGATE && s->rows == CV_BATCH_AFTER_ROWS && cv->nfeat <= LR_BATCH_MAX_FEATURES)
+	{
+		MemoryContext cxt;
+		CvExtra    *site = flinkml_fn_extra(fcinfo, sizeof(CvExtra), &cxt);
+
+		ec = ec_new(ctx, cv, &site->batched);
+	}
+	CV_RETURN();
+#undef CV_RETURN
 }
 
 /*

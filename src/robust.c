@@ -43,6 +43,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/expandeddatum.h"
 #include "utils/memutils.h"
 
 #include "core/lr_codec.h"
@@ -155,6 +156,128 @@ robust_copy(const RobustFlat *r)
 }
 
 /*
+ * The running state of a plain aggregate once it has rows enough: an
+ * expanded object holding the flat state and a block batch of the meat
+ * (core lr_hc_batch, the fast path), as the fit's (expanded_state.c) and
+ * for the same reason: the batch holds rows the flat meat does not show
+ * yet, so whoever reads the value (the final detoasting it, a partial
+ * aggregate or Citus's worker_partial_agg sending it, a datumCopy) gets it
+ * flattened through the methods below, which fold the batch in first.
+ * The executor (and Citus's wrapper) adopt a read-write expanded object
+ * whose context is a child of the aggregate context without copying it.
+ */
+typedef struct ExpandedRobust
+{
+	ExpandedObjectHeader hdr;
+	RobustFlat *r;				/* flat; its meat lacks the rows in batch until drained */
+	LrHCBatch  *batch;
+} ExpandedRobust;
+
+static Size er_get_flat_size(ExpandedObjectHeader *eohptr);
+static void er_flatten_into(ExpandedObjectHeader *eohptr, void *result, Size allocated_size);
+
+static const ExpandedObjectMethods er_methods = {
+	er_get_flat_size,
+	er_flatten_into
+};
+
+static void
+er_drain(ExpandedRobust *er)
+{
+	LrHC		h;
+
+	memset(&h, 0, sizeof(h));
+	h.nq = er->r->nq;
+	h.meat = er->r->meat;
+	lr_hc_batch_drain(er->batch, &h);
+}
+
+static Size
+er_get_flat_size(ExpandedObjectHeader *eohptr)
+{
+	ExpandedRobust *er = (ExpandedRobust *) eohptr;
+
+	er_drain(er);
+	return VARSIZE(er->r);
+}
+
+static void
+er_flatten_into(ExpandedObjectHeader *eohptr, void *result, Size allocated_size)
+{
+	ExpandedRobust *er = (ExpandedRobust *) eohptr;
+	Size		size = er_get_flat_size(eohptr);
+
+	if (allocated_size != size)
+		elog(ERROR, "linreg_robust_se: expanded state flattened into %zu bytes, needs %zu",
+				allocated_size, size);
+	memcpy(result, er->r, size);
+}
+
+/* The expanded state behind a read-write datum, or NULL for a flat value. */
+static inline ExpandedRobust *
+er_from_datum(Datum d)
+{
+	ExpandedObjectHeader *eoh;
+
+	if (!VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(d)))
+		return NULL;
+	eoh = DatumGetEOHP(d);
+	if (eoh->eoh_methods != &er_methods)
+		elog(ERROR, "linreg_robust_se: the transition value is not a linreg_robust_state");
+	return (ExpandedRobust *) eoh;
+}
+
+/*
+ * What the functions of one aggregate call keep (flinkml_fn_extra): the
+ * model caches, and how many of its states hold a batch.
+ */
+typedef struct RobustExtra
+{
+	DiagSlots	slots;
+	int			batched;		/* expanded states alive */
+} RobustExtra;
+
+/* Rows a state takes one by one before it gets a batch: small groups stay small. */
+#define ROBUST_BATCH_AFTER_ROWS 32
+
+static void
+er_forget(void *arg)
+{
+	(*(int *) arg)--;
+}
+
+/*
+ * A new expanded state holding a copy of r, in a new child context of
+ * parent, with a batch for d; or NULL when the batches of this aggregate
+ * would pass a quarter of work_mem (a hash aggregate holds one state per
+ * group; the first always may), as the fit's batch_allowed.
+ */
+static ExpandedRobust *
+er_new(MemoryContext parent, const RobustFlat *r, const LrDiag *d, int *alive)
+{
+	Size		each = lr_hc_batch_size(d) + VARSIZE(r) + 2 * ALLOCSET_SMALL_INITSIZE;
+	MemoryContext cxt;
+	ExpandedRobust *er;
+	MemoryContextCallback *cb;
+
+	if (*alive > 0 && (Size) (*alive + 1) * each > (Size) work_mem * 1024 / 4)
+		return NULL;
+	cxt = AllocSetContextCreate(parent, "flinkml linreg_robust_state", ALLOCSET_SMALL_SIZES);
+	er = MemoryContextAlloc(cxt, sizeof(ExpandedRobust));
+	cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+	EOH_init_header(&er->hdr, &er_methods, cxt);
+	cb->func = er_forget;
+	cb->arg = alive;
+	MemoryContextRegisterResetCallback(cxt, cb);
+	(*alive)++;
+	er->r = MemoryContextAlloc(cxt, VARSIZE(r));
+	memcpy(er->r, r, VARSIZE(r));
+	er->batch = MemoryContextAllocHuge(cxt, lr_hc_batch_size(d));
+	lr_hc_batch_init(er->batch, d);
+	return er;
+}
+
+/*
  * The cache a transition used last in this backend: a serial final (or the
  * leader's, when it scanned rows too) takes the factor from there instead
  * of building it again from the state's model.  Cleared when the context
@@ -170,35 +293,39 @@ forget_last_cache(void *arg)
 }
 
 /* The per-query caches of a transition or final function (several models: grouped calls). */
-static DiagSlots *
-robust_slots(FunctionCallInfo fcinfo, bool transition, MemoryContext *cx)
+static RobustExtra *
+robust_extra(FunctionCallInfo fcinfo, bool transition, MemoryContext *cx)
 {
-	DiagSlots  *slots = flinkml_fn_extra(fcinfo, sizeof(DiagSlots), cx);
+	RobustExtra *ex = flinkml_fn_extra(fcinfo, sizeof(RobustExtra), cx);
 
-	if (transition && !slots->registered)
+	if (transition && !ex->slots.registered)
 	{
 		MemoryContextCallback *cb = MemoryContextAllocZero(*cx, sizeof(MemoryContextCallback));
 
 		cb->func = forget_last_cache;
 		MemoryContextRegisterResetCallback(*cx, cb);
-		slots->registered = true;
+		ex->slots.registered = true;
 	}
-	return slots;
+	return ex;
 }
 
 /*
  * The transition.  The state is updated in place; a new value (in the
  * current per-row context, which the executor copies into the aggregate
- * context) only at the first row with a model.
+ * context) only at the first row with a model, and an expanded state with
+ * a batch (in a child of the aggregate context, which the executor adopts)
+ * once a plain aggregate's state has ROBUST_BATCH_AFTER_ROWS rows.
  */
 static Datum
 robust_accum(FunctionCallInfo fcinfo, bool weighted)
 {
 	int			typearg = weighted ? 5 : 4;
 	MemoryContext ctx;
+	int			kind;
 	RobustFlat *r;
+	ExpandedRobust *er = NULL;
 	DiagCache  *c;
-	DiagSlots  *slots;
+	RobustExtra *ex;
 	MemoryContext cx;
 	const LrModel *m;
 	ArrayType  *a;
@@ -209,7 +336,8 @@ robust_accum(FunctionCallInfo fcinfo, bool weighted)
 	int			type = -1;
 	LrHC		h;
 
-	if (!AggCheckCallContext(fcinfo, &ctx))
+	kind = AggCheckCallContext(fcinfo, &ctx);
+	if (!kind)
 		elog(ERROR, "linreg_robust_accum called in non-aggregate context");
 	if (PG_ARGISNULL(1))
 	{
@@ -225,24 +353,26 @@ robust_accum(FunctionCallInfo fcinfo, bool weighted)
 					 errmsg("linreg_robust_se: type must not be NULL")));
 		type = hc_type(PG_GETARG_TEXT_PP(typearg));
 	}
-	slots = robust_slots(fcinfo, true, &cx);
-	c = flinkml_diag_cache_multi(slots, cx, PG_GETARG_DATUM(1), "linreg_robust_se");
+	ex = robust_extra(fcinfo, true, &cx);
+	c = flinkml_diag_cache_multi(&ex->slots, cx, PG_GETARG_DATUM(1), "linreg_robust_se");
 	last_cache = c;
 	m = c->model;
 	if (PG_ARGISNULL(0))
 		r = robust_new(type, m, c->hash, c->diag.k + c->diag.icpt);
 	else
 	{
-		r = DatumGetRobustP(PG_GETARG_DATUM(0));
+		er = er_from_datum(PG_GETARG_DATUM(0));
+		r = er ? er->r : DatumGetRobustP(PG_GETARG_DATUM(0));
 		if (r->model_hash != c->hash || r->model_size != (int32) VARSIZE(m) || r->nfeat != m->nfeat)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("linreg_robust_se: the model must be the same on every row")));
 	}
+#define ROBUST_RETURN() return er ? EOHPGetRWDatum(&er->hdr) : PointerGetDatum(r)
 	if (PG_ARGISNULL(2) || PG_ARGISNULL(3) || (weighted && PG_ARGISNULL(4)))
 	{
 		r->skipped++;
-		PG_RETURN_POINTER(r);
+		ROBUST_RETURN();
 	}
 	y = PG_GETARG_FLOAT8(2);
 	a = PG_GETARG_ARRAYTYPE_P(3);
@@ -253,15 +383,15 @@ robust_accum(FunctionCallInfo fcinfo, bool weighted)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("linreg_robust_se: x has %d elements but the model has %d features", n, m->nfeat)));
-	if (array_contains_nulls(a))
+	if (ARR_HASNULL(a) && array_contains_nulls(a))
 	{
 		r->skipped++;
-		PG_RETURN_POINTER(r);
+		ROBUST_RETURN();
 	}
 	x = (const double *) ARR_DATA_PTR(a);
 	flinkml_check_row_values(y, x, n, w);
 	if (w == 0.0)
-		PG_RETURN_POINTER(r);
+		ROBUST_RETURN();
 	/* the core's accumulator over the state's meat; z is the cache's scratch of k + 1 */
 	h.type = r->type;
 	h.nq = r->nq;
@@ -269,10 +399,20 @@ robust_accum(FunctionCallInfo fcinfo, bool weighted)
 	h.undefined = r->undefined;
 	h.meat = r->meat;
 	h.z = c->scratch;
-	lr_hc_add(&h, &c->diag, y, x, w);
+	if (er)
+		lr_hc_batch_add(er->batch, &h, &c->diag, y, x, w);
+	else
+		lr_hc_add(&h, &c->diag, y, x, w);
 	r->n = h.n;
 	r->undefined = h.undefined;
-	PG_RETURN_POINTER(r);
+	if (er == NULL && kind == AGG_CONTEXT_AGGREGATE && r->n == ROBUST_BATCH_AFTER_ROWS)
+	{
+		er = er_new(ctx, r, &c->diag, &ex->batched);
+		if (er)
+			return EOHPGetRWDatum(&er->hdr);
+	}
+	ROBUST_RETURN();
+#undef ROBUST_RETURN
 }
 
 Datum
@@ -347,9 +487,9 @@ linreg_robust_final(PG_FUNCTION_ARGS)
 		|| memcmp(c->model, robust_model(r), r->model_size) != 0)
 	{
 		MemoryContext cx;
-		DiagSlots  *slots = robust_slots(fcinfo, false, &cx);
+		RobustExtra *ex = robust_extra(fcinfo, false, &cx);
 
-		c = flinkml_diag_cache_multi(slots, cx, PointerGetDatum(robust_model(r)), "linreg_robust_se");
+		c = flinkml_diag_cache_multi(&ex->slots, cx, PointerGetDatum(robust_model(r)), "linreg_robust_se");
 	}
 	if (c->diag.k + c->diag.icpt != r->nq || c->model->nfeat != r->nfeat)
 		elog(ERROR, "linreg_robust_se: the state's meat does not match its model");
@@ -377,6 +517,15 @@ linreg_robust_final(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The last model whose factor robust_from_parts checked (a copy in
+ * TopMemoryContext, compared byte for byte), with its kept term count: the
+ * check is a function of those bytes, so a state of the same model does
+ * not factor it again.
+ */
+static LrModel *last_checked = NULL;
+static int64 last_checked_nq = -1;
+
+/*
  * A state read from outside: check the model (a least-squares model whose
  * factor has nq kept terms and nfeat features) and the counts, then build
  * it.  meat holds 2 meat_len(nq) doubles, hi and lo of each entry, all
@@ -401,7 +550,8 @@ robust_from_parts(int errcode_, const char *form, int64 version, int type, int64
 		why = "the feature count is not the model's";
 	else if (m->lambda > 0.0)
 		why = "a ridge model";
-	if (why == NULL)
+	if (why == NULL && !(last_checked != NULL && VARSIZE(last_checked) == VARSIZE(m)
+						 && memcmp(last_checked, m, VARSIZE(m)) == 0 && last_checked_nq == nq))
 	{
 		memset(&d, 0, sizeof(d));
 		FLINKML_DIAG_RETRY(rc, lr_diag_init(&d, m, flinkml_diag_tick));
@@ -415,6 +565,15 @@ robust_from_parts(int errcode_, const char *form, int64 version, int type, int64
 		else if (d.k + d.icpt != nq)
 			why = "the meat's dimension is not the model's kept term count";
 		lr_diag_free(&d);
+		if (why == NULL)
+		{
+			/* remembered: Citus sends one state per shard, all of the same model */
+			if (last_checked)
+				pfree(last_checked);
+			last_checked = MemoryContextAlloc(TopMemoryContext, VARSIZE(m));
+			memcpy(last_checked, m, VARSIZE(m));
+			last_checked_nq = nq;
+		}
 	}
 	if (why == NULL)
 		for (Size i = 0; i < 2 * meat_len((int) nq); i++)

@@ -53,7 +53,7 @@ other_neighbour(double v, int prec, const char *nearest, char *buf)
 }
 
 int
-lr_format_double(double v, char *buf)
+lr_format_double_printf(double v, char *buf)
 {
 	/*
 	 * The shortest decimal that reads back exactly.  For a normal double no
@@ -75,6 +75,132 @@ lr_format_double(double v, char *buf)
 			return elen;
 	}
 	return 0;					/* not reached */
+}
+
+LrShortestFn lr_shortest_hook = NULL;
+
+/*
+ * The digits of a shortest decimal as the hook writes it (sign, digits with
+ * or without a point, an optional exponent): *neg, the significant digits
+ * without leading or trailing zeros into dig (returns their count; 0 for a
+ * zero) and *x10, the decimal exponent of the first digit.  -1 when the
+ * text is not of that form.
+ */
+static int
+shortest_digits(const char *s, int *neg, char *dig, int *x10)
+{
+	int			n = 0,
+				before = 0,		/* digits before the point, leading zeros included */
+				point = 0,
+				lead = 0,		/* leading zeros dropped */
+				e = 0;
+
+	*neg = *s == '-';
+	if (*s == '-')
+		s++;
+	for (; (*s >= '0' && *s <= '9') || *s == '.'; s++)
+	{
+		if (*s == '.')
+		{
+			if (point)
+				return -1;
+			point = 1;
+			continue;
+		}
+		if (!point)
+			before++;
+		if (n == 0 && *s == '0')
+		{
+			lead++;
+			continue;
+		}
+		if (n >= 17)
+			return -1;
+		dig[n++] = *s;
+	}
+	if (*s == 'e' || *s == 'E')
+	{
+		int			sign = 1;
+
+		s++;
+		if (*s == '+' || *s == '-')
+			sign = *s++ == '-' ? -1 : 1;
+		if (!(*s >= '0' && *s <= '9'))
+			return -1;
+		for (; *s >= '0' && *s <= '9'; s++)
+			if ((e = e * 10 + (*s - '0')) > 1000)
+				return -1;
+		e *= sign;
+	}
+	if (*s != '\0' || before + (point ? 1 : 0) + n == 0)
+		return -1;
+	while (n > 0 && dig[n - 1] == '0')
+		n--;
+	/* the first significant digit is digit number lead (0-based) of the mantissa */
+	*x10 = e + before - lead - 1;
+	return n;
+}
+
+int
+lr_format_double(double v, char *buf)
+{
+	char		tmp[64];
+	char		dig[18];
+	int			neg,
+				n,
+				x,
+				prec;
+	char	   *p = buf;
+
+	/*
+	 * Where the two may differ, printf: a power of two (its rounding
+	 * interval is not symmetric, so lr_format_double_printf may take the
+	 * farther neighbour and writes that one in its own form), and
+	 * magnitudes from 2^53 on (every such double is an integer, and the
+	 * hook may write all of its digits).
+	 */
+	if (lr_shortest_hook == NULL || !(fabs(v) < 0x1p53) || v == 0.0 || frexp(v, &x) == 0.5 || frexp(v, &x) == -0.5)
+		return lr_format_double_printf(v, buf);
+	if (lr_shortest_hook(v, tmp) <= 0 || (n = shortest_digits(tmp, &neg, dig, &x)) <= 0)
+		return lr_format_double_printf(v, buf);
+	/* the precision %.*g had when it first read back (see lr_format_double_printf) */
+	prec = fabs(v) < 0x1p-1022 ? n : (n > 15 ? n : 15);
+	if (neg)
+		*p++ = '-';
+	if (x < -4 || x >= prec)
+	{
+		/* d.ddde[+-]XX, at least two exponent digits */
+		*p++ = dig[0];
+		if (n > 1)
+		{
+			*p++ = '.';
+			memcpy(p, dig + 1, (size_t) (n - 1));
+			p += n - 1;
+		}
+		p += sprintf(p, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
+	}
+	else if (x < 0)
+	{
+		*p++ = '0';
+		*p++ = '.';
+		for (int i = 0; i < -x - 1; i++)
+			*p++ = '0';
+		memcpy(p, dig, (size_t) n);
+		p += n;
+	}
+	else
+	{
+		for (int i = 0; i <= x; i++)
+			*p++ = i < n ? dig[i] : '0';
+		if (n > x + 1)
+		{
+			*p++ = '.';
+			memcpy(p, dig + x + 1, (size_t) (n - x - 1));
+			p += n - x - 1;
+		}
+	}
+	*p = '\0';
+	return (int) (p - buf);
 }
 
 static char *

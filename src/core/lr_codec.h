@@ -50,7 +50,27 @@ const char *lr_state_from_text(const char *text, lr_alloc_fn alloc, LrState **ou
 const char *lr_model_from_text(const char *text, lr_alloc_fn alloc, LrModel **out,
 							   size_t *outsize, char *err, size_t errlen);
 
-/* Shortest round-trip decimal of a finite double; returns its length (<= 24). */
+/*
+ * Shortest round-trip decimal of a finite double; returns its length (<= 24).
+ * The text is that of printf's %.*g at the smallest precision p >= 15 (any
+ * p >= 1 for a subnormal) at which a p-digit decimal next to v reads back
+ * as v (the nearest one when both do).
+ */
 int			lr_format_double(double v, char *buf);
+
+/*
+ * The digits by a faster routine, when the caller has one: a function that
+ * writes a shortest round-trip decimal of a finite v (the closest to v of
+ * the shortest; any of the forms 123.45, 0.00012, 1.2e+20, -1e-07) and
+ * returns its length.  lr_format_double then lays those digits out as %.*g
+ * does at the precision above, so the text is the same; without it (NULL)
+ * the digits come from printf and strtod, several calls per number.  The
+ * extension sets it to PostgreSQL's Ryu (double_to_shortest_decimal_buf).
+ */
+typedef int (*LrShortestFn) (double v, char *out);
+extern LrShortestFn lr_shortest_hook;
+
+/* lr_format_double without the hook (printf and strtod only). */
+int			lr_format_double_printf(double v, char *buf);
 
 #endif							/* FLINKML_LR_CODEC_H */

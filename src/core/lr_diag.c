@@ -105,6 +105,7 @@ lr_diag_free(LrDiag *d)
 	free(d->rb);
 	free(d->rbl);
 	free(d->rm);
+	free(d->rml);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -254,8 +255,9 @@ lr_diag_init(LrDiag *d, const LrModel *m, LrTick tick)
 	d->rb = calloc((size_t) d->kb + 1, sizeof(double));
 	d->rbl = calloc((size_t) d->kb + 1, sizeof(double));
 	d->rm = calloc((size_t) d->kb + 1, sizeof(double));
+	d->rml = calloc((size_t) d->kb + 1, sizeof(double));
 	if (!d->Lh || !d->mh || !d->ml || !d->bh || !d->bl || !d->zerr || !d->zc || !d->Lb ||
-		!d->kp || !d->rb || !d->rbl || !d->rm)
+		!d->kp || !d->rb || !d->rbl || !d->rm || !d->rml)
 	{
 		lr_diag_free(d);
 		return LR_ENOMEM;
@@ -289,6 +291,7 @@ lr_diag_init(LrDiag *d, const LrModel *m, LrTick tick)
 		d->rb[a] = a < d->k ? d->bh[j] : 0.0;
 		d->rbl[a] = a < d->k ? d->bl[j] : 0.0;
 		d->rm[a] = a < d->k && icpt ? d->mh[j] : 0.0;
+		d->rml[a] = a < d->k && icpt ? d->ml[j] : 0.0;
 		if (a < d->k && icpt)
 			d->rerr += fabs(d->bh[j]) * fabs(d->ml[j]);
 	}
@@ -537,16 +540,17 @@ lr_hc_free(LrHC *h)
 	memset(h, 0, sizeof(*h));
 }
 
-LR_HOT int
-lr_hc_add(LrHC *h, const LrDiag *d, double y, const double *x, double w)
+/*
+ * rr = omega (w e)^2 of a row and its z (into h->z), in double-double as
+ * the meat has always taken them.  Returns 1 when the leverage is 1 under
+ * HC2/HC3 (rr undefined).
+ */
+LR_HOT static int
+hc_factors_dd(const LrHC *h, const LrDiag *d, double y, const double *x, double w, double *rr)
 {
-	int			icpt = d->icpt;
-	int			nq = h->nq;
 	dd			q = lr_diag_point(d, x, h->z + 0);
 	dd			e = lr_diag_resid(d, y, x);
 	dd			r2;
-	double		rr;
-	int			bad = 0;
 
 	/* omega (w e)^2: omega = 1, 1/(1-h), 1/(1-h)^2 with h = w q */
 	r2 = dd_mul(e, e);
@@ -556,21 +560,28 @@ lr_hc_add(LrHC *h, const LrDiag *d, double y, const double *x, double w)
 		dd			omh = dd_sub(dd_from(1.0), dd_mul_d(q, w));
 
 		if (!(omh.hi > 0.0))
-			bad = 1;
-		else
-		{
+			return 1;
+		r2 = dd_div(r2, omh);
+		if (h->type == 3)
 			r2 = dd_div(r2, omh);
-			if (h->type == 3)
-				r2 = dd_div(r2, omh);
-		}
 	}
+	*rr = dd_to_double(r2);
+	return 0;
+}
+
+LR_HOT int
+lr_hc_add(LrHC *h, const LrDiag *d, double y, const double *x, double w)
+{
+	int			icpt = d->icpt;
+	int			nq = h->nq;
+	double		rr;
+
 	h->n++;
-	if (bad)
+	if (hc_factors_dd(h, d, y, x, w, &rr))
 	{
 		h->undefined = 1;
 		return 1;
 	}
-	rr = dd_to_double(r2);
 	/* meat += rr u u', u = [1, z] or z: each product rounded once, summed in dd */
 	for (int a = 0; a < nq; a++)
 	{
@@ -595,6 +606,325 @@ lr_hc_merge(LrHC *a, const LrHC *b)
 		a->meat[i] = dd_add(a->meat[i], b->meat[i]);
 	a->n += b->n;
 	a->undefined |= b->undefined;
+}
+
+/* ---- sandwich by blocks (see lr_diag.h) ---- */
+
+#define HB LR_HC_BATCH_ROWS
+
+static inline double *
+hb_u(LrHCBatch *b)
+{
+	return b->mem;
+}
+static inline double *
+hb_ra(LrHCBatch *b)
+{
+	return b->mem + (size_t) b->nq * HB;
+}
+static inline double *
+hb_hi(LrHCBatch *b)
+{
+	return b->mem + 2 * (size_t) b->nq * HB;
+}
+static inline double *
+hb_lo(LrHCBatch *b)
+{
+	return hb_hi(b) + rowp(b->nq) * HB;
+}
+static inline double *
+hb_scratch(LrHCBatch *b)
+{
+	return hb_lo(b) + rowp(b->nq) * HB;
+}
+
+size_t
+lr_hc_batch_size(const LrDiag *d)
+{
+	size_t		nq = (size_t) (d->k + d->icpt);
+
+	return offsetof(LrHCBatch, mem)
+		+ sizeof(double) * (2 * nq * HB + 2 * rowp((int) nq) * HB + 4 * (size_t) d->kb + 8);
+}
+
+void
+lr_hc_batch_init(LrHCBatch *b, const LrDiag *d)
+{
+	memset(b, 0, lr_hc_batch_size(d));
+	b->nq = d->k + d->icpt;
+	b->k = d->k;
+	b->kb = d->kb;
+}
+
+/*
+ * The row's centred differences over the kept features, padded to kb:
+ * x_a - m_a exactly as dh + dl (TwoSum, then m's low part, which rounds at
+ * u^2 |x_a - m_a|), and u = S (x - m) with the difference rounded once, as
+ * lr_diag_point_fast computes it (dh is that rounded difference; the scale
+ * is a power of two).  Without intercept the means are 0: dh = x, dl = 0.
+ */
+LR_HOT static void
+centred_diffs(const LrDiag *d, const double *x, double *dh, double *dl, double *u)
+{
+	const int  *kp = d->kp;
+
+	for (int a = 0; a < d->kb; a += 4)
+	{
+		v4d			xv = {x[kp[a]], x[kp[a + 1]], x[kp[a + 2]], x[kp[a + 3]]};
+		v4d			mh = *(const v4d *) (d->rm + a);
+		v4d			h = xv - mh;
+		v4d			bb = h - xv;
+
+		*(v4d *) (dh + a) = h;
+		*(v4d *) (dl + a) = ((xv - (h - bb)) + (-mh - bb)) - *(const v4d *) (d->rml + a);
+	}
+	for (int b = 0; b < d->k; b++)
+		u[b] = dh[b] * d->scale[d->kept[b]];
+}
+
+/*
+ * z and q as lr_diag_point_fast computes them from u, z into zf[0..kb-1],
+ * with the bounds of lr_diag_point_fast: *qerr on q, and *ez2 = sum_a
+ * bound(dz_a)^2 on |dz|^2.
+ */
+LR_HOT static double
+point_fast_z(const LrDiag *d, const double *u, double *zf, double *qerr_out, double *ez2_out)
+{
+	int			k = d->k;
+	const double *c = d->Lb;
+	v4d			qv = {0.0, 0.0, 0.0, 0.0},
+				ev = {0.0, 0.0, 0.0, 0.0},
+				e2v = {0.0, 0.0, 0.0, 0.0};
+	double		q,
+				qerr;
+
+	for (int r = 0; r < k; r += 4)
+	{
+		int			bend = r + 4 < k ? r + 4 : k;
+		v4d			z = {0.0, 0.0, 0.0, 0.0},
+					mag = {0.0, 0.0, 0.0, 0.0},
+					abserr;
+
+		for (int b = 0; b < bend; b++, c += 4)
+		{
+			v4d			t = *(const v4d *) c * u[b];
+
+			z += t;
+			mag += v4_abs(t);
+		}
+		abserr = *(const v4d *) (d->zc + r) * mag + *(const v4d *) (d->zerr + r);
+		*(v4d *) (zf + r) = z;
+		qv += z * z;
+		ev += 2.0 * v4_abs(z) * abserr + abserr * abserr;
+		e2v += abserr * abserr;
+	}
+	q = (qv[0] + qv[1]) + (qv[2] + qv[3]);
+	qerr = (ev[0] + ev[1]) + (ev[2] + ev[3]);
+	qerr += (double) (k + 2) * U * q;
+	*qerr_out = qerr;
+	*ez2_out = (e2v[0] + e2v[1]) + (e2v[2] + e2v[3]);
+	return q + d->invW;
+}
+
+/* a b + c lane by lane, rounded once (one vfmadd on the x86-64-v3 clone) */
+#define v4_fma(a, b, c) ((v4d) {fma((a)[0], (b)[0], (c)[0]), fma((a)[1], (b)[1], (c)[1]), \
+								fma((a)[2], (b)[2], (c)[2]), fma((a)[3], (b)[3], (c)[3])})
+
+/*
+ * The residual (y - m_y) - sum_a b_a (x_a - m_a) by a compensated sum, from
+ * the exact differences dh + dl: each product exact in its high part
+ * (FMA) with the low parts' cross terms rounded, the terms summed four
+ * lanes at a time with TwoSum (errors gathered), then the lanes onto e0 the
+ * same way.  As Dot2 (Ogita, Rump, Oishi 2005), the result is within
+ * u |e| + gamma_n^2 sum |terms| (n <= k + 8 terms on any path), plus the
+ * dropped lo x lo products (u^2 each): 1 is returned (*e set) when that
+ * bound is under 2 u |e|; 0 otherwise.  The padding adds exact zeros.
+ */
+LR_HOT static int
+resid_comp(const LrDiag *d, double y, const double *dh, const double *dl, double *e_out)
+{
+	int			k = d->k;
+	v4d			sh = {0.0, 0.0, 0.0, 0.0},
+				sl = {0.0, 0.0, 0.0, 0.0},
+				mg = {0.0, 0.0, 0.0, 0.0};
+	dd			e0 = d->icpt ? dd_two_sum(y, -d->mh[d->p]) : dd_from(y);
+	dd			s;
+	double		mag,
+				e;
+
+	if (d->icpt)
+		e0.lo -= d->ml[d->p];
+	for (int a = 0; a < k; a += 4)
+	{
+		v4d			h = *(const v4d *) (dh + a);
+		v4d			l = *(const v4d *) (dl + a);
+		v4d			bh = *(const v4d *) (d->rb + a);
+		v4d			th = bh * h;
+		v4d			tl = v4_fma(bh, h, -th) + (bh * l + *(const v4d *) (d->rbl + a) * h);
+		v4d			t = sh - th;
+		v4d			b2 = t - sh;
+
+		sl += ((sh - (t - b2)) + (-th - b2)) - tl;
+		sh = t;
+		mg += v4_abs(th);
+	}
+	/* the lanes' high parts onto e0 by TwoSum, the low parts and errors gathered */
+	s = e0;
+	for (int l = 0; l < 4; l++)
+	{
+		dd			t = dd_two_sum(s.hi, sh[l]);
+
+		s.hi = t.hi;
+		s.lo += t.lo + sl[l];
+	}
+	e = s.hi + s.lo;
+	mag = fabs(e0.hi) + ((mg[0] + mg[1]) + (mg[2] + mg[3]));
+	*e_out = e;
+	return (double) ((k + 8) * (k + 8) + 8) * 0x1p-106 * mag <= U * fabs(e);
+}
+
+/*
+ * Slot r of entry (a, b) += ra_a u_b: the product exact as p + err (FMA),
+ * the sum by TwoSum with the errors gathered in lo, as lr_batch.c does.
+ */
+static inline __attribute__((always_inline)) void
+hb_fold_pair(double *restrict hi, double *restrict lo, const double *restrict ra, const double *restrict ub)
+{
+	for (int r = 0; r < HB; r++)
+	{
+		double		p = ra[r] * ub[r];
+		double		e = fma(ra[r], ub[r], -p);
+		double		s = hi[r] + p;
+		double		bb = s - hi[r];
+
+		lo[r] += e + ((hi[r] - (s - bb)) + (p - bb));
+		hi[r] = s;
+	}
+}
+
+LR_HOT static void
+hb_fold_block(LrHCBatch *b)
+{
+	const int	nq = b->nq;
+	const double *u = hb_u(b);
+	const double *ra = hb_ra(b);
+	double	   *hi = hb_hi(b);
+	double	   *lo = hb_lo(b);
+
+	for (int a = 0; a < nq; a++)
+		for (int c = a; c < nq; c++)
+		{
+			hb_fold_pair(hi, lo, ra + (size_t) a * HB, u + (size_t) c * HB);
+			hi += HB;
+			lo += HB;
+		}
+}
+
+LR_HOT int
+lr_hc_batch_add(LrHCBatch *b, LrHC *h, const LrDiag *d, double y, const double *x, double w)
+{
+	const int	nq = b->nq;
+	const int	icpt = d->icpt;
+	const int	r = b->count;
+	double	   *u = hb_u(b);
+	double	   *ra = hb_ra(b);
+	double	   *zf = hb_scratch(b);
+	double	   *dh = zf + b->kb;
+	double	   *dl = dh + b->kb;
+	double	   *us = dl + b->kb;
+	double		qerr,
+				ez2,
+				e = 0.0,
+				rr = 0.0,
+				q;
+	int			fast;
+
+	centred_diffs(d, x, dh, dl, us);
+	q = point_fast_z(d, us, zf, &qerr, &ez2);
+	fast = qerr <= FAST_ACCEPT * q && ez2 <= FAST_ACCEPT * FAST_ACCEPT * q && resid_comp(d, y, dh, dl, &e);
+
+	if (fast)
+	{
+		double		we = w * e;
+
+		rr = we * we;
+		if (h->type >= 2)
+		{
+			double		omh = 1.0 - w * q;
+
+			if (!(omh > 0.0) || !(w * qerr <= 0x1p-50 * omh))
+				fast = 0;
+			else
+			{
+				rr /= omh;
+				if (h->type == 3)
+					rr /= omh;
+			}
+		}
+	}
+	h->n++;
+	if (fast)
+	{
+		b->fast++;
+		for (int a = 0; a < d->k; a++)
+			u[(size_t) (icpt + a) * HB + r] = zf[a];
+	}
+	else
+	{
+		b->slow++;
+		if (hc_factors_dd(h, d, y, x, w, &rr))
+		{
+			h->undefined = 1;
+			return 1;
+		}
+		for (int a = 0; a < d->k; a++)
+			u[(size_t) (icpt + a) * HB + r] = dd_to_double(h->z[a]);
+	}
+	if (icpt)
+		u[r] = 1.0;
+	for (int a = 0; a < nq; a++)
+		ra[(size_t) a * HB + r] = rr * u[(size_t) a * HB + r];
+	b->pending++;
+	if (++b->count == HB)
+	{
+		hb_fold_block(b);
+		b->count = 0;
+	}
+	return 0;
+}
+
+void
+lr_hc_batch_drain(LrHCBatch *b, LrHC *h)
+{
+	const int	nq = b->nq;
+	double	   *hi;
+	double	   *lo;
+
+	if (b->pending == 0)
+		return;
+	if (b->count > 0)
+	{
+		for (int a = 0; a < nq; a++)
+			for (int r = b->count; r < HB; r++)
+			{
+				hb_u(b)[(size_t) a * HB + r] = 0.0;
+				hb_ra(b)[(size_t) a * HB + r] = 0.0;
+			}
+		hb_fold_block(b);
+		b->count = 0;
+	}
+	hi = hb_hi(b);
+	lo = hb_lo(b);
+	for (size_t k = 0; k < rowp(nq); k++)
+	{
+		dd			v = dd_two_sum(hi[k * HB], lo[k * HB]);
+
+		for (int r = 1; r < HB; r++)
+			v = dd_add(v, dd_two_sum(hi[k * HB + r], lo[k * HB + r]));
+		h->meat[k] = dd_add(h->meat[k], v);
+	}
+	memset(hi, 0, sizeof(double) * 2 * rowp(nq) * HB);
+	b->pending = 0;
 }
 
 static inline dd

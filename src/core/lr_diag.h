@@ -70,6 +70,7 @@ typedef struct LrDiag
 	double	   *rb;				/* [kb] hi parts of beta */
 	double	   *rbl;			/* [kb] lo parts of beta */
 	double	   *rm;				/* [kb] hi parts of the means (0 without intercept) */
+	double	   *rml;			/* [kb] lo parts of the means (0 without intercept) */
 	double		rerr;			/* |m_y.lo| + sum_a |b_a| |m_a.lo|: the dropped lo parts of the means */
 } LrDiag;
 
@@ -134,6 +135,56 @@ void		lr_hc_free(LrHC *h);
 int			lr_hc_add(LrHC *h, const LrDiag *d, double y, const double *x, double w);
 /* Merge b into a (same model and type). */
 void		lr_hc_merge(LrHC *a, const LrHC *b);
+
+/*
+ * The meat by blocks of rows: the fast path of the aggregate.  Each row
+ * gives the same two factors as in lr_hc_add, rr = omega (w e)^2 and the
+ * whitened point u = [1, z] (or z), and the products rr u_a u_b are taken
+ * exactly as there (ra = rr u_a rounded once, then ra u_b exact by FMA);
+ * they are summed in double-double per row slot of a block of
+ * LR_HC_BATCH_ROWS rows (the loop over the slots vectorises) and folded
+ * into h->meat by lr_hc_batch_drain.  So the meat equals lr_hc_add's up to
+ * double-double rounding (the order of the sums differs).
+ *
+ * rr and z come from float64 arithmetic when its error bounds show them
+ * accurate: z (as lr_diag_point_fast computes it) within 2^-47 sqrt(q) in
+ * norm, q = x~'(X'WX)^-1 x~, which is the scale of u in the bread's metric
+ * (so each row's term rr u u' is within about 2^-46 of its own size there);
+ * the residual by a compensated sum (Dot2-like, the means' and
+ * coefficients' low parts included) within 2 ulps; under HC2/HC3 the
+ * error of w q below 2^-50 (1 - w q).  Otherwise the row takes lr_hc_add's
+ * double-double path.  Error bounds and not luck decide, so data whose
+ * whitening loses digits (Longley, Filip, Wampler) gets double-double rows.
+ */
+#define LR_HC_BATCH_ROWS 16
+typedef struct LrHCBatch
+{
+	int32_t		nq;				/* the meat's dimension: k + icpt */
+	int32_t		k;
+	int32_t		kb;
+	int32_t		count;			/* rows in the open block */
+	int64_t		pending;		/* rows taken since the last drain */
+	int64_t		fast;			/* rows taken by the float64 path (a statistic) */
+	int64_t		slow;			/* rows taken by the double-double path */
+	/*
+	 * The open block, column-major (column a of row r at a * ROWS + r): u,
+	 * then ra = rr u; then the partial sums, LR_HC_BATCH_ROWS per meat
+	 * entry, hi and lo; then scratch (2 kb + 8 doubles).
+	 */
+	double		mem[];
+} LrHCBatch;
+
+/* Bytes of a batch for d's meat. */
+size_t		lr_hc_batch_size(const LrDiag *d);
+void		lr_hc_batch_init(LrHCBatch *b, const LrDiag *d);
+/*
+ * Take a row (w > 0), as lr_hc_add: h->n and h->undefined are updated now,
+ * h->meat only when drained.  h->z: k + 1 dd of scratch.  Returns 0, or 1
+ * when the row's leverage is 1 under HC2/HC3.
+ */
+int			lr_hc_batch_add(LrHCBatch *b, LrHC *h, const LrDiag *d, double y, const double *x, double w);
+/* Fold what the batch holds into h->meat; the batch is empty after. */
+void		lr_hc_batch_drain(LrHCBatch *b, LrHC *h);
 /*
  * Standard errors se[0..nt-1] (NaN for aliased terms); when cov is not
  * NULL, the full nt x nt covariance (row-major, NaN rows/columns for
