@@ -1733,6 +1733,11 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
 	PERFORM flinkml._check_readable(m.source);
+	IF flinkml._is_citus_table(m.source) AND length(m.name) > 40 THEN
+		RAISE EXCEPTION 'flinkml: cannot attach model "%" to %: on a Citus table a model''s name is at most 40 characters', m.name, src
+			USING ERRCODE = 'name_too_long',
+			      DETAIL = 'Citus names the triggers on the shards after the shard (flinkml_<model>_trunc_<shard id>), within PostgreSQL''s 63 characters.';
+	END IF;
 	IF flinkml._is_citus_table(m.source) AND (m.window_length IS NOT NULL OR m.levels IS NOT NULL) THEN
 		RAISE EXCEPTION 'flinkml: cannot attach model "%" to %: a Citus table keeps only models of numeric features over all its rows', m.name, src
 			USING ERRCODE = 'feature_not_supported',

@@ -51,6 +51,12 @@ DELETE FROM att WHERE id % 7 = 0;
 DELETE FROM att_local WHERE id % 7 = 0;
 INSERT INTO att VALUES (7001, 1.5, 2, 1, 4.25);
 INSERT INTO att_local VALUES (7001, 1.5, 2, 1, 4.25);
+COPY att FROM STDIN (FORMAT csv);
+7003,2.5,3,1,7.5
+7004,3.5,1,2,-1.25
+7005,0.5,9,1,3
+\.
+INSERT INTO att_local VALUES (7003, 2.5, 3, 1, 7.5), (7004, 3.5, 1, 2, -1.25), (7005, 0.5, 9, 1, 3);
 -- a row with a NULL is skipped, as the aggregate skips it
 INSERT INTO att VALUES (7002, NULL, 2, 1, 4.25);
 INSERT INTO att_local VALUES (7002, NULL, 2, 1, 4.25);
@@ -173,6 +179,9 @@ ALTER TABLE att ADD COLUMN ts timestamptz DEFAULT now();
 SELECT flinkml.create_model('att_win', 'att', 'y', ARRAY['x1'], window_length => '1 hour', time_column => 'ts');
 SELECT flinkml.attach('att_win');
 SELECT flinkml.drop_model('att_win');
+SELECT flinkml.create_model('att_a_model_name_of_forty_one_characters_', 'att', 'y', ARRAY['x1']);
+SELECT flinkml.attach('att_a_model_name_of_forty_one_characters_');
+SELECT flinkml.drop_model('att_a_model_name_of_forty_one_characters_');
 
 -- detach keeps the model as a version; drop_model removes the state table
 -- on every node
