@@ -54,6 +54,51 @@ f=$(grep -Ec '^(test +|     +)[^ ]+ +\.\.\. +FAILED' "$WORK/regress.log")
 if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
 	f=1
 fi
+
+# Concurrent writers on an attached distributed table (pgbench: 6 clients
+# inserting, updating and deleting for 4 s, through the coordinator): the
+# model must then equal a fresh fit of the table, row for row.
+concurrent_writers() {
+	local bin script
+	bin=$("$PG_CONFIG" --bindir)
+	script="$WORK/writers.sql"
+	cat >"$script" <<'PGB'
+\set a random(1, 3000)
+\set b random(1, 3000)
+INSERT INTO conc SELECT nextval('conc_ids'), random() * 10, random() * 5, 1 + random(), random() * 100 FROM generate_series(1, 3);
+UPDATE conc SET y = y + 1, x1 = x1 * 0.5 WHERE id = :a;
+DELETE FROM conc WHERE id = :b;
+PGB
+	citus_psql 0 <<'SQL' >/dev/null || return 1
+SET client_min_messages = warning;
+CREATE SEQUENCE conc_ids START 3001;
+CREATE TABLE conc (id bigint PRIMARY KEY, x1 float8, x2 float8, w float8, y float8);
+SELECT create_distributed_table('conc', 'id');
+INSERT INTO conc SELECT g, random() * 10, random() * 5, 1 + random(), random() * 100 FROM generate_series(1, 3000) g;
+SELECT flinkml.create_model('conc_m', 'conc', 'y', ARRAY['x1', 'x2'], weight => 'w');
+SELECT flinkml.attach('conc_m');
+SQL
+	_citus_as_user "$bin/pgbench" -n -h 127.0.0.1 -p "$PORT" -U postgres -c 6 -j 2 -T 4 -f "$script" postgres \
+		>"$WORK/pgbench.log" 2>&1 || { cat "$WORK/pgbench.log"; return 1; }
+	grep -E '^number of (transactions actually processed|failed)' "$WORK/pgbench.log"
+	citus_psql 0 -At <<'SQL'
+CREATE TABLE conc_fresh AS SELECT linreg_fit(y, ARRAY[x1, x2], w) AS f, count(*) AS n FROM conc;
+SELECT 'concurrent writers: rows ' || n || ', model rows ' || linreg_rows(flinkml.current_model('conc_m'))
+       || ', equal ' || ((SELECT bool_and(abs(a - b) <= 1e-12 * greatest(abs(a), abs(b)))
+                          FROM unnest(linreg_coefficients(flinkml.current_model('conc_m')), linreg_coefficients(f)) u(a, b))
+                         AND n = linreg_rows(flinkml.current_model('conc_m')))
+FROM conc_fresh;
+SQL
+}
+conc_out=$(concurrent_writers 2>&1)
+printf '%s\n' "$conc_out"
+if printf '%s\n' "$conc_out" | grep -q '^concurrent writers: .*, equal true$'; then
+	echo "test concurrent_writers           ... ok"
+	p=$((p + 1))
+else
+	echo "test concurrent_writers           ... FAILED"
+	f=$((f + 1))
+fi
 if [ -s "$WORK/regression.diffs" ]; then
 	echo "---- test/citus regression.diffs ----"
 	head -n 800 "$WORK/regression.diffs"
