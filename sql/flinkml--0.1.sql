@@ -1887,7 +1887,9 @@ BEGIN
 		              'target', m.attnums[1]::text,
 		              'weight', m.attnums[2]::text,
 		              'features', array_to_string(m.attnums[3:], ','),
-		              'intercept', m.intercept::text]
+		              'intercept', m.intercept::text,
+		              -- states as hex of their binary form (read by flinkml._wire_state)
+		              'binary', 'true']
 		        -- categorical features: their levels (src/decoder.c)
 		        || CASE WHEN m.levels IS NOT NULL THEN ARRAY['levels', m.levels::text] ELSE '{}' END
 		        -- a window model: rows per bucket of their own time
@@ -1958,6 +1960,13 @@ CREATE FUNCTION flinkml._drop_stream(model_name text) RETURNS void
 CREATE FUNCTION flinkml.resume(name text) RETURNS integer
 	AS 'MODULE_PATHNAME', 'flinkml_resume' LANGUAGE C STRICT;
 
+-- A state as the decoder writes it in a line: its JSON text, or (option
+-- binary, which followers use) the hexadecimal digits of its binary form,
+-- checked as linreg_state_recv checks it.  No more than a cast: anyone may
+-- send a state in binary.
+CREATE FUNCTION flinkml._wire_state(line_field text) RETURNS @extschema@.linreg_state
+	AS 'MODULE_PATHNAME', 'flinkml_wire_state' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 -- One poll of a follower, as the model's owner: apply the decoded
 -- transactions committed after the stored LSN, up to the WAL position now,
 -- as one delta; store that position.  The caller commits, then advances the
@@ -1978,7 +1987,7 @@ DECLARE
 	changes bigint;
 	txns bigint;
 	committed timestamptz;
-	txn_added text[];
+	txn_added @extschema@.linreg_state[];
 	txn_committed timestamptz[];
 	txn_lsn pg_lsn[];
 	win_b timestamptz[];
@@ -2033,8 +2042,8 @@ BEGIN
 		SELECT lsn,
 		       split_part(data, E'\t', 1) AS flag,
 		       split_part(data, E'\t', 2)::bigint AS changes,
-		       nullif(split_part(data, E'\t', 3), '-') AS added,
-		       nullif(split_part(data, E'\t', 4), '-') AS removed,
+		       flinkml._wire_state(nullif(split_part(data, E'\t', 3), '-')) AS added,
+		       flinkml._wire_state(nullif(split_part(data, E'\t', 4), '-')) AS removed,
 		       split_part(data, E'\t', 5)::timestamptz AS committed,
 		       nullif(split_part(data, E'\t', 6), '')::timestamptz AS bucket
 		FROM pg_logical_slot_peek_changes(st.slot, upto, NULL, VARIADIC st.options)
@@ -2044,18 +2053,18 @@ BEGIN
 	), f AS (
 		SELECT c.* FROM c, t WHERE t.t_lsn IS NULL OR c.lsn >= t.t_lsn
 	), x AS (		-- each transaction's added rows
-		SELECT f.lsn, max(f.committed) AS committed, @extschema@.linreg_merge(f.added::@extschema@.linreg_state) AS added
+		SELECT f.lsn, max(f.committed) AS committed, @extschema@.linreg_merge(f.added) AS added
 		FROM f WHERE f.added IS NOT NULL GROUP BY f.lsn
 	), b AS (		-- each bucket's rows
-		SELECT f.bucket, @extschema@.linreg_merge(f.added::@extschema@.linreg_state) AS a,
-		       @extschema@.linreg_merge(f.removed::@extschema@.linreg_state) AS r
+		SELECT f.bucket, @extschema@.linreg_merge(f.added) AS a,
+		       @extschema@.linreg_merge(f.removed) AS r
 		FROM f WHERE f.bucket IS NOT NULL GROUP BY f.bucket
 	)
 	SELECT (SELECT t.t_lsn FROM t), (SELECT max(c.lsn) FROM c),
-	       (SELECT @extschema@.linreg_merge(f.added::@extschema@.linreg_state) FROM f),
-	       (SELECT @extschema@.linreg_merge(f.removed::@extschema@.linreg_state) FROM f),
+	       (SELECT @extschema@.linreg_merge(f.added) FROM f),
+	       (SELECT @extschema@.linreg_merge(f.removed) FROM f),
 	       (SELECT sum(c.changes) FROM c), (SELECT count(DISTINCT c.lsn) FROM c), (SELECT max(c.committed) FROM c),
-	       (SELECT array_agg(x.added::text ORDER BY x.lsn) FROM x),
+	       (SELECT array_agg(x.added ORDER BY x.lsn) FROM x),
 	       (SELECT array_agg(x.committed ORDER BY x.lsn) FROM x),
 	       (SELECT array_agg(x.lsn ORDER BY x.lsn) FROM x),
 	       (SELECT array_agg(b.bucket ORDER BY b.bucket) FROM b),
@@ -2099,7 +2108,7 @@ BEGIN
 		SELECT m.name, v.version, 'stream', u.lsn - '0/0'::pg_lsn, u.at, x.rows, x.weight, x.sse, x.mean_y, x.m2_y
 		FROM flinkml.versions v
 		CROSS JOIN LATERAL unnest(txn_added, txn_committed, txn_lsn) u(st, at, lsn)
-		CROSS JOIN LATERAL @extschema@.linreg_state_error(u.st::@extschema@.linreg_state, v.fit) x
+		CROSS JOIN LATERAL @extschema@.linreg_state_error(u.st, v.fit) x
 		WHERE v.model = m.name AND x.rows IS NOT NULL
 		  AND (v.version = m.active_version OR (m.policy = 'if_better' AND v.version = m.head_version));
 	END IF;

@@ -174,6 +174,34 @@ SELECT pg_temp.same(linreg_solve(linreg_merge(added) - linreg_merge(removed)),
        (SELECT count(*) FROM lim_t WHERE b IS NOT NULL) AS table_rows
 FROM pg_temp.lines('plain');
 
+-- option binary (what followers use): the same states as the hexadecimal
+-- digits of their binary form, which flinkml._wire_state reads back bit for
+-- bit (the JSON text of each is the JSON line's); _wire_state reads the
+-- JSON form too, and refuses what linreg_state_recv refuses
+SELECT count(*) AS lines,
+       bool_and(split_part(b, E'\t', 3) ~ '^([0-9a-f]+|-)$' AND split_part(b, E'\t', 4) ~ '^([0-9a-f]+|-)$') AS hex,
+       bool_and(coalesce(flinkml._wire_state(nullif(split_part(b, E'\t', 3), '-'))::text, '-') = split_part(j, E'\t', 3)
+                AND coalesce(flinkml._wire_state(nullif(split_part(b, E'\t', 4), '-'))::text, '-') = split_part(j, E'\t', 4)
+                AND coalesce(flinkml._wire_state(nullif(split_part(j, E'\t', 3), '-'))::text, '-') = split_part(j, E'\t', 3)
+                AND split_part(b, E'\t', 1) = split_part(j, E'\t', 1) AND split_part(b, E'\t', 2) = split_part(j, E'\t', 2)
+                AND split_part(b, E'\t', 5) = split_part(j, E'\t', 5)) AS same
+FROM (SELECT row_number() OVER () AS n, d AS j
+      FROM pg_temp.peek(ARRAY['relid', :'relid', 'target', '2', 'features', '3,5', 'weight', '7']) AS d) x
+JOIN (SELECT row_number() OVER () AS n, d AS b
+      FROM pg_temp.peek(ARRAY['relid', :'relid', 'target', '2', 'features', '3,5', 'weight', '7', 'binary', 'true']) AS d) y
+USING (n);
+SELECT * FROM pg_temp.peek(ARRAY['relid', :'relid', 'target', '2', 'features', '3', 'binary', 'hex']);
+SELECT encode(linreg_state_send(s), 'hex') AS good FROM ref1 \gset
+SELECT linreg_rows(flinkml._wire_state(:'good')) AS rows,
+       flinkml._wire_state(:'good')::text = (SELECT s::text FROM ref1) AS same;
+SELECT flinkml._wire_state(:'good' || '0');
+SELECT flinkml._wire_state(:'good' || '00');
+SELECT flinkml._wire_state(left(:'good', 40));
+SELECT flinkml._wire_state('zz' || :'good');
+-- a NaN for the weight sum (bytes 23 to 30 of the binary form)
+SELECT flinkml._wire_state(overlay(:'good' placing '7ff8000000000000' from 45 for 16));
+SELECT flinkml._wire_state('{"version":1}');
+
 -- The columns are checked against the table as each change saw it.  Drop
 -- "later" (attnum 8) and add "added" (attnum 9), then one more transaction.
 ALTER TABLE lim_t DROP COLUMN later;

@@ -212,6 +212,110 @@ DROP TABLE wown;
 DROP ROLE regress_w_owner;
 DROP ROLE regress_w_other;
 
+-- the delta rows a statement appends, written in C (src/trigger.c, no
+-- SPI): one per bucket touched, in time order, ids from the sequence, at
+-- the transaction's start, each scored with the active version exactly as
+-- linreg_state_sse scores the row's own state
+CREATE TABLE wdel (id int, ts timestamptz, x float8, y float8);
+CREATE INDEX ON wdel (ts);
+INSERT INTO wdel SELECT g, now() - g * interval '1 minute', g, 2 * g + g % 3 FROM generate_series(1, 50) g;
+SELECT flinkml.create_model('w_del', 'wdel', 'y', ARRAY['x'], window_length => '1 hour', time_column => 'ts',
+                            bucket => '10 minutes');
+SELECT flinkml.attach('w_del');
+CREATE FUNCTION pg_temp.b0() RETURNS timestamptz LANGUAGE sql STABLE
+AS $$ SELECT date_bin('10 minutes', now() - interval '30 minutes', '2000-01-01 00:00:00+00') $$;
+CREATE FUNCTION pg_temp.del_rows() RETURNS TABLE (bucket interval, added bigint, removed bigint, made_by text,
+    at_start boolean, ev_active boolean, ev_exact boolean, ch_version integer, ch_exact boolean, id_step bigint)
+LANGUAGE sql AS $$
+    SELECT d.bucket - pg_temp.b0(), linreg_rows(d.added), linreg_rows(d.removed), d.made_by, d.made_at = now(),
+           d.ev_version = m.active_version,
+           d.ev_sse IS NOT DISTINCT FROM linreg_state_sse(d.added, (SELECT v.fit FROM flinkml.versions v
+                                                                   WHERE v.model = d.model AND v.version = m.active_version)),
+           d.ch_version - m.active_version,
+           d.ch_sse IS NOT DISTINCT FROM (SELECT linreg_state_sse(d.added, v.fit) FROM flinkml.versions v
+                                          WHERE v.model = d.model AND v.version = d.ch_version),
+           d.id - min(d.id) OVER ()
+    FROM flinkml.deltas d JOIN flinkml.models m ON m.name = d.model
+    WHERE d.model = 'w_del' AND d.made_at = now() ORDER BY d.id
+$$;
+BEGIN;
+INSERT INTO wdel SELECT 100 + g, pg_temp.b0() + g * interval '4 minutes', g, 3 * g - 1 + g % 2
+FROM generate_series(0, 9) g;
+SELECT * FROM pg_temp.del_rows();
+-- moving two rows from the first bucket to the last: removed from one, added to the other
+UPDATE wdel SET ts = ts + interval '30 minutes' WHERE id IN (100, 101);
+SELECT * FROM pg_temp.del_rows() WHERE removed IS NOT NULL OR id_step >= 4;
+COMMIT;
+SELECT w_same(flinkml.current_model('w_del'),
+              (SELECT linreg_fit(y, ARRAY[x]) FROM wdel WHERE ts > now() - interval '1 hour')) AS same;
+-- a statement without a row with a time appends nothing
+BEGIN;
+INSERT INTO wdel VALUES (300, NULL, 1, 1);
+SELECT count(*) AS deltas FROM flinkml.deltas WHERE model = 'w_del' AND made_at = now();
+COMMIT;
+-- an index on flinkml.deltas with an expression and a predicate is kept (the
+-- append goes through the table's indexes, as an INSERT does)
+CREATE INDEX regress_deltas_expr ON flinkml.deltas ((id % 3)) WHERE made_by = 'trigger';
+BEGIN;
+INSERT INTO wdel SELECT 400 + g, pg_temp.b0() - interval '20 minutes' + g * interval '3 minutes', g, g
+FROM generate_series(1, 8) g;
+SELECT bucket - pg_temp.b0() AS bucket, linreg_rows(added) AS added FROM flinkml.deltas
+WHERE model = 'w_del' AND made_at = now() ORDER BY id;
+COMMIT;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM flinkml.deltas WHERE id % 3 = 1 AND made_by = 'trigger';
+SELECT count(*) AS by_index FROM flinkml.deltas WHERE id % 3 = 1 AND made_by = 'trigger' \gset
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT count(*) = :by_index AS same_by_scan, :by_index > 0 AS some
+FROM (SELECT * FROM flinkml.deltas OFFSET 0) d WHERE id % 3 = 1 AND made_by = 'trigger';
+DROP INDEX flinkml.regress_deltas_expr;
+-- the registry's columns are looked up again when its tables change: a
+-- column the trigger does not write is refused (not left to a default or
+-- NULL), and once dropped the appends go on
+ALTER TABLE flinkml.deltas ADD COLUMN regress_extra integer;
+INSERT INTO wdel VALUES (500, now(), 1, 2);
+ALTER TABLE flinkml.deltas DROP COLUMN regress_extra;
+INSERT INTO wdel VALUES (500, now(), 1, 2);
+SELECT w_same(flinkml.current_model('w_del'),
+              (SELECT linreg_fit(y, ARRAY[x]) FROM wdel WHERE ts > now() - interval '1 hour')) AS same;
+-- under if_better the challenger is scored too, seen in the same transaction
+-- as the compaction that made it
+BEGIN;
+SELECT flinkml.set_policy('w_del', 'if_better', min_rows => 1000000);
+SELECT flinkml.compact('w_del') AS challenger;
+INSERT INTO wdel VALUES (200, now(), 5, 11), (201, now(), 6, 12);
+SELECT * FROM pg_temp.del_rows();
+COMMIT;
+-- a trigger that is not the model's: on another table, or with another
+-- bucket width, is refused; once the model is detached, a trigger left
+-- behind appends nothing
+CREATE TABLE wdel2 (LIKE wdel);
+DO $$ BEGIN
+    EXECUTE format('CREATE TRIGGER flinkml_w_del_ins AFTER INSERT ON wdel2 REFERENCING NEW TABLE AS n '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement(%s)',
+                   (SELECT string_agg(quote_literal(a), ', ' ORDER BY o)
+                    FROM pg_trigger t, unnest(string_to_array(rtrim(encode(t.tgargs, 'escape'), E'\\000'), E'\\000'))
+                         WITH ORDINALITY u(a, o)
+                    WHERE t.tgrelid = 'wdel'::regclass AND t.tgname = 'flinkml_w_del_ins'));
+END $$;
+INSERT INTO wdel2 VALUES (1, now(), 1, 2);
+DROP TABLE wdel2;
+SELECT flinkml.detach('w_del');
+SELECT count(*) AS deltas_before FROM flinkml.deltas WHERE model = 'w_del' \gset
+CREATE TRIGGER flinkml_w_del_ins AFTER INSERT ON wdel REFERENCING NEW TABLE AS n
+    FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement('w_del', 't:2:60000000', '4', '0', '3');
+INSERT INTO wdel VALUES (600, now(), 1, 2);
+DROP TRIGGER flinkml_w_del_ins ON wdel;
+CREATE TRIGGER flinkml_w_del_ins AFTER INSERT ON wdel REFERENCING NEW TABLE AS n
+    FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement('w_del', 't:2:600000000', '4', '0', '3');
+INSERT INTO wdel VALUES (601, now(), 1, 2);
+DROP TRIGGER flinkml_w_del_ins ON wdel;
+SELECT count(*) - :deltas_before AS appended_after_detach FROM flinkml.deltas WHERE model = 'w_del';
+SELECT flinkml.drop_model('w_del');
+DROP TABLE wdel;
+
 -- dropping the time column makes the model stale, naming why
 ALTER TABLE wsec DROP COLUMN ts;
 SELECT stale FROM flinkml.models WHERE name = 'w_sec';

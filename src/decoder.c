@@ -25,6 +25,13 @@
  * each change (in range, not dropped, a numeric type) before any value is
  * read, since anyone who may peek a slot chooses them.
  *
+ * Option binary (optional, a boolean, default false): the states are
+ * written as the hexadecimal digits of their binary form (linreg_state's
+ * send format) instead of their JSON text, which the follower reads back
+ * with flinkml._wire_state (src/state_type.c): the same bits, without
+ * formatting and parsing some forty shortest-decimal floats per state (a
+ * window model writes a line per time bucket a transaction touched).
+ *
  * Option levels (optional): the model's flinkml.models.levels, a JSON array
  * with an element per feature, null for a numeric one, the sorted levels of
  * a categorical one (text, varchar or boolean column; src/categorical.c),
@@ -72,6 +79,7 @@ typedef struct Decoder
 	AttrNumber *features;
 	AttrNumber	weight;			/* 0: none */
 	bool		intercept;
+	bool		binary;			/* states as hex of their binary form */
 	char	   *levels_json;	/* option levels, or NULL */
 	FlinkmlLevels *levels;		/* categorical features, or NULL */
 	int			nx;				/* columns after dummy coding */
@@ -128,6 +136,7 @@ parse_options(Decoder *d, List *options)
 				have_intercept = false,
 				have_time = false,
 				have_bucket = false,
+				have_binary = false,
 				have_levels = false;
 
 	d->intercept = true;
@@ -154,11 +163,13 @@ parse_options(Decoder *d, List *options)
 			seen = &have_bucket;
 		else if (strcmp(e->defname, "levels") == 0)
 			seen = &have_levels;
+		else if (strcmp(e->defname, "binary") == 0)
+			seen = &have_binary;
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("flinkml decoder: unknown option \"%s\"", e->defname),
-					 errhint("The options are relid, target, features, weight, intercept, time, bucket and levels.")));
+					 errhint("The options are relid, target, features, weight, intercept, time, bucket, levels and binary.")));
 		if (*seen)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -203,6 +214,13 @@ parse_options(Decoder *d, List *options)
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("flinkml decoder: option \"bucket\" must be a positive number of microseconds, got \"%s\"", v)));
 			d->bucket_usec = (int64) n;
+		}
+		else if (seen == &have_binary)
+		{
+			if (!parse_bool(v, &d->binary))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("flinkml decoder: option \"binary\" must be true or false, got \"%s\"", v)));
 		}
 		else if (seen == &have_intercept)
 		{
@@ -249,7 +267,7 @@ parse_options(Decoder *d, List *options)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("flinkml decoder: option \"%s\" is required",
 						!have_relid ? "relid" : !have_target ? "target" : "features"),
-				 errdetail("The options relid, target and features are required; weight, intercept, time, bucket and levels are optional.")));
+				 errdetail("The options relid, target and features are required; weight, intercept, time, bucket, levels and binary are optional.")));
 	d->nx = d->nfeat;
 	if (d->levels_json)
 	{
@@ -652,13 +670,25 @@ decoder_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, int nrelati
 }
 
 static void
-append_state(StringInfo out, const LrState *s)
+append_state(StringInfo out, const LrState *s, bool binary)
 {
 	char	   *buf;
 
 	if (s == NULL)
 	{
 		appendStringInfoChar(out, '-');
+		return;
+	}
+	if (binary)
+	{
+		StringInfoData bin;
+
+		initStringInfo(&bin);
+		flinkml_state_send(&bin, s);
+		enlargeStringInfo(out, bin.len * 2 + 1);
+		out->len += (int) hex_encode(bin.data, bin.len, out->data + out->len);
+		out->data[out->len] = '\0';
+		pfree(bin.data);
 		return;
 	}
 	buf = palloc(lr_state_text_bound(s->nfeat) + 1);
@@ -702,9 +732,9 @@ write_buckets(LogicalDecodingContext *ctx, Decoder *d, ReorderBufferTXN *txn)
 			appendStringInfo(ctx->out, "%s\t" INT64_FORMAT "\t", d->truncated ? "T" : "-", d->changes);
 		else
 			appendStringInfoString(ctx->out, "-\t0\t");
-		append_state(ctx->out, n > 0 ? all[i].added : NULL);
+		append_state(ctx->out, n > 0 ? all[i].added : NULL, d->binary);
 		appendStringInfoChar(ctx->out, '\t');
-		append_state(ctx->out, n > 0 ? all[i].removed : NULL);
+		append_state(ctx->out, n > 0 ? all[i].removed : NULL, d->binary);
 		appendStringInfo(ctx->out, "\t%s\t%s", committed,
 						 n > 0 ? timestamptz_to_str(all[i].bucket) : "");
 		if (i == 0 && d->unseen > 0)
@@ -728,9 +758,9 @@ decoder_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr co
 	{
 		OutputPluginPrepareWrite(ctx, true);
 		appendStringInfo(ctx->out, "%s\t" INT64_FORMAT "\t", d->truncated ? "T" : "-", d->changes);
-		append_state(ctx->out, d->added);
+		append_state(ctx->out, d->added, d->binary);
 		appendStringInfoChar(ctx->out, '\t');
-		append_state(ctx->out, d->removed);
+		append_state(ctx->out, d->removed, d->binary);
 		appendStringInfo(ctx->out, "\t%s", timestamptz_to_str(txn->xact_time.commit_time));
 		if (d->unseen > 0)		/* an empty bucket field, then the unseen rows */
 			appendStringInfo(ctx->out, "\t\t" INT64_FORMAT "\t%s", d->unseen, d->unseen_what);

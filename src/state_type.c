@@ -19,6 +19,7 @@ PG_FUNCTION_INFO_V1(linreg_state_features);
 PG_FUNCTION_INFO_V1(linreg_state_weight_sum);
 PG_FUNCTION_INFO_V1(linreg_add);
 PG_FUNCTION_INFO_V1(linreg_subtract);
+PG_FUNCTION_INFO_V1(flinkml_wire_state);
 
 void *
 flinkml_palloc_huge(size_t size)
@@ -106,6 +107,41 @@ flinkml_state_recv(StringInfo buf)
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary linreg_state: %s", why)));
 	return s;
+}
+
+/*
+ * flinkml._wire_state(text): a state as the decoder writes it in a line
+ * (src/decoder.c): its JSON text, or with option binary the hexadecimal
+ * digits of its binary form, read as linreg_state_recv reads it (every
+ * value checked) and refused with anything left over.
+ */
+Datum
+flinkml_wire_state(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	const char *p = VARDATA_ANY(t);
+	int			len = VARSIZE_ANY_EXHDR(t);
+	StringInfoData buf;
+	LrState    *s;
+
+	if (len > 0 && (*p == '{' || *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		PG_RETURN_DATUM(DirectFunctionCall1(linreg_state_in, CStringGetDatum(text_to_cstring(t))));
+	if (len % 2 != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid linreg_state in a decoder line: an odd number of hexadecimal digits")));
+	initStringInfo(&buf);
+	enlargeStringInfo(&buf, len / 2 + 1);
+	buf.len = (int) hex_decode(p, len, buf.data);
+	buf.data[buf.len] = '\0';
+	s = flinkml_state_recv(&buf);
+	if (buf.cursor != buf.len)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid linreg_state in a decoder line: %d byte%s after the state",
+						buf.len - buf.cursor, buf.len - buf.cursor == 1 ? "" : "s")));
+	pfree(buf.data);
+	PG_RETURN_POINTER(s);
 }
 
 Datum

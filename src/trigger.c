@@ -4,22 +4,31 @@
  *
  * It reads the statement's transition tables directly, folds the new rows
  * into an "added" state and the old rows into a "removed" state, and
- * appends one row to flinkml.deltas through a saved plan: one insert per
- * statement, whatever its row count, and no lock on the model, so
- * concurrent writers never wait for each other.  The same statement scores
- * the active version on the added rows (test-then-train, from their state)
- * into that delta row.  TRUNCATE calls
+ * appends one row to flinkml.deltas (one per time bucket touched for a
+ * window model): one insert per statement, whatever its row count, and no
+ * lock on the model, so concurrent writers never wait for each other.  The
+ * same statement scores the active version on the added rows
+ * (test-then-train, from their state) into that delta row.  TRUNCATE calls
  * flinkml._truncated(model, table), which starts the model again from no
  * rows.
+ *
+ * The registry is read and written in C, without SPI: the model's row by
+ * its primary key, the scored version's fit by (model, version), and the
+ * delta through the table access method and the table's indexes, with the
+ * sequence's next id and the transaction's start time as the defaults of
+ * id and made_at would give.  A single-row statement so costs the writer
+ * two index probes and one insert, instead of planning-cache checks,
+ * executor start-up and shutdown of a nine-node plan, which were most of
+ * its cost (README, "Event-time windows").
  *
  * It runs as the writer, who may not write the registry; the append runs as
  * the extension's owner, as PostgreSQL's foreign-key triggers act as the
  * table's owner.  So it trusts nothing it is given: the trigger must be one
  * attach made (its name, events and form), on the model's source table (by
- * OID), with the model's columns, and the model attached and not stale;
- * the insert itself checks the last three, so that the check costs no
- * extra query.  Every name in its SQL is qualified.
- *
+ * OID), with the model's columns (and time column and bucket width), and
+ * the model attached and not stale (model_takes_deltas, on the row read in
+ * the snapshot the append uses).
+
  * Trigger arguments (written by flinkml.attach): the model name, "t" or "f"
  * for the intercept, the target's attribute number, the weight's (0 for
  * none), then the features'.  Attribute numbers survive column renames.
@@ -37,14 +46,20 @@
  */
 #include "flinkml.h"
 
+#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "catalog/pg_trigger.h"
+#include "commands/sequence.h"
 #include "commands/trigger.h"
+#include "common/int.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
@@ -52,113 +67,403 @@
 #include "utils/lsyscache.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
 #include "categorical.h"
+#include "core/lr_stats.h"
 #include "follower.h"
 
 PG_FUNCTION_INFO_V1(flinkml_fold_statement);
 
 /*
- * The saved insert into flinkml.deltas, prepared once per backend and
- * installation of the extension.  It appends only for the model whose
- * source table, columns and intercept the trigger names, while it is
- * attached and fresh.
+ * The registry relations the trigger reads and appends to, by OID, and the
+ * attribute numbers of the columns it uses: looked up once per backend and
+ * installation of the extension (a reinstalled extension has a new OID).
  */
-static SPIPlanPtr insert_plan = NULL;
-static SPIPlanPtr window_insert_plan = NULL;
-static Oid	insert_plan_ext = InvalidOid;
-
-/*
- * Test-then-train: the same statement scores the active version (and the
- * challenger, policy if_better) on the added rows, from their state
- * (linreg_state_error), before they are folded in, into the delta's own
- * row: one insert per statement (per bucket for window models) still.
- * added, removed and bucket are the SQL of the values to insert; the
- * model must match the trigger ($1 name, $4 table, $5 columns, $6
- * intercept) and be attached and fresh.
- */
-static char *
-delta_insert_sql(const char *nsp, const char *added, const char *removed, const char *bucket,
-				 const char *from, const char *window_check)
+typedef struct Registry
 {
-	return psprintf("INSERT INTO flinkml.deltas (model, added, removed, made_by, ev_version, ev_sse, ch_version, ch_sse, bucket) "
-					"SELECT m.name, %s, %s, 'trigger', "
-					"CASE WHEN e.ev_sse IS NOT NULL THEN m.active_version END, e.ev_sse, "
-					"CASE WHEN e.ch_sse IS NOT NULL THEN m.head_version END, e.ch_sse, %s "
-					"FROM flinkml.models m %s CROSS JOIN LATERAL (SELECT "
-					"%s.linreg_state_sse(%s, (SELECT a.fit FROM flinkml.versions a "
-					"WHERE a.model OPERATOR(pg_catalog.=) m.name AND a.version OPERATOR(pg_catalog.=) m.active_version)) AS ev_sse, "
-					"CASE WHEN m.policy OPERATOR(pg_catalog.=) 'if_better' AND m.head_version OPERATOR(pg_catalog.<>) m.active_version "
-					"THEN %s.linreg_state_sse(%s, (SELECT c.fit FROM flinkml.versions c "
-					"WHERE c.model OPERATOR(pg_catalog.=) m.name AND c.version OPERATOR(pg_catalog.=) m.head_version)) END AS ch_sse"
-					/* OFFSET 0: scored once (flattened, each use would score again) */
-					" OFFSET 0) e "
-					"WHERE m.name OPERATOR(pg_catalog.=) $1 "
-					"AND m.source::pg_catalog.oid OPERATOR(pg_catalog.=) $4 "
-					"AND m.attnums OPERATOR(pg_catalog.=) $5 "
-					"AND m.intercept OPERATOR(pg_catalog.=) $6 "
-					"AND m.attached AND m.stale IS NULL AND %s",
-					added, removed, bucket, from, nsp, added, nsp, added, window_check);
+	Oid			ext;
+	Oid			models,
+				models_pkey,
+				versions,
+				versions_pkey,
+				deltas,
+				deltas_seq;
+	AttrNumber	m_name,
+				m_source,
+				m_attnums,
+				m_intercept,
+				m_attached,
+				m_stale,
+				m_time_attnum,
+				m_bucket_width,
+				m_active,
+				m_head,
+				m_policy,
+				m_levels;
+	AttrNumber	v_model,
+				v_version,
+				v_fit;
+	int			d_natts;
+	AttrNumber	d_model,
+				d_id,
+				d_added,
+				d_removed,
+				d_made_by,
+				d_made_at,
+				d_ev_version,
+				d_ev_sse,
+				d_ch_version,
+				d_ch_sse,
+				d_bucket;
+} Registry;
+
+static Registry registry;
+static bool registry_callback = false;
+
+/* A registry table changed (ALTER TABLE, an index made): look it all up again. */
+static void
+registry_invalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == registry.models || relid == registry.versions ||
+		relid == registry.deltas)
+		registry.ext = InvalidOid;
+}
+
+static Oid
+registry_relid(Oid nsp, const char *name)
+{
+	Oid			relid = get_relname_relid(name, nsp);
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "flinkml: relation flinkml.%s not found", name);
+	return relid;
+}
+
+static AttrNumber
+registry_attnum(Oid relid, const char *name)
+{
+	AttrNumber	a = get_attnum(relid, name);
+
+	if (a == InvalidAttrNumber)
+		elog(ERROR, "flinkml: column \"%s\" not found in the registry", name);
+	return a;
+}
+
+static Oid
+registry_pkey(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+
+	table_close(rel, AccessShareLock);
+	if (!OidIsValid(pk))
+		elog(ERROR, "flinkml: the registry table %u has no primary key", relid);
+	return pk;
+}
+
+static const Registry *
+registry_of(Oid ext)
+{
+	Registry	r;
+	Oid			nsp;
+	Relation	rel;
+	TupleDesc	desc;
+	const char *cols[] = {"model", "id", "added", "removed", "made_by", "made_at", "ev_version", "ev_sse",
+		"ch_version", "ch_sse", "bucket"};
+
+	if (registry.ext == ext)
+		return &registry;
+	if (!registry_callback)
+	{
+		CacheRegisterRelcacheCallback(registry_invalidate, (Datum) 0);
+		registry_callback = true;
+	}
+	nsp = get_namespace_oid("flinkml", false);
+	r.models = registry_relid(nsp, "models");
+	r.versions = registry_relid(nsp, "versions");
+	r.deltas = registry_relid(nsp, "deltas");
+	r.deltas_seq = registry_relid(nsp, "deltas_id_seq");
+	r.models_pkey = registry_pkey(r.models);
+	r.versions_pkey = registry_pkey(r.versions);
+	r.m_name = registry_attnum(r.models, "name");
+	r.m_source = registry_attnum(r.models, "source");
+	r.m_attnums = registry_attnum(r.models, "attnums");
+	r.m_intercept = registry_attnum(r.models, "intercept");
+	r.m_attached = registry_attnum(r.models, "attached");
+	r.m_stale = registry_attnum(r.models, "stale");
+	r.m_time_attnum = registry_attnum(r.models, "time_attnum");
+	r.m_bucket_width = registry_attnum(r.models, "bucket_width");
+	r.m_active = registry_attnum(r.models, "active_version");
+	r.m_head = registry_attnum(r.models, "head_version");
+	r.m_policy = registry_attnum(r.models, "policy");
+	r.m_levels = registry_attnum(r.models, "levels");
+	r.v_model = registry_attnum(r.versions, "model");
+	r.v_version = registry_attnum(r.versions, "version");
+	r.v_fit = registry_attnum(r.versions, "fit");
+	r.d_model = registry_attnum(r.deltas, "model");
+	r.d_id = registry_attnum(r.deltas, "id");
+	r.d_added = registry_attnum(r.deltas, "added");
+	r.d_removed = registry_attnum(r.deltas, "removed");
+	r.d_made_by = registry_attnum(r.deltas, "made_by");
+	r.d_made_at = registry_attnum(r.deltas, "made_at");
+	r.d_ev_version = registry_attnum(r.deltas, "ev_version");
+	r.d_ev_sse = registry_attnum(r.deltas, "ev_sse");
+	r.d_ch_version = registry_attnum(r.deltas, "ch_version");
+	r.d_ch_sse = registry_attnum(r.deltas, "ch_sse");
+	r.d_bucket = registry_attnum(r.deltas, "bucket");
+	/* every column of a delta is one written here: no default is left to the executor */
+	rel = table_open(r.deltas, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	r.d_natts = desc->natts;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		bool		known = TupleDescAttr(desc, i)->attisdropped;
+
+		for (int k = 0; !known && k < lengthof(cols); k++)
+			known = strcmp(NameStr(TupleDescAttr(desc, i)->attname), cols[k]) == 0;
+		if (!known)
+			elog(ERROR, "flinkml: flinkml.deltas has a column \"%s\" the trigger does not write",
+				 NameStr(TupleDescAttr(desc, i)->attname));
+	}
+	table_close(rel, AccessShareLock);
+	r.ext = ext;
+	registry = r;
+	return &registry;
 }
 
 /*
- * The saved inserts, prepared once per backend and installation of the
- * extension: one delta ($2 added, $3 removed), or one per bucket for a
- * window model ($2, $3 arrays of states, $7 their buckets, $8 and $9 the
- * time column and bucket width the model must have).
+ * What the trigger needs of the model's row in flinkml.models, read in the
+ * statement's snapshot (as the query it replaces did).
  */
-static SPIPlanPtr
-delta_insert_plan(Oid ext, Oid schema, bool window)
+typedef struct ModelRow
 {
-	Oid			types[9];
-	const char *nsp;
+	bool		found;
+	Oid			source;
+	ArrayType  *attnums;
+	bool		intercept;
+	bool		attached;
+	bool		fresh;			/* stale IS NULL */
+	AttrNumber	time;			/* time_attnum; 0: NULL */
+	bool		width_ok;		/* bucket_width not NULL and bucket_usec its length */
+	int64		bucket_usec;
+	bool		has_active;
+	int32		active;
+	int32		head;
+	bool		if_better;		/* policy 'if_better' */
+	Jsonb	   *levels;			/* NULL: none */
+} ModelRow;
 
-	if (insert_plan && insert_plan_ext == ext)
-		return window ? window_insert_plan : insert_plan;
-	if (insert_plan)
-		SPI_freeplan(insert_plan);
-	if (window_insert_plan)
-		SPI_freeplan(window_insert_plan);
-	insert_plan = window_insert_plan = NULL;
-	types[0] = TEXTOID;
-	/* the state type lives in the extension's schema */
-	types[1] = types[2] = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("linreg_state"),
-										  ObjectIdGetDatum(schema));
-	types[3] = OIDOID;
-	types[4] = INT2ARRAYOID;
-	types[5] = BOOLOID;
-	if (!OidIsValid(types[1]))
-		elog(ERROR, "flinkml: type linreg_state not found");
-	nsp = quote_identifier(get_namespace_name(schema));
-	/*
-	 * Generic plans from the start: the plan cache would otherwise plan
-	 * afresh for every statement while a plan for the given values looks
-	 * cheaper (arrays of one element do), which costs more than the insert.
-	 */
-	insert_plan = SPI_prepare_cursor(delta_insert_sql(nsp, "$2", "$3", "NULL::pg_catalog.timestamptz", "",
-													  "m.time_attnum IS NULL"), 6, types, CURSOR_OPT_GENERIC_PLAN);
-	if (insert_plan == NULL || SPI_keepplan(insert_plan) != 0)
-		elog(ERROR, "flinkml: cannot prepare the delta insert");
-	types[1] = types[2] = get_array_type(types[1]);
-	types[6] = TIMESTAMPTZARRAYOID;
-	types[7] = INT2OID;
-	types[8] = INT8OID;
-	window_insert_plan = SPI_prepare_cursor(delta_insert_sql(nsp, "u.a", "u.r", "u.b",
-													  "CROSS JOIN ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($7)) u(a, r, b)",
-													  "m.time_attnum OPERATOR(pg_catalog.=) $8 "
-													  "AND (EXTRACT(epoch FROM m.bucket_width) OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8 "
-													  "OPERATOR(pg_catalog.=) $9"),
-											9, types, CURSOR_OPT_GENERIC_PLAN);
-	if (window_insert_plan == NULL || SPI_keepplan(window_insert_plan) != 0)
-		elog(ERROR, "flinkml: cannot prepare the window delta insert");
-	insert_plan_ext = ext;
-	return window ? window_insert_plan : insert_plan;
+/*
+ * A bucket width in microseconds as flinkml._bucket_usec computes it,
+ * (EXTRACT(epoch FROM width) * 1000000)::bigint; false where that
+ * overflows.
+ */
+static bool
+interval_usec(const Interval *iv, int64 *out)
+{
+	int64		secs = ((int64) DAYS_PER_YEAR * (iv->month / MONTHS_PER_YEAR) +
+						(int64) DAYS_PER_MONTH * (iv->month % MONTHS_PER_YEAR) + iv->day) * SECS_PER_DAY;
+
+	return !pg_mul_s64_overflow(secs, USECS_PER_SEC, out) && !pg_add_s64_overflow(*out, iv->time, out);
+}
+
+/* A text scan key for column attno of rel (its collation: the index's). */
+static void
+text_key(ScanKey key, Relation rel, AttrNumber attno, Datum value)
+{
+	ScanKeyEntryInitialize(key, 0, attno, BTEqualStrategyNumber, InvalidOid,
+						   TupleDescAttr(RelationGetDescr(rel), attno - 1)->attcollation, F_TEXTEQ, value);
+}
+
+static void
+read_model_row(const Registry *reg, Snapshot snap, Datum name, ModelRow *row)
+{
+	Relation	rel = table_open(reg->models, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	memset(row, 0, sizeof(*row));
+	text_key(&key, rel, reg->m_name, name);
+	scan = systable_beginscan(rel, reg->models_pkey, true, snap, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		Datum	   *v = palloc(sizeof(Datum) * desc->natts);
+		bool	   *n = palloc(sizeof(bool) * desc->natts);
+
+		/* one pass over the row (it has NULLs: attribute by attribute would walk it each time) */
+		heap_deform_tuple(tup, desc, v, n);
+#define COL(a) v[(a) - 1]
+#define NUL(a) n[(a) - 1]
+		row->found = true;
+		row->source = NUL(reg->m_source) ? InvalidOid : DatumGetObjectId(COL(reg->m_source));
+		row->attnums = NUL(reg->m_attnums) ? NULL : DatumGetArrayTypePCopy(COL(reg->m_attnums));
+		row->intercept = !NUL(reg->m_intercept) && DatumGetBool(COL(reg->m_intercept));
+		row->attached = !NUL(reg->m_attached) && DatumGetBool(COL(reg->m_attached));
+		row->fresh = NUL(reg->m_stale);
+		row->time = NUL(reg->m_time_attnum) ? 0 : DatumGetInt16(COL(reg->m_time_attnum));
+		row->width_ok = !NUL(reg->m_bucket_width) &&
+			interval_usec(DatumGetIntervalP(COL(reg->m_bucket_width)), &row->bucket_usec);
+		row->has_active = !NUL(reg->m_active);
+		row->active = row->has_active ? DatumGetInt32(COL(reg->m_active)) : 0;
+		row->head = NUL(reg->m_head) ? 0 : DatumGetInt32(COL(reg->m_head));
+		if (!NUL(reg->m_policy))
+		{
+			text	   *t = DatumGetTextPP(COL(reg->m_policy));
+
+			row->if_better = VARSIZE_ANY_EXHDR(t) == 9 && memcmp(VARDATA_ANY(t), "if_better", 9) == 0;
+		}
+		row->levels = NUL(reg->m_levels) ? NULL : DatumGetJsonbPCopy(COL(reg->m_levels));
+#undef COL
+#undef NUL
+	}
+	systable_endscan(scan);
+	table_close(rel, NoLock);
+}
+
+/* The fit of a version (detoasted, in the current context), or NULL. */
+static LrModel *
+read_fit(const Registry *reg, Snapshot snap, Datum name, int32 version)
+{
+	Relation	rel = table_open(reg->versions, AccessShareLock);
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	LrModel    *fit = NULL;
+
+	text_key(&keys[0], rel, reg->v_model, name);
+	ScanKeyInit(&keys[1], reg->v_version, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(version));
+	scan = systable_beginscan(rel, reg->versions_pkey, true, snap, 2, keys);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, reg->v_fit, RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			fit = (LrModel *) PG_DETOAST_DATUM_COPY(d);
+	}
+	systable_endscan(scan);
+	table_close(rel, NoLock);
+	return fit;
+}
+
+/*
+ * linreg_state_sse(state, fit), the test-then-train figure of a change: NULL
+ * (false) without a state, a fit or a row, as the strict SQL function.
+ */
+static bool
+state_sse(const LrState *s, const LrModel *m, double *sse)
+{
+	if (s == NULL || m == NULL || s->nfeat < 0 || s->rows == 0)
+		return false;
+	if (s->nfeat != m->nfeat)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("linreg_state_sse: the state has %d features but the model has %d", s->nfeat, m->nfeat)));
+	*sse = lr_state_sse(s, m->coef, m->intercept);
+	return true;
+}
+
+/* One delta to append: a statement's (or a bucket's) added and removed rows. */
+typedef struct Delta
+{
+	LrState    *added;
+	LrState    *removed;
+	bool		has_bucket;
+	TimestampTz bucket;
+} Delta;
+
+/*
+ * Append the deltas to flinkml.deltas, in order, each scored with the
+ * active version (and the challenger under if_better): what
+ * INSERT INTO flinkml.deltas ... would write, with the sequence's next id
+ * and the transaction's start time, through the table access method and
+ * the table's indexes (expressions and predicates included), without
+ * planning or starting an executor for it.  As the extension's owner owns
+ * the table, no permission or row-level security check applied to the
+ * INSERT this replaces either; triggers on flinkml.deltas (flinkml makes
+ * none) do not fire.
+ */
+static void
+append_deltas(const Registry *reg, Snapshot snap, Datum name, const ModelRow *row, const Delta *deltas, int n)
+{
+	LrModel    *ev_fit = row->has_active ? read_fit(reg, snap, name, row->active) : NULL;
+	LrModel    *ch_fit = row->if_better && row->has_active && row->head != row->active
+		? read_fit(reg, snap, name, row->head) : NULL;
+	Relation	rel = table_open(reg->deltas, RowExclusiveLock);
+	EState	   *estate = CreateExecutorState();
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	CommandId	cid = GetCurrentCommandId(true);
+	Datum		made_by = CStringGetTextDatum("trigger");
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+
+	/* the columns looked up are the table's (it is not altered under a writer's lock) */
+	if (RelationGetDescr(rel)->natts != reg->d_natts)
+		elog(ERROR, "flinkml: flinkml.deltas changed during the statement");
+	estate->es_snapshot = snap;
+	estate->es_output_cid = cid;
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	ExecOpenIndices(rri, false);
+	for (int i = 0; i < n; i++)
+	{
+		Datum	   *v;
+		bool	   *isnull;
+		double		sse;
+
+		ExecClearTuple(slot);
+		v = slot->tts_values;
+		isnull = slot->tts_isnull;
+		for (int a = 0; a < reg->d_natts; a++)
+			isnull[a] = true;
+		v[reg->d_model - 1] = name;
+		isnull[reg->d_model - 1] = false;
+		v[reg->d_id - 1] = Int64GetDatum(nextval_internal(reg->deltas_seq, false));
+		isnull[reg->d_id - 1] = false;
+		v[reg->d_added - 1] = PointerGetDatum(deltas[i].added);
+		isnull[reg->d_added - 1] = deltas[i].added == NULL;
+		v[reg->d_removed - 1] = PointerGetDatum(deltas[i].removed);
+		isnull[reg->d_removed - 1] = deltas[i].removed == NULL;
+		v[reg->d_made_by - 1] = made_by;
+		isnull[reg->d_made_by - 1] = false;
+		v[reg->d_made_at - 1] = TimestampTzGetDatum(now);
+		isnull[reg->d_made_at - 1] = false;
+		if (state_sse(deltas[i].added, ev_fit, &sse))
+		{
+			v[reg->d_ev_version - 1] = Int32GetDatum(row->active);
+			v[reg->d_ev_sse - 1] = Float8GetDatum(sse);
+			isnull[reg->d_ev_version - 1] = isnull[reg->d_ev_sse - 1] = false;
+		}
+		if (state_sse(deltas[i].added, ch_fit, &sse))
+		{
+			v[reg->d_ch_version - 1] = Int32GetDatum(row->head);
+			v[reg->d_ch_sse - 1] = Float8GetDatum(sse);
+			isnull[reg->d_ch_version - 1] = isnull[reg->d_ch_sse - 1] = false;
+		}
+		v[reg->d_bucket - 1] = TimestampTzGetDatum(deltas[i].bucket);
+		isnull[reg->d_bucket - 1] = !deltas[i].has_bucket;
+		ExecStoreVirtualTuple(slot);
+		table_tuple_insert(rel, slot, cid, 0, NULL);
+		if (rri->ri_NumIndices > 0)
+			(void) ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	ExecCloseIndices(rri);
+	FreeExecutorState(estate);
+	table_close(rel, NoLock);
 }
 
 typedef struct Columns
@@ -205,21 +510,13 @@ attnum_arg(const char *s, TupleDesc desc, bool zero_ok, bool cat_ok, AttrNumber 
 
 /*
  * The trigger's columns are not the table's: if the model is stale or
- * detached (the event triggers saw the change), there is nothing to keep;
- * otherwise an error, never a fold of other columns.
+ * detached (the event triggers saw the change), or gone, there is nothing
+ * to keep; otherwise an error, never a fold of other columns.
  */
 static void
-columns_gone(Oid owner, const char *model, Oid relid)
+columns_gone(const ModelRow *row, const char *model, Oid relid)
 {
-	Oid			types[2] = {TEXTOID, OIDOID};
-	Datum		args[2] = {CStringGetTextDatum(model), ObjectIdGetDatum(relid)};
-	bool		isnull;
-
-	if (flinkml_spi_as(owner,
-					   "SELECT m.stale IS NULL AND m.attached AND m.source::pg_catalog.oid OPERATOR(pg_catalog.=) $2 "
-					   "FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) $1",
-					   2, types, args, NULL, true) == 0 ||
-		!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+	if (!row->found || !(row->fresh && row->attached && row->source == relid))
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -229,22 +526,18 @@ columns_gone(Oid owner, const char *model, Oid relid)
 
 /*
  * The model's levels when a feature column is categorical (text, varchar or
- * boolean), read as the extension's owner once per statement, into *out
- * (NULL when every feature column is numeric).  False when the model is
- * gone or its categorical features are not the categorical columns (a
- * column's type changed: the model is stale, or the trigger is not its).
- * The levels are fixed when a model is created, and the writer's table lock
- * keeps drop_model (which drops this trigger) from running meanwhile: they
- * are the model's for the whole statement.
+ * boolean), from its row, into *out (NULL when every feature column is
+ * numeric).  False when the model is gone or its categorical features are
+ * not the categorical columns (a column's type changed: the model is stale,
+ * or the trigger is not its).  The levels are fixed when a model is
+ * created, and the writer's table lock keeps drop_model (which drops this
+ * trigger) from running meanwhile: they are the model's for the whole
+ * statement.
  */
 static bool
-categorical_levels(Oid owner, const char *model, TupleDesc desc, const Columns *c, FlinkmlLevels **out)
+categorical_levels(const ModelRow *row, const char *model, TupleDesc desc, const Columns *c, FlinkmlLevels **out)
 {
 	bool		any = false;
-	Oid			types[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(model)};
-	bool		isnull;
-	Datum		d;
 	FlinkmlLevels *L;
 
 	for (int j = 0; j < c->nfeat && !any; j++)
@@ -252,12 +545,10 @@ categorical_levels(Oid owner, const char *model, TupleDesc desc, const Columns *
 	*out = NULL;
 	if (!any)
 		return true;
-	/* no such model: nothing to keep (as check_not_appended decides) */
-	if (flinkml_spi_as(owner, "SELECT m.levels FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) $1",
-					   1, types, args, NULL, true) != 1)
+	/* no such model: nothing to keep (as model_takes_deltas decides) */
+	if (!row->found)
 		return false;
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	L = flinkml_levels_parse(isnull ? NULL : DatumGetJsonbP(d), c->nfeat, c->intercept, model);
+	L = flinkml_levels_parse(row->levels, c->nfeat, c->intercept, model);
 	for (int j = 0; j < c->nfeat; j++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, c->feat[j] - 1);
@@ -394,54 +685,32 @@ bucket_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/*
- * The buckets as three arrays in time order, for the window insert:
- * out[0] the added states, out[1] the removed ones (NULL elements where a
- * bucket has none), out[2] the bucket starts.  False when there is none.
- */
-static bool
-bucket_arrays(HTAB *buckets, Oid state_type, Datum out[3])
+/* The buckets as deltas in time order (n of them, at least one). */
+static Delta *
+bucket_deltas(HTAB *buckets, int *n)
 {
-	long		n = hash_get_num_entries(buckets);
+	long		count = hash_get_num_entries(buckets);
 	BucketRows *all,
 			   *e;
 	HASH_SEQ_STATUS seq;
-	Datum	   *vals[3];
-	bool	   *nulls[2];
-	int			dims[1],
-				lbs[1] = {1};
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
+	Delta	   *out;
 	long		i = 0;
 
-	if (n == 0)
-		return false;
-	all = palloc(sizeof(BucketRows) * n);
+	all = palloc(sizeof(BucketRows) * (count + 1));
 	hash_seq_init(&seq, buckets);
 	while ((e = hash_seq_search(&seq)) != NULL)
 		all[i++] = *e;
-	qsort(all, n, sizeof(BucketRows), bucket_cmp);
-	for (int k = 0; k < 3; k++)
-		vals[k] = palloc(sizeof(Datum) * n);
-	nulls[0] = palloc(sizeof(bool) * n);
-	nulls[1] = palloc(sizeof(bool) * n);
-	for (i = 0; i < n; i++)
+	qsort(all, count, sizeof(BucketRows), bucket_cmp);
+	out = palloc(sizeof(Delta) * (count + 1));
+	for (i = 0; i < count; i++)
 	{
-		vals[0][i] = PointerGetDatum(all[i].added);
-		nulls[0][i] = all[i].added == NULL;
-		vals[1][i] = PointerGetDatum(all[i].removed);
-		nulls[1][i] = all[i].removed == NULL;
-		vals[2][i] = TimestampTzGetDatum(all[i].bucket);
+		out[i].added = all[i].added;
+		out[i].removed = all[i].removed;
+		out[i].has_bucket = true;
+		out[i].bucket = (TimestampTz) all[i].bucket;
 	}
-	dims[0] = (int) n;
-	get_typlenbyvalalign(state_type, &typlen, &typbyval, &typalign);
-	for (int k = 0; k < 2; k++)
-		out[k] = PointerGetDatum(construct_md_array(vals[k], nulls[k], 1, dims, lbs, state_type, typlen,
-													typbyval, typalign));
-	out[2] = PointerGetDatum(construct_array(vals[2], (int) n, TIMESTAMPTZOID, sizeof(TimestampTz),
-											 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	return true;
+	*n = (int) count;
+	return out;
 }
 
 /*
@@ -505,28 +774,50 @@ check_trigger_form(const TriggerData *td, const char *model)
 	check_trigger_form_named(td, model, "");
 }
 
-/* A statement that appended nothing: refuse a trigger that is not the model's. */
-static void
-check_not_appended(Oid owner, const char *model, Oid relid, Datum attnums, const Columns *c)
+/*
+ * The model's attnums are the trigger's: target, weight, features, as a
+ * one-dimensional int2 array from 1 without NULLs (what the SQL equality
+ * with the trigger's array compared).
+ */
+static bool
+attnums_match(ArrayType *a, const Columns *c)
 {
-	Oid			types[6] = {TEXTOID, OIDOID, INT2ARRAYOID, BOOLOID, INT2OID, INT8OID};
-	Datum		args[6] = {CStringGetTextDatum(model), ObjectIdGetDatum(relid), attnums, BoolGetDatum(c->intercept),
-		Int16GetDatum(c->time), Int64GetDatum(c->bucket_usec)};
-	bool		isnull;
+	int16	   *v;
 
-	/* no such model (dropped), or one detached or stale: nothing to keep */
-	if (flinkml_spi_as(owner,
-					   "SELECT m.source::pg_catalog.oid OPERATOR(pg_catalog.=) $2 "
-					   "AND m.attnums OPERATOR(pg_catalog.=) $3 AND m.intercept OPERATOR(pg_catalog.=) $4 "
-					   "AND COALESCE(m.time_attnum, 0::pg_catalog.int2) OPERATOR(pg_catalog.=) $5 "
-					   "AND COALESCE(flinkml._bucket_usec(m.bucket_width), 0) OPERATOR(pg_catalog.=) $6 "
-					   "FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) $1",
-					   6, types, args, NULL, true) == 0 ||
-		DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
-		return;
+	if (a == NULL || ARR_NDIM(a) != 1 || ARR_HASNULL(a) || ARR_ELEMTYPE(a) != INT2OID ||
+		ARR_DIMS(a)[0] != c->nfeat + 2 || ARR_LBOUND(a)[0] != 1)
+		return false;
+	v = (int16 *) ARR_DATA_PTR(a);
+	if (v[0] != c->target || v[1] != c->weight)
+		return false;
+	for (int j = 0; j < c->nfeat; j++)
+		if (v[2 + j] != c->feat[j])
+			return false;
+	return true;
+}
+
+/*
+ * Whether the statement's deltas go to the model: it is the trigger's
+ * (source table by OID, columns, intercept, time column and bucket width)
+ * and attached and fresh.  A model dropped, detached or stale takes none
+ * and there is nothing to keep; a trigger that is not the model's is an
+ * error.
+ */
+static bool
+model_takes_deltas(const ModelRow *row, const char *model, Oid relid, const Columns *c)
+{
+	bool		ours;
+
+	if (!row->found)
+		return false;
+	ours = row->source == relid && attnums_match(row->attnums, c) && row->intercept == c->intercept &&
+		row->time == c->time && (c->time > 0 ? row->width_ok && row->bucket_usec == c->bucket_usec : !row->width_ok);
+	if (ours)
+		return row->attached && row->fresh;
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("flinkml: this trigger on %s does not belong to model \"%s\"", get_rel_name(relid), model)));
+	return false;				/* not reached */
 }
 
 Datum
@@ -543,9 +834,16 @@ flinkml_fold_statement(PG_FUNCTION_ARGS)
 				owner,
 				schema;
 	Oid			relid;
-	Datum	   *nums;
-	Datum		attnums;
 	HTAB	   *buckets = NULL;
+	const Registry *reg;
+	Datum		name;
+	ModelRow	row = {0};
+	bool		have_row = false;
+	bool		usable;
+	Delta	   *deltas;
+	int			ndeltas;
+	Oid			save_user;
+	int			save_sec;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
 		!TRIGGER_FIRED_AFTER(td->tg_event))
@@ -558,17 +856,32 @@ flinkml_fold_statement(PG_FUNCTION_ARGS)
 	relid = RelationGetRelid(td->tg_relation);
 	extension_of_trigger(fcinfo->flinfo->fn_oid, &ext, &owner, &schema);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "flinkml: SPI_connect failed");
 	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
 	{
 		Oid			argtypes[2] = {TEXTOID, OIDOID};
 		Datum		args[2] = {CStringGetTextDatum(model), ObjectIdGetDatum(relid)};
 
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "flinkml: SPI_connect failed");
 		flinkml_spi_as(owner, "SELECT flinkml._truncated($1, $2)", 2, argtypes, args, NULL, false);
 		SPI_finish();
 		return PointerGetDatum(NULL);
 	}
+
+	/*
+	 * The registry is read and written as the extension's owner (no
+	 * permission or row-level security check applies below; what decides is
+	 * model_takes_deltas), in a snapshot of its own after the statement's
+	 * changes, as SPI would run a query: so a change to the model committed
+	 * meanwhile is seen under READ COMMITTED.
+	 */
+	reg = registry_of(ext);
+	name = CStringGetTextDatum(model);
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	PushActiveSnapshot(GetTransactionSnapshot());
+	CommandCounterIncrement();
+	UpdateActiveSnapshotCommandId();
 
 	desc = RelationGetDescr(td->tg_relation);
 	c.intercept = tg->tgargs[1][0] == 't';
@@ -576,9 +889,9 @@ flinkml_fold_statement(PG_FUNCTION_ARGS)
 	c.bucket_usec = 0;
 	c.nfeat = tg->tgnargs - 4;
 	c.feat = palloc(sizeof(AttrNumber) * (c.nfeat + 1));
+	usable = attnum_arg(tg->tgargs[2], desc, false, false, &c.target) &&
+		attnum_arg(tg->tgargs[3], desc, true, false, &c.weight);
 	{
-		bool		usable = attnum_arg(tg->tgargs[2], desc, false, false, &c.target) &&
-			attnum_arg(tg->tgargs[3], desc, true, false, &c.weight);
 		const char *window = strchr(tg->tgargs[1], ':');
 
 		if (window != NULL)
@@ -595,31 +908,30 @@ flinkml_fold_statement(PG_FUNCTION_ARGS)
 			else
 				usable = false;
 		}
-
-		for (int j = 0; usable && j < c.nfeat; j++)
-			usable = attnum_arg(tg->tgargs[4 + j], desc, false, true, &c.feat[j]);
-		if (!usable)
-		{
-			columns_gone(owner, model, relid);
-			SPI_finish();
-			return PointerGetDatum(NULL);
-		}
 	}
+	for (int j = 0; usable && j < c.nfeat; j++)
+		usable = attnum_arg(tg->tgargs[4 + j], desc, false, true, &c.feat[j]);
 	c.model = model;
-	if (!categorical_levels(owner, model, desc, &c, &c.levels))
+	if (usable)
 	{
+		/* the model's row is needed now only for a categorical feature's levels */
+		for (int j = 0; j < c.nfeat && !have_row; j++)
+			if (flinkml_categorical_type(TupleDescAttr(desc, c.feat[j] - 1)->atttypid))
+			{
+				read_model_row(reg, GetActiveSnapshot(), name, &row);
+				have_row = true;
+			}
 		/* a column's kind is not the model's: gone as far as the model goes */
-		columns_gone(owner, model, relid);
-		SPI_finish();
-		return PointerGetDatum(NULL);
+		usable = categorical_levels(&row, model, desc, &c, &c.levels);
+	}
+	if (!usable)
+	{
+		if (!have_row)
+			read_model_row(reg, GetActiveSnapshot(), name, &row);
+		columns_gone(&row, model, relid);
+		goto done;
 	}
 	c.nx = c.levels ? c.levels->nexp : c.nfeat;
-	nums = palloc(sizeof(Datum) * (c.nfeat + 2));
-	nums[0] = Int16GetDatum(c.target);
-	nums[1] = Int16GetDatum(c.weight);
-	for (int j = 0; j < c.nfeat; j++)
-		nums[2 + j] = Int16GetDatum(c.feat[j]);
-	attnums = PointerGetDatum(construct_array(nums, c.nfeat + 2, INT2OID, sizeof(int16), true, TYPALIGN_SHORT));
 
 	if (c.time > 0)
 	{
@@ -630,47 +942,36 @@ flinkml_fold_statement(PG_FUNCTION_ARGS)
 		ctl.hcxt = CurrentMemoryContext;
 		buckets = hash_create("flinkml window buckets", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
+	/* the rows are the writer's: folded as the writer (a value's errors are the writer's) */
+	SetUserIdAndSecContext(save_user, save_sec);
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		fold_table(td->tg_newtable, desc, &c, &added, buckets, false);
 	if (TRIGGER_FIRED_BY_DELETE(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		fold_table(td->tg_oldtable, desc, &c, &removed, buckets, true);
-	if (c.time > 0 || added || removed)
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+
+	if (c.time > 0)
 	{
-		Datum		args[9] = {CStringGetTextDatum(model), PointerGetDatum(added), PointerGetDatum(removed),
-			ObjectIdGetDatum(relid), attnums, BoolGetDatum(c.intercept), 0, Int16GetDatum(c.time),
-		Int64GetDatum(c.bucket_usec)};
-		char		nulls[9] = {' ', added ? ' ' : 'n', removed ? ' ' : 'n', ' ', ' ', ' ', ' ', ' ', ' '};
-		Oid			save_user;
-		int			save_sec;
-		int			rc;
-		SPIPlanPtr	plan = delta_insert_plan(ext, schema, c.time > 0);
-
-		if (c.time > 0)
-		{
-			Datum		arrays[3];
-
-			if (!bucket_arrays(buckets, GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-														CStringGetDatum("linreg_state"), ObjectIdGetDatum(schema)),
-							   arrays))
-			{
-				SPI_finish();
-				return PointerGetDatum(NULL);	/* no row with a time */
-			}
-			args[1] = arrays[0];
-			args[2] = arrays[1];
-			args[6] = arrays[2];
-			nulls[1] = nulls[2] = ' ';
-		}
-		GetUserIdAndSecContext(&save_user, &save_sec);
-		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
-		rc = SPI_execute_plan(plan, args, nulls, false, 0);
-		SetUserIdAndSecContext(save_user, save_sec);
-		if (rc != SPI_OK_INSERT)
-			elog(ERROR, "flinkml: appending a delta for model \"%s\" failed", model);
-		if (SPI_processed == 0)
-			check_not_appended(owner, model, relid, attnums, &c);
+		if (hash_get_num_entries(buckets) == 0)
+			goto done;			/* no row with a time */
+		deltas = bucket_deltas(buckets, &ndeltas);
 	}
-	SPI_finish();
+	else
+	{
+		if (added == NULL && removed == NULL)
+			goto done;
+		deltas = palloc0(sizeof(Delta));
+		deltas[0].added = added;
+		deltas[0].removed = removed;
+		ndeltas = 1;
+	}
+	if (!have_row)
+		read_model_row(reg, GetActiveSnapshot(), name, &row);
+	if (model_takes_deltas(&row, model, relid, &c))
+		append_deltas(reg, GetActiveSnapshot(), name, &row, deltas, ndeltas);
+done:
+	PopActiveSnapshot();
+	SetUserIdAndSecContext(save_user, save_sec);
 	return PointerGetDatum(NULL);
 }
 

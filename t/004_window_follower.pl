@@ -75,6 +75,9 @@ like($pid, qr/^[1-9][0-9]*$/, 'follow of a window model returns the follower pid
 is( $node->safe_psql('postgres',
 		q{SELECT options @> ARRAY['time', 'bucket'] FROM flinkml.streams WHERE model = 'wm'}),
 	't', 'the decoder is asked for time buckets');
+is( $node->safe_psql('postgres',
+		q{SELECT options[array_position(options, 'binary') + 1] FROM flinkml.streams WHERE model = 'wm'}),
+	'true', 'and for the states in their binary form');
 
 my $EXACT = q{
 WITH cur AS (SELECT flinkml.current_model('wm') AS m),
@@ -193,6 +196,28 @@ SELECT now() - g * interval '100 milliseconds', g % 7, g % 5, g % 11 FROM genera
 });
 caught_up($node, 'after TRUNCATE and new rows');
 exact($node, 'after TRUNCATE and new rows');
+
+# a stream whose options ask for JSON states (as streams made before option
+# binary do): the follower reads those lines too
+$node->safe_psql(
+	'postgres', q{
+UPDATE flinkml.streams
+SET options = options[1:array_position(options, 'binary') - 1] || options[array_position(options, 'binary') + 2:]
+WHERE model = 'wm';
+});
+is($node->safe_psql('postgres', q{SELECT 'binary' = ANY (options) FROM flinkml.streams WHERE model = 'wm'}),
+	'f', 'the stream asks for JSON states');
+$node->safe_psql(
+	'postgres', q{
+INSERT INTO ev (ts, x1, x2, y)
+SELECT now() - g * interval '50 milliseconds', g % 3, g % 13, g % 17 FROM generate_series(1, 600) g;
+UPDATE ev SET ts = ts - interval '30 seconds' WHERE id % 4 = 0;
+DELETE FROM ev WHERE id % 9 = 0;
+});
+caught_up($node, 'with JSON lines');
+exact($node, 'with JSON lines');
+is($node->safe_psql('postgres', q{SELECT last_error IS NULL FROM flinkml.stream_status WHERE model = 'wm'}),
+	't', 'no follower error with JSON lines');
 
 $node->safe_psql('postgres', q{SELECT flinkml.unfollow('wm')});
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_replication_slots}),
