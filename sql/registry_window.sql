@@ -94,10 +94,14 @@ FROM (SELECT sum(sse) AS sse, sum(rows) AS rows FROM flinkml.evaluations
 
 -- compaction folds the deltas into the buckets and drops the buckets that
 -- left the window; the model is the same
+-- (one transaction: now() is the compaction's, whatever minute the clock
+-- turns meanwhile)
+BEGIN;
 SELECT flinkml.compact('w_hour') AS version;
 SELECT count(*) AS pending FROM flinkml.deltas WHERE model = 'w_hour';
 SELECT count(*) AS expired FROM flinkml.window_buckets
 WHERE model = 'w_hour' AND bucket < flinkml._bucket_of('1 minute', now() - interval '1 hour');
+COMMIT;
 SELECT w_same(flinkml.current_model('w_hour'), w_fresh('1 hour')) AS same;
 INSERT INTO wev (ts, x1, x2, y) SELECT now() - g * interval '1 minute', g, g % 3, g FROM generate_series(1, 30) g;
 SELECT w_same(flinkml.current_model('w_hour'), w_fresh('1 hour')) AS same;
