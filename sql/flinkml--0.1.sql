@@ -495,7 +495,10 @@ CREATE TABLE flinkml.evaluation_history (
 	weight float8 NOT NULL,						-- their weight sum
 	sse float8 NOT NULL,						-- sum w (y - prediction)^2
 	mean_y float8 NOT NULL,						-- weighted mean of y
-	m2_y float8 NOT NULL						-- sum w (y - mean_y)^2
+	m2_y float8 NOT NULL,						-- sum w (y - mean_y)^2
+	-- scored as the challenger (policy if_better: the head, not yet
+	-- active), not as the version that predicted at that change
+	challenger boolean NOT NULL DEFAULT false
 );
 CREATE INDEX ON flinkml.evaluation_history (model, at);
 
@@ -571,13 +574,13 @@ GRANT SELECT, INSERT ON flinkml.deltas TO PUBLIC;
 GRANT SELECT, INSERT ON flinkml.evaluation_history TO PUBLIC;
 -- every evaluation: the history and those still in pending deltas
 CREATE VIEW flinkml.evaluations WITH (security_invoker = true) AS
-	SELECT h.model, h.version, h.made_by, h.change, h.at, h.rows, h.weight, h.sse, h.mean_y, h.m2_y
+	SELECT h.model, h.version, h.made_by, h.change, h.at, h.rows, h.weight, h.sse, h.mean_y, h.m2_y, h.challenger
 	FROM flinkml.evaluation_history h
 	UNION ALL
-	SELECT d.model, e.version, 'trigger', d.id, d.made_at, y.rows, y.weight, e.sse, y.mean_y, y.m2_y
+	SELECT d.model, e.version, 'trigger', d.id, d.made_at, y.rows, y.weight, e.sse, y.mean_y, y.m2_y, e.challenger
 	FROM flinkml.deltas d
 	CROSS JOIN LATERAL @extschema@.linreg_state_y_moments(d.added) y
-	CROSS JOIN LATERAL (VALUES (d.ev_version, d.ev_sse), (d.ch_version, d.ch_sse)) e(version, sse)
+	CROSS JOIN LATERAL (VALUES (d.ev_version, d.ev_sse, false), (d.ch_version, d.ch_sse, true)) e(version, sse, challenger)
 	WHERE e.version IS NOT NULL AND y.rows IS NOT NULL;
 GRANT SELECT ON flinkml.evaluations TO PUBLIC;
 GRANT USAGE ON SEQUENCE flinkml.deltas_id_seq TO PUBLIC;
@@ -2104,8 +2107,9 @@ BEGIN
 	-- test-then-train: the active version scored on each transaction's added
 	-- rows, from their state, before they are folded in
 	IF txn_added IS NOT NULL THEN
-		INSERT INTO flinkml.evaluation_history (model, version, made_by, change, at, rows, weight, sse, mean_y, m2_y)
-		SELECT m.name, v.version, 'stream', u.lsn - '0/0'::pg_lsn, u.at, x.rows, x.weight, x.sse, x.mean_y, x.m2_y
+		INSERT INTO flinkml.evaluation_history (model, version, made_by, change, at, rows, weight, sse, mean_y, m2_y, challenger)
+		SELECT m.name, v.version, 'stream', u.lsn - '0/0'::pg_lsn, u.at, x.rows, x.weight, x.sse, x.mean_y, x.m2_y,
+		       v.version IS DISTINCT FROM m.active_version
 		FROM flinkml.versions v
 		CROSS JOIN LATERAL unnest(txn_added, txn_committed, txn_lsn) u(st, at, lsn)
 		CROSS JOIN LATERAL @extschema@.linreg_state_error(u.st, v.fit) x
@@ -2627,6 +2631,7 @@ RETURNS SETOF record LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp A
 	WITH e AS (
 		SELECT pg_catalog.date_bin(bucket, e.at, TIMESTAMPTZ '2000-01-01') AS b, e.*
 		FROM flinkml.evaluations e WHERE e.model OPERATOR(pg_catalog.=) name
+		AND NOT e.challenger	-- the version that predicted, not a challenger beside it
 	), g AS (
 		SELECT b, pg_catalog.max(e.version) AS version, pg_catalog.count(*) AS changes,
 		       pg_catalog.sum(e.rows)::bigint AS rows, pg_catalog.sum(e.weight) AS w,

@@ -157,7 +157,13 @@ SELECT version, active FROM flinkml.versions('cc') WHERE version >= 4;
 SELECT note FROM flinkml.versions WHERE model = 'cc' AND version = 5;
 -- 20 rows of changes: both are scored, too few rows to decide
 INSERT INTO cc (x, y) SELECT g % 20, 1 + 3 * (g % 20) + ((g * 104729) % 97) / 100.0 FROM generate_series(1, 20) g;
-SELECT version, rows FROM flinkml.evaluations WHERE model = 'cc' ORDER BY change, version;
+SELECT version, rows, challenger FROM flinkml.evaluations WHERE model = 'cc' ORDER BY change, version;
+-- the series is the error of the version that predicted (4), over the 320
+-- rows since the attach: the challenger scored beside it is not summed in
+SELECT s.rows, s.version, s.changes,
+       abs(s.mse - (SELECT avg((cc.y - linreg_predict(v4.fit, ARRAY[cc.x])) ^ 2) FROM cc, flinkml.versions v4
+                    WHERE cc.id > 500 AND v4.model = 'cc' AND v4.version = 4)) <= 1e-9 * s.mse AS mse_of_version_4
+FROM flinkml.evaluation_series('cc', '1 day') s;
 SELECT flinkml.review('cc');
 -- 40 more: the challenger is better, and is activated
 INSERT INTO cc (x, y) SELECT g % 20, 1 + 3 * (g % 20) + ((g * 104729) % 97) / 100.0 FROM generate_series(21, 60) g;

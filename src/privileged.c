@@ -276,10 +276,10 @@ flinkml_delete_deltas(PG_FUNCTION_ARGS)
 				   "WITH d AS (DELETE FROM flinkml.deltas d WHERE d.model OPERATOR(pg_catalog.=) $1 "
 				   "AND ($2 IS NULL OR d.id OPERATOR(pg_catalog.=) ANY ($2)) RETURNING d.*) "
 				   /* the trigger evaluations they carry go to the history */
-				   "INSERT INTO flinkml.evaluation_history (model, version, made_by, change, at, rows, weight, sse, mean_y, m2_y) "
-				   "SELECT d.model, e.version, 'trigger', d.id, d.made_at, y.rows, y.weight, e.sse, y.mean_y, y.m2_y "
+				   "INSERT INTO flinkml.evaluation_history (model, version, made_by, change, at, rows, weight, sse, mean_y, m2_y, challenger) "
+				   "SELECT d.model, e.version, 'trigger', d.id, d.made_at, y.rows, y.weight, e.sse, y.mean_y, y.m2_y, e.challenger "
 				   "FROM d CROSS JOIN LATERAL %s.linreg_state_y_moments(d.added) y "
-				   "CROSS JOIN LATERAL (VALUES (d.ev_version, d.ev_sse), (d.ch_version, d.ch_sse)) e(version, sse) "
+				   "CROSS JOIN LATERAL (VALUES (d.ev_version, d.ev_sse, false), (d.ch_version, d.ch_sse, true)) e(version, sse, challenger) "
 				   "WHERE e.version IS NOT NULL AND y.rows IS NOT NULL",
 				   quote_identifier(get_namespace_name(schema))),
 				   2, types, values, nulls, false);
@@ -366,28 +366,29 @@ flinkml_merge_evaluations(PG_FUNCTION_ARGS)
 	before = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	flinkml_spi_as(flinkml_extension_owner(),
 				   /* only groups of more than one row: merged rows are not rewritten again */
-				   "WITH c AS (SELECT h.ctid AS tid, h.version, h.made_by, "
+				   "WITH c AS (SELECT h.ctid AS tid, h.version, h.made_by, h.challenger, "
 				   "pg_catalog.date_bin($3, h.at, '2000-01-01 00:00:00+00'::pg_catalog.timestamptz) AS b "
 				   "FROM flinkml.evaluation_history h WHERE h.model OPERATOR(pg_catalog.=) $1 AND h.at OPERATOR(pg_catalog.<) $2), "
-				   "multi AS (SELECT c.tid, c.b FROM c JOIN (SELECT c2.version, c2.made_by, c2.b FROM c c2 "
-				   "GROUP BY c2.version, c2.made_by, c2.b HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1) k "
+				   "multi AS (SELECT c.tid, c.b FROM c JOIN (SELECT c2.version, c2.made_by, c2.challenger, c2.b FROM c c2 "
+				   "GROUP BY c2.version, c2.made_by, c2.challenger, c2.b HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1) k "
 				   "ON k.version OPERATOR(pg_catalog.=) c.version AND k.made_by OPERATOR(pg_catalog.=) c.made_by "
-				   "AND k.b OPERATOR(pg_catalog.=) c.b), "
+				   "AND k.challenger OPERATOR(pg_catalog.=) c.challenger AND k.b OPERATOR(pg_catalog.=) c.b), "
 				   "old AS (DELETE FROM flinkml.evaluation_history h USING multi "
 				   "WHERE h.ctid OPERATOR(pg_catalog.=) multi.tid RETURNING h.*, multi.b), "
-				   "g AS (SELECT o.version, o.made_by, o.b, pg_catalog.min(o.change) AS change, "
+				   "g AS (SELECT o.version, o.made_by, o.challenger, o.b, pg_catalog.min(o.change) AS change, "
 				   "pg_catalog.sum(o.rows)::pg_catalog.int8 AS rows, pg_catalog.sum(o.weight) AS weight, "
 				   "pg_catalog.sum(o.sse) AS sse, "
 				   "pg_catalog.sum(o.weight OPERATOR(pg_catalog.*) o.mean_y) OPERATOR(pg_catalog./) "
-				   "pg_catalog.sum(o.weight) AS mean_y FROM old o GROUP BY o.version, o.made_by, o.b) "
-				   "INSERT INTO flinkml.evaluation_history (model, version, made_by, change, at, rows, weight, sse, mean_y, m2_y) "
+				   "pg_catalog.sum(o.weight) AS mean_y FROM old o GROUP BY o.version, o.made_by, o.challenger, o.b) "
+				   "INSERT INTO flinkml.evaluation_history (model, version, made_by, change, at, rows, weight, sse, mean_y, m2_y, challenger) "
 				   "SELECT $1, g.version, g.made_by, g.change, g.b, g.rows, g.weight, g.sse, g.mean_y, "
 				   /* OPERATOR() forms bind alike, left to right: parenthesised */
 				   "pg_catalog.sum(o.m2_y OPERATOR(pg_catalog.+) (o.weight OPERATOR(pg_catalog.*) "
 				   "((o.mean_y OPERATOR(pg_catalog.-) g.mean_y) OPERATOR(pg_catalog.^) 2::pg_catalog.float8))) "
+				   ", g.challenger "
 				   "FROM g JOIN old o ON o.version OPERATOR(pg_catalog.=) g.version AND o.made_by OPERATOR(pg_catalog.=) g.made_by "
-				   "AND o.b OPERATOR(pg_catalog.=) g.b "
-				   "GROUP BY g.version, g.made_by, g.b, g.change, g.rows, g.weight, g.sse, g.mean_y",
+				   "AND o.challenger OPERATOR(pg_catalog.=) g.challenger AND o.b OPERATOR(pg_catalog.=) g.b "
+				   "GROUP BY g.version, g.made_by, g.challenger, g.b, g.change, g.rows, g.weight, g.sse, g.mean_y",
 				   3, types, values, NULL, false);
 	flinkml_spi_as(flinkml_extension_owner(),
 				   "SELECT pg_catalog.count(*) FROM flinkml.evaluation_history h WHERE h.model OPERATOR(pg_catalog.=) $1",
