@@ -1446,6 +1446,25 @@ CREATE FUNCTION flinkml._fold_statement() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'flinkml_fold_statement' LANGUAGE C;
 REVOKE ALL ON FUNCTION flinkml._fold_statement() FROM PUBLIC;
 
+-- The four statement-level triggers attach makes on a model's table (run
+-- as the extension's owner): one per event, named flinkml_<model>_<event>,
+-- with the transition tables the trigger function fn reads.
+CREATE FUNCTION flinkml._create_model_triggers(m flinkml.models, src text, fn text, args text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	ev text[];
+BEGIN
+	FOREACH ev SLICE 1 IN ARRAY ARRAY[
+		['_ins', 'INSERT', 'REFERENCING NEW TABLE AS flinkml_new_rows'],
+		['_upd', 'UPDATE', 'REFERENCING OLD TABLE AS flinkml_old_rows NEW TABLE AS flinkml_new_rows'],
+		['_del', 'DELETE', 'REFERENCING OLD TABLE AS flinkml_old_rows'],
+		['_trunc', 'TRUNCATE', '']] LOOP
+		EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION %s(%s)',
+		               'flinkml_' || m.name || ev[1], ev[2], src, ev[3], fn, args);
+	END LOOP;
+END $$;
+REVOKE ALL ON FUNCTION flinkml._create_model_triggers(flinkml.models, text, text, text) FROM PUBLIC;
+
 -------------------------------------------------------------------------------
 -- Models attached to a Citus distributed table.  Citus runs the table's
 -- triggers on its shards, on the workers; so the model's state lives where
@@ -1472,7 +1491,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 	WHERE c.oid OPERATOR(pg_catalog.=) src::pg_catalog.oid
 $$;
 
--- The model's state: the merge of its state table.
+-- The model's state: the merge of its state table, read with the caller's
+-- rights (the gate flinkml._shard_state calls it as the reader).
 CREATE FUNCTION flinkml._shard_merge(tbl text) RETURNS @extschema@.linreg_state
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -1482,7 +1502,6 @@ BEGIN
 	               tbl) INTO s;
 	RETURN s;
 END $$;
-REVOKE ALL ON FUNCTION flinkml._shard_merge(text) FROM PUBLIC;
 
 -- The distribution column of a hash-distributed Citus table, and its type;
 -- NULL for any other table.
@@ -1578,7 +1597,6 @@ DECLARE
 	dist text;
 	disttype text;
 	args text;
-	ev text[];
 	unsafe text := pg_catalog.current_setting('citus.enable_unsafe_triggers', true);
 BEGIN
 	SELECT d.col, d.coltype INTO dist, disttype FROM flinkml._distribution_column(m.source) d;
@@ -1602,14 +1620,7 @@ BEGIN
 	-- when told to: this trigger touches nothing but its own shard's
 	-- co-located shard, the case that setting's warning is not about
 	PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
-	FOREACH ev SLICE 1 IN ARRAY ARRAY[
-		['_ins', 'INSERT', 'REFERENCING NEW TABLE AS flinkml_new_rows'],
-		['_upd', 'UPDATE', 'REFERENCING OLD TABLE AS flinkml_old_rows NEW TABLE AS flinkml_new_rows'],
-		['_del', 'DELETE', 'REFERENCING OLD TABLE AS flinkml_old_rows'],
-		['_trunc', 'TRUNCATE', '']] LOOP
-		EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_shard_statement(%s)',
-		               'flinkml_' || m.name || ev[1], ev[2], src, ev[3], args);
-	END LOOP;
+	PERFORM flinkml._create_model_triggers(m, src, 'flinkml._fold_shard_statement', args);
 	PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', coalesce(unsafe, 'off'), true);
 	PERFORM flinkml._shard_refill(m.name);
 	UPDATE flinkml.models SET attached = true WHERE name = m.name;
@@ -1648,7 +1659,6 @@ DECLARE
 	m flinkml.models;
 	src text;
 	args text;
-	ev text[];
 BEGIN
 	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name FOR NO KEY UPDATE;
 	IF flinkml._is_citus_table(m.source) THEN
@@ -1667,14 +1677,7 @@ BEGIN
 	               || CASE WHEN m.window_length IS NULL THEN ''
 	                       ELSE format(':%s:%s', m.time_attnum, flinkml._bucket_usec(m.bucket_width)) END)
 	     || (SELECT string_agg(format(', %L', a), '' ORDER BY i) FROM unnest(m.attnums) WITH ORDINALITY u(a, i));
-	FOREACH ev SLICE 1 IN ARRAY ARRAY[
-		['_ins', 'INSERT', 'REFERENCING NEW TABLE AS flinkml_new_rows'],
-		['_upd', 'UPDATE', 'REFERENCING OLD TABLE AS flinkml_old_rows NEW TABLE AS flinkml_new_rows'],
-		['_del', 'DELETE', 'REFERENCING OLD TABLE AS flinkml_old_rows'],
-		['_trunc', 'TRUNCATE', '']] LOOP
-		EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION flinkml._fold_statement(%s)',
-		               'flinkml_' || m.name || ev[1], ev[2], src, ev[3], args);
-	END LOOP;
+	PERFORM flinkml._create_model_triggers(m, src, 'flinkml._fold_statement', args);
 	UPDATE flinkml.models SET attached = true WHERE name = m.name;
 END $$;
 REVOKE ALL ON FUNCTION flinkml._attach_triggers(text) FROM PUBLIC;

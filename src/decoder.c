@@ -417,40 +417,10 @@ bucket_of(TimestampTz t, int64 width)
 }
 
 /*
- * Read a column as a double; false when it is NULL or cannot be had.  An
- * UPDATE's new row carries an unchanged TOASTed value as a pointer: the old
- * row (REPLICA IDENTITY FULL logs it whole) has the same value.  A numeric
- * beyond float8 becomes an infinity, which the caller skips and counts: a
- * writer's row cannot be refused here, and an error would stop the stream
- * for good.
- */
-static bool
-column_value(HeapTuple tuple, HeapTuple same_values, TupleDesc desc, AttrNumber att, double *out)
-{
-	bool		isnull;
-	Datum		v = heap_getattr(tuple, att, desc, &isnull);
-	Form_pg_attribute a = TupleDescAttr(desc, att - 1);
-
-	if (isnull)
-		return false;
-	if (a->attlen == -1 && VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(v)))
-	{
-		if (same_values == NULL)
-			return false;
-		v = heap_getattr(same_values, att, desc, &isnull);
-		if (isnull || VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(v)))
-			return false;
-	}
-	if (a->atttypid == NUMERICOID)
-		*out = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, v));
-	else
-		*out = flinkml_numeric_arg(a->atttypid, v, att);
-	return true;
-}
-
-/*
- * The raw value of a column (a categorical feature's), NULL-aware, with the
- * TOAST rule of column_value; false when it is NULL or cannot be had.
+ * The raw value of a column, NULL-aware; false when it is NULL or cannot be
+ * had.  An UPDATE's new row carries an unchanged TOASTed value as a
+ * pointer: the old row (REPLICA IDENTITY FULL logs it whole) has the same
+ * value.
  */
 static bool
 column_datum(HeapTuple tuple, HeapTuple same_values, TupleDesc desc, AttrNumber att, Datum *out)
@@ -472,6 +442,29 @@ column_datum(HeapTuple tuple, HeapTuple same_values, TupleDesc desc, AttrNumber 
 	*out = v;
 	return true;
 }
+
+/*
+ * Read a column as a double (column_datum's rules); false when it is NULL
+ * or cannot be had.  A numeric
+ * beyond float8 becomes an infinity, which the caller skips and counts: a
+ * writer's row cannot be refused here, and an error would stop the stream
+ * for good.
+ */
+static bool
+column_value(HeapTuple tuple, HeapTuple same_values, TupleDesc desc, AttrNumber att, double *out)
+{
+	Oid			type = TupleDescAttr(desc, att - 1)->atttypid;
+	Datum		v;
+
+	if (!column_datum(tuple, same_values, desc, att, &v))
+		return false;
+	if (type == NUMERICOID)
+		*out = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, v));
+	else
+		*out = flinkml_numeric_arg(type, v, att);
+	return true;
+}
+
 
 /*
  * The dummies of categorical feature j for value v into out; false (and

@@ -743,18 +743,10 @@ flinkml_shard_state(PG_FUNCTION_ARGS)
 	else if (strcmp(op, "refit") == 0)
 		run_privileged("SELECT flinkml._shard_refill($1)", model);
 	{
-		Oid			ext,
-					ext_owner,
-					schema;
-		const char *nsp;
+		Datum		tv[1] = {CStringGetTextDatum(table)};
 
-		if (!flinkml_extension(&ext, &ext_owner, &schema))
-			elog(ERROR, "flinkml: the extension is not installed");
-		nsp = quote_identifier(get_namespace_name(schema));
-		if (flinkml_spi_as(reader,
-						   psprintf("SELECT flinkml._apply(NULL, %s.linreg_merge(t.added), %s.linreg_merge(t.removed)) FROM %s t",
-									nsp, nsp, table),
-						   0, NULL, NULL, NULL, strcmp(op, "read") == 0) == 1)
+		if (flinkml_spi_as(reader, "SELECT flinkml._shard_merge($1)", 1, types, tv, NULL,
+						   strcmp(op, "read") == 0) == 1)
 		{
 			d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &result_null);
 			if (!result_null)

@@ -483,14 +483,13 @@ typedef struct Columns
 } Columns;
 
 /*
- * A trigger argument as an attribute number of a numeric column of the
+ * An attribute number of a numeric column (or, with cat_ok, a categorical one) of the
  * table (0 allowed for the weight); false when it is not one (a column
  * dropped, or renumbered by a restore).
  */
 static bool
-attnum_arg(const char *s, TupleDesc desc, bool zero_ok, bool cat_ok, AttrNumber *out)
+attnum_ok(int a, TupleDesc desc, bool zero_ok, bool cat_ok, AttrNumber *out)
 {
-	int			a = pg_strtoint32(s);
 	Form_pg_attribute att;
 
 	*out = 0;
@@ -506,6 +505,13 @@ attnum_arg(const char *s, TupleDesc desc, bool zero_ok, bool cat_ok, AttrNumber 
 		return false;
 	*out = (AttrNumber) a;
 	return true;
+}
+
+/* The same for a trigger argument, an attribute number as text. */
+static bool
+attnum_arg(const char *s, TupleDesc desc, bool zero_ok, bool cat_ok, AttrNumber *out)
+{
+	return attnum_ok(pg_strtoint32(s), desc, zero_ok, cat_ok, out);
 }
 
 /*
@@ -1071,7 +1077,7 @@ attnum_by_name(Relation rel, const char *column, bool zero_ok, AttrNumber *out)
 	a = get_attnum(RelationGetRelid(rel), column);
 	if (a == InvalidAttrNumber)
 		return false;
-	return attnum_arg(psprintf("%d", a), RelationGetDescr(rel), zero_ok, false, out);
+	return attnum_ok(a, RelationGetDescr(rel), zero_ok, false, out);
 }
 
 /* The distribution column's value in the first row of a transition table. */

@@ -417,6 +417,25 @@ typedef int64_t v4i __attribute__((vector_size(32), aligned(8)));
 #define v4_abs(v) ((v4d) ((v4i) (v) & (v4i) {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX}))
 
 /*
+ * Four rows of z = L^-1 u at once, from the 4-wide blocks of L^-1 (c, one
+ * block per column b < bend): their sums into *z and the sums of the
+ * terms' magnitudes (for the error bound) into *mag.  Returns the next
+ * block.
+ */
+static inline __attribute__((always_inline)) const double *
+z_block(const double *c, const double *u, int bend, v4d *z, v4d *mag)
+{
+	for (int b = 0; b < bend; b++, c += 4)
+	{
+		v4d			t = *(const v4d *) c * u[b];
+
+		*z += t;
+		*mag += v4_abs(t);
+	}
+	return c;
+}
+
+/*
  * z = Lh u four rows at a time, from the column blocks of Lb: each z_a
  * still sums its terms in the order of b (the zeros above the diagonal add
  * nothing), so z is the float64 value of the row-by-row loop, but a column
@@ -449,13 +468,7 @@ lr_diag_point_fast(const LrDiag *d, const double *x, double *u)
 					mag = {0.0, 0.0, 0.0, 0.0},
 					abserr;
 
-		for (int b = 0; b < bend; b++, c += 4)
-		{
-			v4d			t = *(const v4d *) c * u[b];
-
-			z += t;
-			mag += v4_abs(t);
-		}
+		c = z_block(c, u, bend, &z, &mag);
 		/* rows past k - 1 have z = mag = zc = zerr = 0: they add nothing */
 		abserr = *(const v4d *) (d->zc + r) * mag + *(const v4d *) (d->zerr + r);
 		qv += z * z;
@@ -705,13 +718,7 @@ point_fast_z(const LrDiag *d, const double *u, double *zf, double *qerr_out, dou
 					mag = {0.0, 0.0, 0.0, 0.0},
 					abserr;
 
-		for (int b = 0; b < bend; b++, c += 4)
-		{
-			v4d			t = *(const v4d *) c * u[b];
-
-			z += t;
-			mag += v4_abs(t);
-		}
+		c = z_block(c, u, bend, &z, &mag);
 		abserr = *(const v4d *) (d->zc + r) * mag + *(const v4d *) (d->zerr + r);
 		*(v4d *) (zf + r) = z;
 		qv += z * z;

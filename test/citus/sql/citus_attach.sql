@@ -91,6 +91,13 @@ SET ROLE flinkml_att_writer;
 SELECT count(*) FROM :att_state;
 SELECT flinkml._shard_state('att_m', 'compact');
 SELECT flinkml._shard_state('att_m', 'refit');
+-- a role with no privileges at all cannot point a model at a state table,
+-- nor read one through the merge function (it runs with the caller's rights)
+SET ROLE flinkml_att_other;
+UPDATE flinkml.models SET shard_state = 'flinkml.x' WHERE name = 'att_m';
+INSERT INTO flinkml.models (name, source, target, features, attnums, shard_state)
+VALUES ('att_evil', 'att', 'y', '{x1}', '{5,0,2}', :'att_state');
+SELECT flinkml._shard_merge(:'att_state');
 -- nor hang a trigger of its own on the trigger function
 RESET ROLE;
 CREATE TABLE att_fake (id bigint, x1 float8, x2 int, w float8, y float8);
