@@ -1818,7 +1818,10 @@ CREATE TABLE flinkml.streams (
 	worker_pid integer,
 	last_error text,						-- cleared once the follower applies again
 	last_error_at timestamptz,
-	started_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+	started_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	-- a Citus table's stream: a slot on every node (flinkml.stream_nodes),
+	-- slot is their name and last_lsn is unused
+	distributed boolean NOT NULL DEFAULT false
 );
 SELECT pg_catalog.pg_extension_config_dump('flinkml.streams', '');
 ALTER TABLE flinkml.streams ENABLE ROW LEVEL SECURITY;
@@ -1871,6 +1874,11 @@ BEGIN
 	IF EXISTS (SELECT 1 FROM flinkml.streams s WHERE s.model = m.name OR s.slot = new_slot) THEN
 		RAISE EXCEPTION 'flinkml: model "%" is already following', m.name
 			USING ERRCODE = 'duplicate_object';
+	END IF;
+	IF flinkml._is_citus_table(m.source) THEN
+		-- a slot on every node instead (see "Following a Citus table")
+		PERFORM flinkml._create_node_streams(m);
+		RETURN NULL;
 	END IF;
 	PERFORM pg_drop_replication_slot(r.slot_name) FROM pg_replication_slots r
 	WHERE r.slot_name = new_slot AND r.plugin = 'flinkml' AND r.datoid = db AND NOT r.active;
@@ -1950,9 +1958,13 @@ BEGIN
 				USING ERRCODE = 'lock_not_available';
 		END IF;
 	END LOOP;
-	PERFORM pg_drop_replication_slot(r.slot_name) FROM pg_replication_slots r
-	WHERE r.slot_name = st.slot AND r.plugin = 'flinkml'
-	  AND r.datoid = (SELECT oid FROM pg_database WHERE datname = current_database());
+	IF st.distributed THEN
+		PERFORM flinkml._drop_node_slots(model_name);
+	ELSE
+		PERFORM pg_drop_replication_slot(r.slot_name) FROM pg_replication_slots r
+		WHERE r.slot_name = st.slot AND r.plugin = 'flinkml'
+		  AND r.datoid = (SELECT oid FROM pg_database WHERE datname = current_database());
+	END IF;
 	DELETE FROM flinkml.streams s WHERE s.model = model_name;
 END $$;
 REVOKE ALL ON FUNCTION flinkml._drop_stream_privileged(text) FROM PUBLIC;
@@ -2007,6 +2019,14 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	SELECT * INTO m FROM flinkml.models WHERE name = model_name;
+	IF st.distributed THEN
+		PERFORM flinkml._check_fresh(m);
+		PERFORM flinkml._check_readable(m.source);
+		-- no slot here (each node's moves at its next poll): the result
+		-- only says whether anything was applied ('0/0'), which makes the
+		-- follower ask again sooner
+		RETURN CASE WHEN flinkml._stream_apply_nodes(m, st) THEN '0/0'::pg_lsn END;
+	END IF;
 	-- a followed table distributed with Citus since: its rows go to the
 	-- workers' shards and never reach this WAL; say so, do not go stale silently
 	IF m.stale IS NULL AND flinkml._is_citus_table(m.source) THEN
@@ -2142,6 +2162,497 @@ BEGIN
 	RETURN upto;
 END $$;
 
+-------------------------------------------------------------------------------
+-- Following a Citus table.  Citus writes a distributed table's rows into
+-- its shards, on the workers: their WAL, not this server's, carries them.
+-- follow() makes a slot on every node that holds a shard ("flinkmld_...",
+-- flinkml.stream_nodes); the follower, here, asks each node at every poll
+-- (master_run_on_worker, as the model's owner) for the changes to its shards
+-- committed after the position stored for that node, folded there into
+-- one added and one removed state (flinkml._node_changes), and applies them
+-- all as one delta in one transaction, with each node's new position: so
+-- each committed change is applied exactly once, whatever node or
+-- connection fails when.  A node that cannot be reached keeps its position
+-- and its error (stream_status.nodes); the others go on.
+-------------------------------------------------------------------------------
+CREATE TABLE flinkml.stream_nodes (
+	model text NOT NULL REFERENCES flinkml.streams (model) ON DELETE CASCADE,
+	node_name text NOT NULL,
+	node_port integer NOT NULL,
+	shard_ids bigint[] NOT NULL,				-- the table's shards on the node
+	shards text[] NOT NULL,						-- their names
+	last_lsn pg_lsn,							-- the node's changes up to here are in the model (NULL: not started)
+	flush_lsn pg_lsn,							-- the node's WAL end at the last poll
+	state @extschema@.linreg_state,				-- the node's rows in the model (a TRUNCATE there takes them out)
+	synced_at timestamptz,
+	last_commit_time timestamptz,
+	rows_applied bigint NOT NULL DEFAULT 0,
+	transactions_applied bigint NOT NULL DEFAULT 0,
+	last_error text,
+	last_error_at timestamptz,
+	PRIMARY KEY (model, node_name, node_port)
+);
+ALTER TABLE flinkml.stream_nodes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY read ON flinkml.stream_nodes FOR SELECT
+	USING (EXISTS (SELECT 1 FROM flinkml.models m WHERE m.name OPERATOR(pg_catalog.=) model));
+CREATE POLICY progress_own ON flinkml.stream_nodes FOR UPDATE
+	USING (EXISTS (SELECT 1 FROM flinkml.models m
+	               WHERE m.name OPERATOR(pg_catalog.=) model AND pg_catalog.pg_has_role(m.owner, 'MEMBER')));
+GRANT SELECT ON flinkml.stream_nodes TO PUBLIC;
+GRANT UPDATE (last_lsn, flush_lsn, state, synced_at, last_commit_time, rows_applied, transactions_applied,
+              last_error, last_error_at) ON flinkml.stream_nodes TO PUBLIC;
+
+-- The name of a model's slots on the nodes ("flinkml_" slots are local streams').
+CREATE FUNCTION flinkml._node_slot_name(model_name text) RETURNS name
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT ('flinkmld_' || substr(flinkml._slot_name(model_name), 9))::name
+$$;
+
+-- The nodes that hold a shard of a hash-distributed Citus table, with those
+-- shards; an error naming the table when it is not one whose every row is
+-- in exactly one shard placement.
+CREATE FUNCTION flinkml._citus_placements(src regclass)
+RETURNS TABLE (node_name text, node_port integer, shard_ids bigint[], shards text[])
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	copies record;
+BEGIN
+	IF (SELECT d.col FROM flinkml._distribution_column(src) d) IS NULL THEN
+		RAISE EXCEPTION 'flinkml: % is a Citus table but not a hash-distributed one', src
+			USING ERRCODE = 'feature_not_supported',
+			      DETAIL = 'A reference table has a copy of every row on every node, a Citus local table has no shards on the workers.',
+			      HINT = 'Keep such a model current with flinkml.refit().';
+	END IF;
+	SELECT p.shardid, count(*) AS n INTO copies
+	FROM pg_dist_shard s JOIN pg_dist_placement p ON p.shardid = s.shardid
+	WHERE s.logicalrelid = src GROUP BY p.shardid HAVING count(*) > 1 LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'flinkml: shard % of % has % placements', copies.shardid, src, copies.n
+			USING ERRCODE = 'feature_not_supported',
+			      DETAIL = 'Each placement''s WAL carries the shard''s rows: followed, they would count once per placement.',
+			      HINT = 'Follow tables distributed with citus.shard_replication_factor = 1 (the default).';
+	END IF;
+	RETURN QUERY
+	SELECT n.nodename::text, n.nodeport::integer,
+	       array_agg(s.shardid ORDER BY s.shardid),
+	       array_agg(pg_catalog.shard_name(s.logicalrelid, s.shardid, false)::text ORDER BY s.shardid)
+	FROM pg_dist_shard s
+	JOIN pg_dist_placement p ON p.shardid = s.shardid
+	JOIN pg_dist_node n ON n.groupid = p.groupid AND n.noderole = 'primary'
+	WHERE s.logicalrelid = src
+	GROUP BY n.nodename, n.nodeport
+	ORDER BY n.nodename, n.nodeport;
+END $$;
+
+-- Run one command per node (each its own connection and transaction, as
+-- the current role); the rows say whether each succeeded, and its result
+-- or error.
+CREATE FUNCTION flinkml._on_nodes(names text[], ports integer[], commands text[])
+RETURNS TABLE (node_name text, node_port integer, success boolean, result text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF coalesce(cardinality(names), 0) = 0 THEN
+		RETURN;
+	END IF;
+	RETURN QUERY SELECT w.node_name, w.node_port, w.success, w.result
+	             FROM pg_catalog.master_run_on_worker(names, ports, commands, true) w;
+END $$;
+
+-- On a node, as the extension's owner (flinkml._create_stream_privileged
+-- asks): make the slot, dropping an unused one of the name left by a
+-- follow that failed after making it.  Returns its start.
+CREATE FUNCTION flinkml._node_create_slot(slot name) RETURNS pg_lsn
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	db oid := (SELECT d.oid FROM pg_database d WHERE d.datname = current_database());
+	start pg_lsn;
+BEGIN
+	PERFORM pg_drop_replication_slot(r.slot_name) FROM pg_replication_slots r
+	WHERE r.slot_name = slot AND r.plugin = 'flinkml' AND r.datoid = db AND NOT r.active;
+	IF EXISTS (SELECT 1 FROM pg_replication_slots r WHERE r.slot_name = slot) THEN
+		RAISE EXCEPTION 'flinkml: the slot % is taken%', slot,
+			(SELECT coalesce(' (by database ' || quote_ident(r.database) || ')', '') FROM pg_replication_slots r WHERE r.slot_name = slot)
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+	PERFORM flinkml._allow_output_plugin();
+	SELECT lsn INTO start FROM pg_create_logical_replication_slot(slot, 'flinkml');
+	RETURN start;
+END $$;
+REVOKE ALL ON FUNCTION flinkml._node_create_slot(name) FROM PUBLIC;
+
+-- On a node, as the extension's owner: drop the slot (stopping a decoding
+-- session left by a follower that was stopped).
+CREATE FUNCTION flinkml._node_drop_slot(slot name) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	db oid := (SELECT d.oid FROM pg_database d WHERE d.datname = current_database());
+	busy integer;
+BEGIN
+	FOR i IN 1..100 LOOP
+		SELECT r.active_pid INTO busy FROM pg_replication_slots r
+		WHERE r.slot_name = slot AND r.plugin = 'flinkml' AND r.datoid = db;
+		IF NOT FOUND THEN
+			RETURN;
+		END IF;
+		IF busy IS NULL THEN
+			PERFORM pg_drop_replication_slot(slot);
+			RETURN;
+		END IF;
+		PERFORM pg_terminate_backend(busy);
+		PERFORM pg_sleep(0.05);
+	END LOOP;
+	RAISE EXCEPTION 'flinkml: the slot % stays in use by process %', slot, busy
+		USING ERRCODE = 'object_in_use';
+END $$;
+REVOKE ALL ON FUNCTION flinkml._node_drop_slot(name) FROM PUBLIC;
+
+-- On a node, as the model's owner, in follow() while the table is locked
+-- against writers: wait for the prepared transactions that hold a lock on
+-- one of the shards (Citus commits a multi-shard write on the workers after
+-- the coordinator's commit released its locks), then return the node's WAL
+-- position: every change to the shards committed up to it is in the fit
+-- that follows, every later one comes from the slot.
+CREATE FUNCTION flinkml._node_quiet_lsn(shards text[]) RETURNS pg_lsn
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	rels oid[] := (SELECT array_agg(to_regclass(s)::oid) FROM unnest(shards) s);
+BEGIN
+	FOR i IN 1..200 LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_locks l
+		               WHERE l.pid IS NULL AND l.locktype = 'relation' AND l.relation = ANY (rels)) THEN
+			RETURN pg_current_wal_insert_lsn();
+		END IF;
+		PERFORM pg_sleep(0.05);
+	END LOOP;
+	RAISE EXCEPTION 'flinkml: prepared transactions still hold shards of the table after 10 s'
+		USING ERRCODE = 'lock_not_available',
+		      HINT = 'See pg_prepared_xacts on the node: Citus''s recovery commits or aborts those of failed writes.';
+END $$;
+
+-- On a node, as the model's owner (the follower asks at every poll): move
+-- the slot to after, the position the model already holds (committed: so
+-- nothing before it is needed again), then decode the changes to the
+-- shards committed after it, up to the WAL's flushed end.  The shards must
+-- have the model's columns at the attribute numbers the coordinator gave
+-- (the decoder reads them by number).  Returns one line: the position
+-- reached, the position of the last TRUNCATE or -, the added and the
+-- removed state (after that TRUNCATE) as hexadecimal of their binary form
+-- or -, the changes and transactions counted, the last commit time or -.
+CREATE FUNCTION flinkml._node_changes(slot name, after pg_lsn, options text[], shards text[],
+                                      cols text[], attnums int2[]) RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	upto pg_lsn := pg_current_wal_flush_lsn();
+	rels oid[] := (SELECT array_agg(to_regclass(s)::oid ORDER BY i) FROM unnest(shards) WITH ORDINALITY u(s, i));
+	bad record;
+	line text;
+BEGIN
+	SELECT u.s INTO bad FROM unnest(shards, rels) u(s, r) WHERE u.r IS NULL LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'flinkml: shard % is not on node %:%', bad.s,
+			current_setting('citus.local_hostname', true), current_setting('port')
+			USING ERRCODE = 'undefined_table';
+	END IF;
+	SELECT r.r::regclass AS shard, c.name, c.num, a.attnum INTO bad
+	FROM unnest(rels) r(r) CROSS JOIN unnest(cols, attnums) c(name, num)
+	LEFT JOIN pg_attribute a ON a.attrelid = r.r AND a.attname = c.name AND a.attnum > 0 AND NOT a.attisdropped
+	WHERE a.attnum IS DISTINCT FROM c.num LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'flinkml: column % of shard % is %, not attribute % as in the distributed table', bad.name, bad.shard,
+			coalesce('attribute ' || bad.attnum, 'missing'), bad.num
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	PERFORM flinkml._allow_output_plugin();
+	PERFORM pg_replication_slot_advance(slot, after)
+	FROM pg_replication_slots r WHERE r.slot_name = slot AND r.confirmed_flush_lsn < after;
+	WITH c AS (
+		SELECT lsn,
+		       split_part(data, E'\t', 1) AS flag,
+		       split_part(data, E'\t', 2)::bigint AS changes,
+		       flinkml._wire_state(nullif(split_part(data, E'\t', 3), '-')) AS added,
+		       flinkml._wire_state(nullif(split_part(data, E'\t', 4), '-')) AS removed,
+		       split_part(data, E'\t', 5)::timestamptz AS committed
+		FROM pg_logical_slot_peek_changes(slot, upto, NULL,
+		                                  VARIADIC options || ARRAY['relid', array_to_string(rels, ',')])
+		WHERE lsn > after
+	), t AS (
+		SELECT max(lsn) FILTER (WHERE flag = 'T') AS t_lsn FROM c
+	), f AS (
+		SELECT c.* FROM c, t WHERE t.t_lsn IS NULL OR c.lsn >= t.t_lsn
+	)
+	SELECT concat_ws(E'\t',
+	                 greatest(upto, (SELECT max(c.lsn) FROM c)),
+	                 coalesce((SELECT t.t_lsn FROM t)::text, '-'),
+	                 coalesce(encode(@extschema@.linreg_state_send((SELECT @extschema@.linreg_merge(f.added) FROM f)), 'hex'), '-'),
+	                 coalesce(encode(@extschema@.linreg_state_send((SELECT @extschema@.linreg_merge(f.removed) FROM f)), 'hex'), '-'),
+	                 coalesce((SELECT sum(c.changes) FROM c), 0),
+	                 (SELECT count(DISTINCT c.lsn) FROM c),
+	                 coalesce((SELECT max(c.committed) FROM c)::text, '-'))
+	INTO line;
+	RETURN line;
+END $$;
+
+-- Make the slots on the nodes and register the stream (run as the
+-- extension's owner by flinkml._create_stream_privileged).  The slots come
+-- before follow() locks and fits the table: making one waits for the
+-- transactions running on its node, which may wait for that lock.
+CREATE FUNCTION flinkml._create_node_streams(m flinkml.models) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	slot name := flinkml._node_slot_name(m.name);
+	p record;
+	failed record;
+BEGIN
+	SELECT array_agg(c.node_name) AS names, array_agg(c.node_port) AS ports INTO p
+	FROM flinkml._citus_placements(m.source) c;
+	IF p.names IS NULL THEN
+		RAISE EXCEPTION 'flinkml: % has no shards', m.source USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	SELECT w.* INTO failed
+	FROM flinkml._on_nodes(p.names, p.ports, array_fill(format('SELECT flinkml._node_create_slot(%L)', slot), ARRAY[cardinality(p.names)])) w
+	WHERE NOT w.success LIMIT 1;
+	IF FOUND THEN
+		PERFORM flinkml._on_nodes(p.names, p.ports, array_fill(format('SELECT flinkml._node_drop_slot(%L)', slot), ARRAY[cardinality(p.names)]));
+		RAISE EXCEPTION 'flinkml: could not make the slot % on node %:% for model "%": %', slot, failed.node_name, failed.node_port,
+			m.name, failed.result USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	BEGIN
+		UPDATE flinkml.models x SET attnums = coalesce(flinkml._attnums_by_name(m), x.attnums)
+		WHERE x.name = m.name RETURNING * INTO m;
+		INSERT INTO flinkml.streams (model, slot, options, last_lsn, distributed)
+		VALUES (m.name, slot,
+		        ARRAY['target', m.attnums[1]::text,
+		              'weight', m.attnums[2]::text,
+		              'features', array_to_string(m.attnums[3:], ','),
+		              'intercept', m.intercept::text,
+		              'binary', 'true'],
+		        '0/0', true);
+		-- (follow() checks, once the table is locked, that they are still there)
+		INSERT INTO flinkml.stream_nodes (model, node_name, node_port, shard_ids, shards)
+		SELECT m.name, c.node_name, c.node_port, c.shard_ids, c.shards FROM flinkml._citus_placements(m.source) c;
+	EXCEPTION WHEN OTHERS THEN
+		PERFORM flinkml._on_nodes(p.names, p.ports, array_fill(format('SELECT flinkml._node_drop_slot(%L)', slot), ARRAY[cardinality(p.names)]));
+		RAISE;
+	END;
+END $$;
+REVOKE ALL ON FUNCTION flinkml._create_node_streams(flinkml.models) FROM PUBLIC;
+
+-- Drop a model's slots on the nodes (as the extension's owner, its
+-- follower stopped): an error naming the node whose slot could not be
+-- dropped (a slot left behind would keep that node's WAL for ever).
+CREATE FUNCTION flinkml._drop_node_slots(model_name text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	failed record;
+BEGIN
+	SELECT w.* INTO failed
+	FROM (SELECT array_agg(n.node_name) AS names, array_agg(n.node_port) AS ports,
+	             array_agg(format('SELECT flinkml._node_drop_slot(%L)', s.slot)) AS cmds
+	      FROM flinkml.stream_nodes n JOIN flinkml.streams s ON s.model = n.model
+	      WHERE n.model = model_name) a
+	CROSS JOIN LATERAL flinkml._on_nodes(a.names, a.ports, a.cmds) w
+	WHERE NOT w.success LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'flinkml: could not drop the slot of model "%" on node %:%: %', model_name,
+			failed.node_name, failed.node_port, failed.result
+			USING ERRCODE = 'object_in_use',
+			      HINT = 'The stream is kept; try again once the node can be reached.';
+	END IF;
+END $$;
+REVOKE ALL ON FUNCTION flinkml._drop_node_slots(text) FROM PUBLIC;
+
+-- As the model's owner, by its follower when its stream ends (the model
+-- turned stale): drop the model's idle slots on the nodes, which would
+-- hold their WAL (best effort; unfollow and drop_model drop what is left).
+CREATE FUNCTION flinkml._release_node_slots(model_name text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	PERFORM flinkml._on_nodes(array_agg(n.node_name), array_agg(n.node_port),
+	        array_agg(format('SELECT pg_catalog.pg_drop_replication_slot(r.slot_name) FROM pg_catalog.pg_replication_slots r '
+	                         'WHERE r.slot_name OPERATOR(pg_catalog.=) %L AND r.plugin OPERATOR(pg_catalog.=) ''flinkml'' '
+	                         'AND r.database OPERATOR(pg_catalog.=) pg_catalog.current_database() AND NOT r.active', s.slot)))
+	FROM flinkml.stream_nodes n JOIN flinkml.streams s ON s.model = n.model
+	WHERE n.model = model_name;
+END $$;
+
+-- follow() on a Citus table, after its checks and the slots: with writers
+-- locked out on every node, each node's position and the fit
+-- of its shards, which start the stream there; the version is their merge.
+CREATE FUNCTION flinkml._follow_nodes(m flinkml.models, src text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	dist text := (SELECT d.col FROM flinkml._distribution_column(m.source) d);
+	p record;
+	r record;
+	fit_shards bigint[];
+	fit_states @extschema@.linreg_state[];
+	s @extschema@.linreg_state;
+BEGIN
+	EXECUTE format('LOCK TABLE %s IN SHARE MODE', src);
+	-- the shards may not have moved since the slots were made
+	IF EXISTS (SELECT c.node_name, c.node_port, c.shard_ids FROM flinkml._citus_placements(m.source) c
+	           EXCEPT SELECT n.node_name, n.node_port, n.shard_ids FROM flinkml.stream_nodes n WHERE n.model = m.name)
+	   OR EXISTS (SELECT n.node_name, n.node_port, n.shard_ids FROM flinkml.stream_nodes n WHERE n.model = m.name
+	              EXCEPT SELECT c.node_name, c.node_port, c.shard_ids FROM flinkml._citus_placements(m.source) c) THEN
+		RAISE EXCEPTION 'flinkml: shards of % moved while model "%" started following; try again', src, m.name
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	SELECT array_agg(n.node_name) AS names, array_agg(n.node_port) AS ports,
+	       array_agg(format('SELECT flinkml._node_quiet_lsn(%L)', n.shards)) AS cmds INTO p
+	FROM flinkml.stream_nodes n WHERE n.model = m.name;
+	SELECT array_agg(w.node_name) AS names, array_agg(w.node_port) AS ports, array_agg(w.result::pg_lsn) AS lsns,
+	       (array_agg(format('node %s:%s: %s', w.node_name, w.node_port, w.result)) FILTER (WHERE NOT w.success))[1] AS failed
+	INTO r FROM flinkml._on_nodes(p.names, p.ports, p.cmds) w;
+	IF r.failed IS NOT NULL THEN
+		RAISE EXCEPTION 'flinkml: a node of % did not answer: %', src, r.failed
+			USING ERRCODE = 'connection_failure';
+	END IF;
+	-- each node's rows: one state per shard, summed on the workers
+	EXECUTE format('SELECT array_agg(f.shard), array_agg(f.st) FROM (SELECT pg_catalog.get_shard_id_for_distribution_column(%L, %I) AS shard, %s AS st FROM %s GROUP BY 1) f',
+	               src, dist, flinkml._state_expr(m), src) INTO fit_shards, fit_states;
+	UPDATE flinkml.stream_nodes n
+	SET last_lsn = l.lsn, flush_lsn = l.lsn, synced_at = clock_timestamp(),
+	    state = (SELECT @extschema@.linreg_merge(f.st) FROM unnest(fit_shards, fit_states) f(shard, st) WHERE f.shard = ANY (n.shard_ids))
+	FROM unnest(r.names, r.ports, r.lsns) l(node_name, node_port, lsn)
+	WHERE n.model = m.name AND l.node_name = n.node_name AND l.node_port = n.node_port;
+	SELECT @extschema@.linreg_merge(f.st) INTO s FROM unnest(fit_states) f(st);
+	IF s IS NULL THEN	-- no rows yet: an empty state of the model's shape
+		EXECUTE flinkml._state_query(m, format('%s WHERE false', src)) INTO s;
+	END IF;
+	PERFORM flinkml._delete_deltas(m.name);
+	PERFORM flinkml._add_version(m, s, 'fit');
+END $$;
+
+-- One poll of a follower of a Citus table, as the model's owner (see the
+-- section's comment): true when it applied something.
+CREATE FUNCTION flinkml._stream_apply_nodes(m flinkml.models, st flinkml.streams) RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	cols text[] := ARRAY[m.target] || CASE WHEN m.weight IS NULL THEN '{}'::text[] ELSE ARRAY[m.weight] END || m.features;
+	nums int2[] := ARRAY[m.attnums[1]] || CASE WHEN m.weight IS NULL THEN '{}'::int2[] ELSE ARRAY[m.attnums[2]] END || m.attnums[3:];
+	p record;
+	r record;
+	a @extschema@.linreg_state;
+	rm @extschema@.linreg_state;
+	na @extschema@.linreg_state;
+	nr @extschema@.linreg_state;
+	parts text[];
+	seen timestamptz := clock_timestamp();
+	wrote boolean := false;
+	locked boolean := false;
+	changes bigint := 0;
+	txns bigint := 0;
+	committed timestamptz;
+	errors text;
+BEGIN
+	-- a shard moved (rebalanced, split, a node removed): its rows' WAL is
+	-- now another node's, from a point this stream does not know
+	IF EXISTS (SELECT c.node_name, c.node_port, c.shard_ids FROM flinkml._citus_placements(m.source) c
+	           EXCEPT SELECT n.node_name, n.node_port, n.shard_ids FROM flinkml.stream_nodes n WHERE n.model = m.name)
+	   OR EXISTS (SELECT n.node_name, n.node_port, n.shard_ids FROM flinkml.stream_nodes n WHERE n.model = m.name
+	              EXCEPT SELECT c.node_name, c.node_port, c.shard_ids FROM flinkml._citus_placements(m.source) c) THEN
+		UPDATE flinkml.models SET stale = format('shards of %s moved to other nodes (a rebalance, a split or a node removed) while the model followed them', m.source),
+		       stale_at = now()
+		WHERE name = m.name AND stale IS NULL;
+		RETURN false;
+	END IF;
+	SELECT array_agg(n.node_name) AS names, array_agg(n.node_port) AS ports,
+	       array_agg(format('SELECT flinkml._node_changes(%L, %L, %L, %L, %L, %L)',
+	                        st.slot, n.last_lsn, st.options, n.shards, cols, nums)) AS cmds INTO p
+	FROM flinkml.stream_nodes n WHERE n.model = m.name AND n.last_lsn IS NOT NULL;
+	IF p.names IS NULL THEN
+		RAISE EXCEPTION 'flinkml: model "%" has no nodes to follow', m.name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = format('SELECT flinkml.unfollow(%L); SELECT flinkml.follow(%L);', m.name, m.name);
+	END IF;
+	FOR r IN SELECT w.success, w.result, n.*
+	         FROM flinkml._on_nodes(p.names, p.ports, p.cmds) w
+	         JOIN flinkml.stream_nodes n ON n.model = m.name AND n.node_name = w.node_name AND n.node_port = w.node_port
+	LOOP
+		IF NOT r.success THEN
+			errors := concat_ws('; ', errors, format('node %s:%s: %s', r.node_name, r.node_port, r.result));
+			IF r.last_error IS DISTINCT FROM r.result THEN
+				UPDATE flinkml.stream_nodes n SET last_error = r.result, last_error_at = now()
+				WHERE n.model = m.name AND n.node_name = r.node_name AND n.node_port = r.node_port;
+			END IF;
+			CONTINUE;
+		END IF;
+		parts := string_to_array(r.result, E'\t');
+		IF parts[6]::bigint > 0 AND NOT locked THEN
+			-- unfollow() holds the stream's row to stop the follower: stop, do not wait
+			PERFORM 1 FROM flinkml.streams s WHERE s.model = m.name AND s.enabled FOR UPDATE SKIP LOCKED;
+			IF NOT FOUND THEN
+				RETURN false;
+			END IF;
+			locked := true;
+		END IF;
+		IF parts[6]::bigint = 0 THEN
+			-- nothing for the model: the stored position moves on now and then
+			-- (it is where the slot moves to), and the error clears
+			IF r.last_error IS NOT NULL OR r.synced_at IS NULL OR r.synced_at < seen - interval '5 s' THEN
+				UPDATE flinkml.stream_nodes n
+				SET last_lsn = parts[1]::pg_lsn, flush_lsn = parts[1]::pg_lsn, synced_at = seen,
+				    last_error = NULL, last_error_at = NULL
+				WHERE n.model = m.name AND n.node_name = r.node_name AND n.node_port = r.node_port;
+			END IF;
+			CONTINUE;
+		END IF;
+		na := flinkml._wire_state(nullif(parts[3], '-'));
+		nr := flinkml._wire_state(nullif(parts[4], '-'));
+		IF parts[2] <> '-' THEN
+			-- the node's shards were truncated: its rows so far leave the model
+			nr := CASE WHEN r.state IS NULL THEN nr WHEN nr IS NULL THEN r.state
+			           ELSE @extschema@.linreg_add(r.state, nr) END;
+		END IF;
+		-- test-then-train: the active version scored on the node's new rows
+		IF na IS NOT NULL THEN
+			INSERT INTO flinkml.evaluation_history (model, version, made_by, change, at, rows, weight, sse, mean_y, m2_y, challenger)
+			SELECT m.name, v.version, 'stream', parts[1]::pg_lsn - '0/0'::pg_lsn,
+			       coalesce(nullif(parts[7], '-')::timestamptz, now()), x.rows, x.weight, x.sse, x.mean_y, x.m2_y,
+			       v.version IS DISTINCT FROM m.active_version
+			FROM flinkml.versions v
+			CROSS JOIN LATERAL @extschema@.linreg_state_error(na, v.fit) x
+			WHERE v.model = m.name AND x.rows IS NOT NULL
+			  AND (v.version = m.active_version OR (m.policy = 'if_better' AND v.version = m.head_version));
+		END IF;
+		a := CASE WHEN a IS NULL THEN na WHEN na IS NULL THEN a ELSE @extschema@.linreg_add(a, na) END;
+		rm := CASE WHEN rm IS NULL THEN nr WHEN nr IS NULL THEN rm ELSE @extschema@.linreg_add(rm, nr) END;
+		UPDATE flinkml.stream_nodes n
+		SET last_lsn = parts[1]::pg_lsn, flush_lsn = parts[1]::pg_lsn, synced_at = seen,
+		    state = flinkml._apply(CASE WHEN parts[2] <> '-' THEN NULL ELSE n.state END, na,
+		                           flinkml._wire_state(nullif(parts[4], '-'))),
+		    last_commit_time = coalesce(nullif(parts[7], '-')::timestamptz, n.last_commit_time),
+		    rows_applied = n.rows_applied + parts[5]::bigint,
+		    transactions_applied = n.transactions_applied + parts[6]::bigint,
+		    last_error = NULL, last_error_at = NULL
+		WHERE n.model = m.name AND n.node_name = r.node_name AND n.node_port = r.node_port;
+		changes := changes + parts[5]::bigint;
+		txns := txns + parts[6]::bigint;
+		committed := greatest(committed, nullif(parts[7], '-')::timestamptz);
+		wrote := true;
+	END LOOP;
+	IF a IS NOT NULL OR rm IS NOT NULL THEN
+		INSERT INTO flinkml.deltas (model, added, removed, made_by) VALUES (m.name, a, rm, 'stream');
+		IF m.policy = 'if_better' AND m.active_version IS DISTINCT FROM m.head_version THEN
+			PERFORM flinkml._review(m.name);
+		END IF;
+	END IF;
+	IF wrote OR st.last_error IS DISTINCT FROM errors OR st.worker_pid IS DISTINCT FROM pg_backend_pid() THEN
+		UPDATE flinkml.streams s
+		SET synced_at = seen,
+		    last_commit_time = coalesce(committed, s.last_commit_time),
+		    rows_applied = s.rows_applied + changes,
+		    transactions_applied = s.transactions_applied + txns,
+		    worker_pid = pg_backend_pid(),
+		    last_error = errors, last_error_at = CASE WHEN errors IS NULL THEN NULL ELSE now() END
+		WHERE s.model = m.name;
+	END IF;
+	IF wrote AND (SELECT count(*) FROM flinkml.deltas d WHERE d.model = m.name) >= 100 THEN
+		PERFORM flinkml.compact(m.name, 'stream');
+	END IF;
+	RETURN wrote;
+END $$;
+
 -- follow: learn from the WAL through logical decoding, off the writers'
 -- path.  Fits the table (locked against writers for that moment), creates
 -- the slot "flinkml_<model>" at that point, and starts the follower, which
@@ -2167,10 +2678,29 @@ BEGIN
 	END IF;
 	SELECT * INTO rel FROM pg_class c WHERE c.oid = m.source;
 	IF flinkml._is_citus_table(m.source) THEN
-		RAISE EXCEPTION 'flinkml: cannot follow model "%": % is a Citus table', m.name, src
-			USING ERRCODE = 'feature_not_supported',
-			      DETAIL = 'Citus writes its rows into shards on the workers: this server''s WAL never carries them.',
-			      HINT = 'Keep such a model current with flinkml.refit() (its fit runs on the workers).';
+		IF m.window_length IS NOT NULL OR m.levels IS NOT NULL THEN
+			RAISE EXCEPTION 'flinkml: cannot follow model "%" on the Citus table %: it is a % model', m.name, src,
+				CASE WHEN m.window_length IS NOT NULL THEN 'window' ELSE 'categorical' END
+				USING ERRCODE = 'feature_not_supported',
+				      HINT = 'On Citus tables only models of numeric features over every row follow the WAL; keep this one current with flinkml.refit().';
+		END IF;
+		PERFORM flinkml._citus_placements(m.source);	-- hash-distributed, one placement per shard
+		IF rel.relreplident <> 'f' THEN
+			RAISE EXCEPTION 'flinkml: table % must have REPLICA IDENTITY FULL to be followed', src
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+				      HINT = format('ALTER TABLE %s REPLICA IDENTITY FULL; (Citus sets it on the shards too) so that deletes and updates carry the old row.', src);
+		END IF;
+		PERFORM flinkml._check_readable(m.source);
+		-- the slots first: see flinkml._create_node_streams
+		PERFORM flinkml._create_stream(m.name);
+		BEGIN
+			PERFORM flinkml._follow_nodes(m, src);
+			RETURN flinkml.resume(m.name);
+		EXCEPTION WHEN OTHERS THEN
+			-- the slots on the nodes are not transactional
+			PERFORM flinkml._drop_stream(m.name);
+			RAISE;
+		END;
 	END IF;
 	IF rel.relkind <> 'r' OR rel.relpersistence <> 'p' OR flinkml._in_hierarchy(m.source) THEN
 		RAISE EXCEPTION 'flinkml: % is not a logged plain table; only those can be followed', src
@@ -2244,12 +2774,17 @@ SELECT s.model, s.slot, s.enabled, f.running, s.worker_pid,
        END AS state,
        -- everything up to here is in the model: the last applied position,
        -- or where the slot moved on to since (past changes of other tables)
-       GREATEST(s.last_lsn, r.confirmed_flush_lsn) AS last_lsn,
-       lag.bytes AS lag_bytes,
-       CASE WHEN lag.bytes OPERATOR(pg_catalog.<=) 0 THEN 0::float8
+       -- (a Citus table's stream: per node, in nodes)
+       CASE WHEN NOT s.distributed THEN GREATEST(s.last_lsn, r.confirmed_flush_lsn) END AS last_lsn,
+       CASE WHEN NOT s.distributed THEN lag.bytes END AS lag_bytes,
+       CASE WHEN s.distributed THEN nd.lag_seconds
+            WHEN lag.bytes OPERATOR(pg_catalog.<=) 0 THEN 0::float8
             ELSE pg_catalog.date_part('epoch', pg_catalog.now() OPERATOR(pg_catalog.-) s.synced_at) END AS lag_seconds,
        s.rows_applied, s.transactions_applied, s.last_commit_time,
-       s.last_error, s.last_error_at, s.started_at
+       s.last_error, s.last_error_at, s.started_at,
+       -- a Citus table's stream: each node's slot, position, lag (seconds
+       -- since its last poll that worked, 0 while they work) and error
+       nd.nodes
 FROM flinkml.streams s
 JOIN flinkml.models m ON m.name OPERATOR(pg_catalog.=) s.model
 LEFT JOIN pg_catalog.pg_replication_slots r ON r.slot_name OPERATOR(pg_catalog.=) s.slot
@@ -2265,7 +2800,22 @@ CROSS JOIN LATERAL (
 		      (pg_catalog.hashtextextended(s.model, 0) OPERATOR(pg_catalog.&) 32767)::pg_catalog.int2) AS running) f
 CROSS JOIN LATERAL (
 	SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_flush_lsn(),
-	                                  GREATEST(s.last_lsn, r.confirmed_flush_lsn))::bigint AS bytes) lag;
+	                                  GREATEST(s.last_lsn, r.confirmed_flush_lsn))::bigint AS bytes) lag
+LEFT JOIN LATERAL (
+	SELECT pg_catalog.max(x.lag) AS lag_seconds,
+	       pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+	           'node', n.node_name OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) n.node_port,
+	           'slot', s.slot, 'shards', pg_catalog.cardinality(n.shard_ids),
+	           'last_lsn', n.last_lsn, 'lag_seconds', x.lag, 'synced_at', n.synced_at,
+	           'rows_applied', n.rows_applied, 'transactions_applied', n.transactions_applied,
+	           'last_commit_time', n.last_commit_time,
+	           'last_error', n.last_error, 'last_error_at', n.last_error_at)
+	           ORDER BY n.node_name, n.node_port) AS nodes
+	FROM flinkml.stream_nodes n
+	CROSS JOIN LATERAL (
+		SELECT CASE WHEN n.last_error IS NULL THEN 0::float8
+		            ELSE pg_catalog.date_part('epoch', pg_catalog.now() OPERATOR(pg_catalog.-) n.synced_at) END AS lag) x
+	WHERE n.model OPERATOR(pg_catalog.=) s.model) nd ON s.distributed;
 GRANT SELECT ON flinkml.stream_status TO PUBLIC;
 
 -- The state of every model one may read: stale or exact, maintained how.

@@ -10,7 +10,9 @@
  *
  * where T says the table was truncated in the transaction before the
  * changes counted in the states (the follower then starts the model from
- * empty).  Options: relid (the table's OID), target (attnum), features
+ * empty).  Options: relid (the table's OID, or a comma-separated list of
+ * OIDs whose changes count as one table's: the shards of a distributed
+ * table on one Citus node), target (attnum), features
  * (comma-separated attnums, "" for none), all three required; weight
  * (attnum, 0 for none, the default) and intercept (a boolean, default true).
  * Each may be given once.  A window model adds time (the attnum of a
@@ -73,7 +75,8 @@ extern PGDLLEXPORT void _PG_output_plugin_init(OutputPluginCallbacks *cb);
 typedef struct Decoder
 {
 	MemoryContext txn_ctx;		/* reset per transaction */
-	Oid			relid;
+	Oid		   *relids;			/* option relid: the tables followed */
+	int			nrelids;
 	AttrNumber	target;
 	int			nfeat;
 	AttrNumber *features;
@@ -182,17 +185,28 @@ parse_options(Decoder *d, List *options)
 
 		if (seen == &have_relid)
 		{
-			unsigned long n;
-			char	   *end;
+			/* one OID, or several separated by commas */
+			const char *q = v;
 
-			errno = 0;
-			n = (*v >= '0' && *v <= '9') ? strtoul(v, &end, 10) : 0;
-			if (n == 0 || errno != 0 || *end != '\0' || n > PG_UINT32_MAX)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("flinkml decoder: option \"relid\" must be a table's OID (an integer from 1 to %u), got \"%s\"",
-								PG_UINT32_MAX, v)));
-			d->relid = (Oid) n;
+			d->nrelids = 1;
+			for (const char *c = v; *c; c++)
+				d->nrelids += (*c == ',');
+			d->relids = palloc(sizeof(Oid) * d->nrelids);
+			for (int i = 0; i < d->nrelids; i++)
+			{
+				unsigned long n;
+				char	   *end;
+
+				errno = 0;
+				n = (*q >= '0' && *q <= '9') ? strtoul(q, &end, 10) : 0;
+				if (n == 0 || errno != 0 || (*end != '\0' && *end != ',') || n > PG_UINT32_MAX)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("flinkml decoder: option \"relid\" must be a table's OID (an integer from 1 to %u) or a comma-separated list of them, got \"%s\"",
+									PG_UINT32_MAX, v)));
+				d->relids[i] = (Oid) n;
+				q = end + (*end == ',');
+			}
 		}
 		else if (seen == &have_target)
 			d->target = option_attnum("option \"target\"", v, 1);
@@ -592,6 +606,16 @@ fold_row(Decoder *d, HeapTuple tuple, HeapTuple same_values, TupleDesc desc, boo
 	pfree(x);
 }
 
+/* Is relid one of the tables the option relid names? */
+static bool
+followed(const Decoder *d, Oid relid)
+{
+	for (int i = 0; i < d->nrelids; i++)
+		if (d->relids[i] == relid)
+			return true;
+	return false;
+}
+
 static void
 decoder_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 			   ReorderBufferChange *change)
@@ -600,7 +624,7 @@ decoder_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel,
 	TupleDesc	desc = RelationGetDescr(rel);
 	MemoryContext old;
 
-	if (RelationGetRelid(rel) != d->relid)
+	if (!followed(d, RelationGetRelid(rel)))
 		return;
 	if (rel->rd_rel->relreplident != REPLICA_IDENTITY_FULL)
 		ereport(ERROR,
@@ -642,7 +666,7 @@ decoder_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, int nrelati
 	Decoder    *d = ctx->output_plugin_private;
 
 	for (int i = 0; i < nrelations; i++)
-		if (RelationGetRelid(relations[i]) == d->relid)
+		if (followed(d, RelationGetRelid(relations[i])))
 		{
 			/* everything before is gone; what follows in this transaction counts */
 			d->truncated = true;

@@ -78,6 +78,14 @@ PG_FUNCTION_INFO_V1(flinkml_launcher_loaded);
 PG_FUNCTION_INFO_V1(flinkml_reap_after_commit_sql);
 
 #define CHECK_MS 50
+/*
+ * A Citus table's follower asks its nodes this often: their WAL is not
+ * this server's, so no local write says when.  Each poll opens a
+ * connection to each node (master_run_on_worker), so an idle stream asks
+ * less often.
+ */
+#define NODES_POLL_MS 200
+#define NODES_IDLE_POLL_MS 500
 /* log a running-transactions record when decoding restarts further back than this */
 #define RESTART_LAG_BYTES (4 * 1024 * 1024)
 #define FOLLOWER_TYPE "flinkml follower"
@@ -97,6 +105,8 @@ StaticAssertDecl(sizeof(FollowerArgs) <= BGW_EXTRALEN, "FollowerArgs must fit in
 static int	max_followers = 4;
 bool		flinkml_preloaded = false;
 static volatile sig_atomic_t got_sigterm = false;
+/* this follower's stream is a Citus table's (slots on the nodes) */
+static bool following_nodes = false;
 
 static void
 on_sigterm(SIGNAL_ARGS)
@@ -240,6 +250,30 @@ static void
 stop_following(const FollowerArgs *fa, const char *why)
 {
 	drop_own_slot(fa);
+	/* a Citus table's stream: its slots are on the nodes */
+	if (following_nodes)
+	{
+		const char *args[1] = {fa->model};
+		MemoryContext cxt = CurrentMemoryContext;
+		ResourceOwner owner = CurrentResourceOwner;
+
+		/* best effort, in a subtransaction: an error leaves them to unfollow */
+		BeginInternalSubTransaction(NULL);
+		PG_TRY();
+		{
+			run("SELECT flinkml._release_node_slots($1)", 1, args);
+			ReleaseCurrentSubTransaction();
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(cxt);
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
 	end_tx();
 	elog(LOG, "flinkml follower of model \"%s\" stopped: %s; slot %s dropped", fa->model, why, fa->slot);
 	proc_exit(0);
@@ -286,8 +320,8 @@ check_stream(const FollowerArgs *fa)
  * slot), or when the model has a new owner (keeping the slot: a follower
  * as the new owner goes on from it).
  */
-static void
-poll_once(const FollowerArgs *fa)
+static bool
+poll_once(const FollowerArgs *fa, bool distributed)
 {
 	const char *args[1] = {fa->model};
 	char	   *lsn;
@@ -321,6 +355,9 @@ poll_once(const FollowerArgs *fa)
 		lsn = MemoryContextStrdup(TopMemoryContext, lsn);
 	end_tx();
 
+	/* a Citus table's stream: the nodes' slots move at the next poll */
+	if (distributed)
+		return lsn != NULL;
 	/* only after the applying transaction committed */
 	if (lsn)
 	{
@@ -348,6 +385,7 @@ poll_once(const FollowerArgs *fa)
 			(void) LogStandbySnapshot();
 		pfree(lsn);
 	}
+	return true;
 }
 
 /* Record an error for the model in a transaction of its own (best effort). */
@@ -400,6 +438,9 @@ flinkml_follower_main(Datum main_arg)
 	FollowerArgs fa;
 	XLogRecPtr	seen = InvalidXLogRecPtr;
 	MemoryContext loop_ctx;
+	bool		distributed = false;
+	bool		busy = true;	/* the last poll applied something */
+	TimestampTz last_poll = 0;
 
 	memcpy(&fa, MyBgworkerEntry->bgw_extra, sizeof(fa));
 	fa.model[MODEL_NAME_MAX] = '\0';
@@ -436,20 +477,36 @@ flinkml_follower_main(Datum main_arg)
 		end_tx();
 		proc_exit(0);
 	}
+	{
+		const char *args[1] = {fa.model};
+		char	   *d = run("SELECT s.distributed::pg_catalog.text FROM flinkml.streams s "
+							"WHERE s.model OPERATOR(pg_catalog.=) $1", 1, args);
+
+		distributed = d != NULL && strcmp(d, "true") == 0;
+		following_nodes = distributed;
+	}
 	end_tx();
-	elog(LOG, "flinkml follower of model \"%s\" started", fa.model);
+	elog(LOG, "flinkml follower of model \"%s\" started%s", fa.model,
+		 distributed ? " (following the nodes of a Citus table)" : "");
 
 	while (!got_sigterm)
 	{
 		MemoryContext old = MemoryContextSwitchTo(loop_ctx);
 		XLogRecPtr	flush = GetFlushRecPtr(NULL);
+		TimestampTz now = GetCurrentTimestamp();
 
-		/* nothing was written anywhere since the last poll: nothing to do */
-		if (flush != seen)
+		/*
+		 * Nothing was written anywhere since the last poll: nothing to do
+		 * (for a local table); the nodes of a Citus table: every
+		 * NODES_POLL_MS.
+		 */
+		if (distributed ? TimestampDifferenceExceeds(last_poll, now, busy ? NODES_POLL_MS : NODES_IDLE_POLL_MS)
+			: flush != seen)
 		{
+			last_poll = now;
 			PG_TRY();
 			{
-				poll_once(&fa);
+				busy = poll_once(&fa, distributed);
 				seen = flush;
 			}
 			PG_CATCH();

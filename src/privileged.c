@@ -498,7 +498,14 @@ flinkml_create_stream(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("flinkml: the table of model \"%s\" was dropped", model)));
 	flinkml_check_follower_owner(g.owner, g.source, model);
-	/* only inside follow(), which holds the table against writers for its fit */
+	/*
+	 * Only inside follow(), which holds the table against writers for its
+	 * fit.  A Citus table's slots, on its nodes, are made before that lock
+	 * (making one waits for the node's running transactions, which may wait
+	 * for it); its stream starts only once follow() has fitted the table
+	 * under the lock and stored each node's position (stream_nodes.last_lsn).
+	 */
+	if (!flinkml_is_citus_relation(g.source))
 	{
 		Relation	rel = relation_open(g.source, AccessShareLock);
 		bool		held = CheckRelationLockedByMe(rel, ShareLock, true);
@@ -510,6 +517,12 @@ flinkml_create_stream(PG_FUNCTION_ARGS)
 					 errmsg("flinkml: the stream of model \"%s\" is made by flinkml.follow()", model)));
 	}
 	lsn = run_privileged("SELECT flinkml._create_stream_privileged($1)", model);
+	/* NULL for a Citus table's stream: its slots are on the nodes */
+	if (lsn == NULL)
+	{
+		SPI_finish();
+		PG_RETURN_NULL();
+	}
 	result = DirectFunctionCall1(pg_lsn_in, CStringGetDatum(lsn));
 	SPI_finish();
 	PG_RETURN_DATUM(result);

@@ -65,6 +65,12 @@ max_connections = 200
 fsync = off
 synchronous_commit = on
 CONF
+		# PostgreSQL 15.20 lets non-superusers decode only with the plugins
+		# listed here (a follower runs as its model's owner)
+		# (grep -c reads everything: grep -q would stop the pipe, and pipefail fail it)
+		if [ "$(_citus_as_user "$bindir/postgres" --describe-config 2>/dev/null | grep -c '^output_plugin_libraries')" -gt 0 ]; then
+			echo "output_plugin_libraries = 'pgoutput, test_decoding, flinkml'" >>"$CITUS_DIR/node$n/postgresql.conf"
+		fi
 		printf 'host all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\n' \
 			>>"$CITUS_DIR/node$n/pg_hba.conf"
 		_citus_as_user "$bindir/pg_ctl" -D "$CITUS_DIR/node$n" -l "$CITUS_DIR/node$n.log" -w -t 60 start \

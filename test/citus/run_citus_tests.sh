@@ -16,7 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 2
 REPO=$(pwd -P)
 export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 PORT=${FLINKML_CITUS_PORT:-55410}
-TESTS=(citus_aggregates citus_registry citus_attach)
+TESTS=(citus_aggregates citus_registry citus_attach citus_follow)
 
 out=$(bash test/citus/build_citus.sh 2>&1)
 rc=$?
@@ -97,6 +97,19 @@ if printf '%s\n' "$conc_out" | grep -q '^concurrent writers: .*, equal true$'; t
 	p=$((p + 1))
 else
 	echo "test concurrent_writers           ... FAILED"
+	f=$((f + 1))
+fi
+# A follower across a worker's immediate shutdown and restart.
+# shellcheck source=test/citus/follow_restart.sh
+source test/citus/follow_restart.sh
+restart_out=$(follow_restart 2>&1)
+printf '%s\n' "$restart_out"
+if printf '%s\n' "$restart_out" | grep -q '^follow restart: model equal to a fresh fit: true$' &&
+	printf '%s\n' "$restart_out" | grep -q '^follow restart: slots left on the nodes 0$'; then
+	echo "test follow_restart               ... ok"
+	p=$((p + 1))
+else
+	echo "test follow_restart               ... FAILED"
 	f=$((f + 1))
 fi
 if [ -s "$WORK/regression.diffs" ]; then

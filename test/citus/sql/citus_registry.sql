@@ -62,8 +62,9 @@ DEALLOCATE total;
 -- a name that is not a constant cannot be looked up at planning
 SELECT linreg_predict(CASE WHEN id > 0 THEN 'p' END, ARRAY[age, income, buy_count]) FROM sales LIMIT 1;
 
--- followers refuse a Citus table, saying why (attach works on one:
--- test/citus/sql/citus_attach.sql)
+-- a follower runs as the model's owner, on every node's WAL: an owner
+-- without REPLICATION is refused, saying so (follow itself:
+-- test/citus/sql/citus_follow.sql; attach: citus_attach.sql)
 RESET ROLE;
 ALTER TABLE sales REPLICA IDENTITY FULL;
 SET ROLE flinkml_citus_owner;
