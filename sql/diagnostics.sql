@@ -301,6 +301,38 @@ FROM dg_infl i JOIN dg_fit f USING (fit) GROUP BY i.fit ORDER BY i.fit;
 SELECT i.fit, count(*) AS null_rows, bool_and(s.w = 0) AS all_zero_weight
 FROM dg_infl i JOIN dg_synth s USING (id) WHERE i.hat IS NULL GROUP BY i.fit ORDER BY i.fit;
 
+-- wide models (20 features: the leverage and the residual take the general
+-- paths, past the unrolled ones for up to 16 kept features): influence.measures
+-- of y ~ x1..x20, of the same with x20 = 2 x1 (aliased) and without intercept
+-- (test/data/diag/make_wide_reference.R)
+CREATE TABLE dg_wide (id int, y float8, x1 float8, x2 float8, x3 float8, x4 float8, x5 float8,
+    x6 float8, x7 float8, x8 float8, x9 float8, x10 float8, x11 float8, x12 float8, x13 float8,
+    x14 float8, x15 float8, x16 float8, x17 float8, x18 float8, x19 float8, x20 float8);
+\copy dg_wide FROM 'test/data/diag/wide.csv' WITH (FORMAT csv, HEADER)
+CREATE TABLE dg_ref_infl_wide (fit text, id int, hat float8, rstandard float8, rstudent float8,
+    cooks float8, dffits float8, covratio float8);
+\copy dg_ref_infl_wide FROM 'test/data/diag/ref_influence_wide.csv' WITH (FORMAT csv, HEADER)
+CREATE FUNCTION dg_wide_x(w dg_wide, fit text) RETURNS float8[] LANGUAGE sql IMMUTABLE AS $$
+    SELECT ARRAY[w.x1, w.x2, w.x3, w.x4, w.x5, w.x6, w.x7, w.x8, w.x9, w.x10, w.x11, w.x12, w.x13,
+                 w.x14, w.x15, w.x16, w.x17, w.x18, w.x19,
+                 CASE WHEN fit = 'Wa' THEN 2 * w.x1 ELSE w.x20 END]
+$$;
+CREATE TABLE dg_wide_fit AS
+SELECT f.fit, CASE WHEN f.fit = 'Wn' THEN (SELECT linreg_fit_noint(w.y, dg_wide_x(w, f.fit)) FROM dg_wide w)
+                   ELSE (SELECT linreg_fit(w.y, dg_wide_x(w, f.fit)) FROM dg_wide w) END AS model
+FROM (VALUES ('W'), ('Wa'), ('Wn')) f(fit);
+SELECT f.fit, max(linreg_rank(f.model)) AS rank, count(r.id) AS rows_r, count(i.hat) AS rows_flinkml,
+       bool_and(dg_ok(i.hat, r.hat)) AS hat_ok,
+       bool_and(dg_ok(i.rstandard, r.rstandard)) AS rstandard_ok,
+       bool_and(dg_ok(i.rstudent, r.rstudent)) AS rstudent_ok,
+       bool_and(dg_ok(i.cooks_distance, r.cooks)) AS cooks_ok,
+       bool_and(dg_ok(i.dffits, r.dffits)) AS dffits_ok,
+       bool_and(dg_ok(i.covratio, r.covratio)) AS covratio_ok
+FROM dg_wide_fit f CROSS JOIN dg_wide w
+CROSS JOIN LATERAL linreg_influence(f.model, w.y, dg_wide_x(w, f.fit)) i
+LEFT JOIN dg_ref_infl_wide r ON r.fit = f.fit AND r.id = w.id
+GROUP BY f.fit ORDER BY f.fit;
+
 -- Breusch-Pagan, White (on D: the aliased auxiliary columns lower df, as
 -- R's auxiliary rank), Durbin-Watson.  lmtest's dwtest mishandles the
 -- aliased column of D (its p value comes from a singular X'X); the

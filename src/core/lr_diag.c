@@ -444,10 +444,9 @@ z_block(const double *c, const double *u, int bend, v4d *z, v4d *mag)
  * |dz_a| <= (a + 6) u mag_a + zerr_a (u[b] and Lh rounded once each, m's lo
  * parts), which bounds the error of |z|^2.
  */
-LR_HOT double
-lr_diag_point_fast(const LrDiag *d, const double *x, double *u)
+static inline __attribute__((always_inline)) double
+point_fast_k(const LrDiag *d, const double *x, double *u, const int k, const int dense)
 {
-	int			k = d->k;
 	const double *c = d->Lb;
 	v4d			qv = {0.0, 0.0, 0.0, 0.0},
 				ev = {0.0, 0.0, 0.0, 0.0};
@@ -455,12 +454,26 @@ lr_diag_point_fast(const LrDiag *d, const double *x, double *u)
 				qerr;
 
 	/* u = S (x - m): the difference rounded once; m's lo part is an absolute error */
-	for (int b = 0; b < k; b++)
+	if (dense)
 	{
-		int			j = d->kept[b];
+		/* every feature kept (kept[b] = b): contiguous, and the loop vectorises */
+		const double *mh = d->mh;
+		const double *sc = d->scale;
 
-		u[b] = (d->icpt ? x[j] - d->mh[j] : x[j]) * d->scale[j];
+		if (d->icpt)
+			for (int b = 0; b < k; b++)
+				u[b] = (x[b] - mh[b]) * sc[b];
+		else
+			for (int b = 0; b < k; b++)
+				u[b] = x[b] * sc[b];
 	}
+	else
+		for (int b = 0; b < k; b++)
+		{
+			int			j = d->kept[b];
+
+			u[b] = (d->icpt ? x[j] - d->mh[j] : x[j]) * d->scale[j];
+		}
 	for (int r = 0; r < k; r += 4)
 	{
 		int			bend = r + 4 < k ? r + 4 : k;
@@ -485,6 +498,27 @@ lr_diag_point_fast(const LrDiag *d, const double *x, double *u)
 }
 
 /*
+ * The body above with the kept-feature count known at compile time for
+ * small models without aliased features (the loops unroll into straight
+ * vector code; the same operations in the same order, so the same bits).
+ */
+LR_HOT double
+lr_diag_point_fast(const LrDiag *d, const double *x, double *u)
+{
+	if (d->k == d->p)
+		switch (d->k)
+		{
+#define SMALL(K) case K: return point_fast_k(d, x, u, K, 1);
+				SMALL(1) SMALL(2) SMALL(3) SMALL(4) SMALL(5) SMALL(6) SMALL(7) SMALL(8)
+				SMALL(9) SMALL(10) SMALL(11) SMALL(12) SMALL(13) SMALL(14) SMALL(15) SMALL(16)
+#undef SMALL
+			default:
+				return point_fast_k(d, x, u, d->k, 1);
+		}
+	return point_fast_k(d, x, u, d->k, 0);
+}
+
+/*
  * e = (y - m_y) - sum_a b_a (x_a - m_a) over the kept features, the
  * differences and products four at a time from the padded copies rb/rbl/rm
  * (0 beyond k; without intercept the means are 0 and the differences
@@ -494,10 +528,9 @@ lr_diag_point_fast(const LrDiag *d, const double *x, double *u)
  * difference, within (2k + 6) u sum of the magnitudes, plus the dropped lo
  * parts: |b_a| |m_a.lo| (a constant, rerr) and |b_a.lo (x_a - m_a)|.
  */
-LR_HOT double
-lr_diag_resid_fast(const LrDiag *d, double y, const double *x)
+static inline __attribute__((always_inline)) double
+resid_fast_k(const LrDiag *d, double y, const double *x, const int k, const int dense)
 {
-	int			k = d->k;
 	const int  *kp = d->kp;
 	v4d			magv = {0.0, 0.0, 0.0, 0.0},
 				errv = {0.0, 0.0, 0.0, 0.0};
@@ -508,7 +541,9 @@ lr_diag_resid_fast(const LrDiag *d, double y, const double *x)
 
 	for (int a = 0; a < k; a += 4)
 	{
-		v4d			xv = {x[kp[a]], x[kp[a + 1]], x[kp[a + 2]], x[kp[a + 3]]};
+		/* every feature kept: x itself, but for the padded last block (x has k values) */
+		v4d			xv = dense && a + 4 <= k ? *(const v4d *) (x + a)
+			: (v4d) {x[kp[a]], x[kp[a + 1]], x[kp[a + 2]], x[kp[a + 3]]};
 		v4d			dx = xv - *(const v4d *) (d->rm + a);
 		v4d			t = *(const v4d *) (d->rb + a) * dx;
 
@@ -525,6 +560,23 @@ lr_diag_resid_fast(const LrDiag *d, double y, const double *x)
 	if (abserr <= FAST_ACCEPT_RESID * fabs(e))
 		return e;
 	return dd_to_double(lr_diag_resid(d, y, x));
+}
+
+/* The body above with the count known at compile time for small dense models (same bits). */
+LR_HOT double
+lr_diag_resid_fast(const LrDiag *d, double y, const double *x)
+{
+	if (d->k == d->p)
+		switch (d->k)
+		{
+#define SMALL(K) case K: return resid_fast_k(d, y, x, K, 1);
+				SMALL(1) SMALL(2) SMALL(3) SMALL(4) SMALL(5) SMALL(6) SMALL(7) SMALL(8)
+				SMALL(9) SMALL(10) SMALL(11) SMALL(12) SMALL(13) SMALL(14) SMALL(15) SMALL(16)
+#undef SMALL
+			default:
+				return resid_fast_k(d, y, x, d->k, 1);
+		}
+	return resid_fast_k(d, y, x, d->k, 0);
 }
 
 /* ---- sandwich ---- */
