@@ -8,7 +8,9 @@
 # ports (test/citus/citus_cluster.sh; FLINKML_CITUS_PORT, default 55410,
 # and the two ports after it), with shared_preload_libraries =
 # 'citus,flinkml', runs the pg_regress suites in test/citus/sql against the
-# coordinator, stops the cluster.  Prints pg_regress's lines, then
+# coordinator, then two checks of its own (concurrent writers on an attached
+# table; a follower across a worker's immediate shutdown,
+# test/citus/follow_restart.sh), stops the cluster.  Prints pg_regress's lines, then
 # `citus: N passed, N failed`, or `citus: skipped (...)` when Citus cannot
 # be had on this machine (exit 3).
 set -u -o pipefail
