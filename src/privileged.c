@@ -676,6 +676,23 @@ flinkml_on_ddl_start(PG_FUNCTION_ARGS)
 	if (ours)
 	{
 		SPI_connect();
+		/*
+		 * A Citus table's stream has its slots on the workers, which no
+		 * reaper here can reach once the extension is gone (and each would
+		 * hold its node's WAL for ever): refuse, naming the model.
+		 */
+		if (flinkml_spi_as(flinkml_extension_owner(),
+						   "SELECT s.model FROM flinkml.streams s WHERE s.distributed ORDER BY s.model LIMIT 1",
+						   0, NULL, NULL, NULL, true) == 1)
+		{
+			char	   *model = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("flinkml: cannot drop extension flinkml while model \"%s\" follows a Citus table", model),
+					 errdetail("Its slots are on the workers; dropping the extension would leave them there, holding their WAL."),
+					 errhint("SELECT flinkml.unfollow(%s); first (it drops them).", quote_literal_cstr(model))));
+		}
 		flinkml_reap_after_commit(NULL);
 		SPI_finish();
 	}

@@ -114,6 +114,11 @@ FROM flinkml.stream_status ORDER BY model;
 -- test-then-train: the stream's new rows were scored per node and poll
 SELECT count(*) > 0 AS evaluated FROM flinkml.evaluations WHERE model = 'fol_m' AND made_by = 'stream';
 
+-- the extension cannot be dropped while a stream's slots are on the workers
+RESET ROLE;
+DROP EXTENSION flinkml CASCADE;
+SET ROLE flinkml_fol_writer;
+
 -- privileges: the writer reads the stream (it may read the table) but
 -- cannot move a node's position, stop the stream, or reach the node gates
 WITH u AS (UPDATE flinkml.stream_nodes SET last_lsn = '0/0' WHERE model = 'fol_m' RETURNING 1)
