@@ -1871,7 +1871,9 @@ DECLARE
 BEGIN
 	PERFORM flinkml._lock_model(model_name, 'start');
 	SELECT * INTO STRICT m FROM flinkml.models WHERE name = model_name;
-	IF EXISTS (SELECT 1 FROM flinkml.streams s WHERE s.model = m.name OR s.slot = new_slot) THEN
+	-- (a Citus table's stream has its slots, named by _node_slot_name, on the nodes)
+	IF EXISTS (SELECT 1 FROM flinkml.streams s
+	           WHERE s.model = m.name OR s.slot IN (new_slot, flinkml._node_slot_name(model_name))) THEN
 		RAISE EXCEPTION 'flinkml: model "%" is already following', m.name
 			USING ERRCODE = 'duplicate_object';
 	END IF;
@@ -2025,7 +2027,7 @@ BEGIN
 		-- no slot here (each node's moves at its next poll): the result
 		-- only says whether anything was applied ('0/0'), which makes the
 		-- follower ask again sooner
-		RETURN CASE WHEN flinkml._stream_apply_nodes(m, st) THEN '0/0'::pg_lsn END;
+		RETURN CASE WHEN flinkml._stream_apply_nodes(m.name) THEN '0/0'::pg_lsn END;
 	END IF;
 	-- a followed table distributed with Citus since: its rows go to the
 	-- workers' shards and never reach this WAL; say so, do not go stale silently
@@ -2179,8 +2181,7 @@ CREATE TABLE flinkml.stream_nodes (
 	model text NOT NULL REFERENCES flinkml.streams (model) ON DELETE CASCADE,
 	node_name text NOT NULL,
 	node_port integer NOT NULL,
-	shard_ids bigint[] NOT NULL,				-- the table's shards on the node
-	shards text[] NOT NULL,						-- their names
+	shard_ids bigint[] NOT NULL,				-- the table's shards on the node (named afresh at each poll: a rename renames them)
 	last_lsn pg_lsn,							-- the node's changes up to here are in the model (NULL: not started)
 	flush_lsn pg_lsn,							-- the node's WAL end at the last poll
 	state @extschema@.linreg_state,				-- the node's rows in the model (a TRUNCATE there takes them out)
@@ -2243,6 +2244,12 @@ BEGIN
 	GROUP BY n.nodename, n.nodeport
 	ORDER BY n.nodename, n.nodeport;
 END $$;
+
+-- The current names of shards (schema-qualified, quoted as needed).
+CREATE FUNCTION flinkml._shard_names(src regclass, ids bigint[]) RETURNS text[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT array_agg(pg_catalog.shard_name(src, i, false)::text ORDER BY o) FROM unnest(ids) WITH ORDINALITY u(i, o)
+$$;
 
 -- Run one command per node (each its own connection and transaction, as
 -- the current role); the rows say whether each succeeded, and its result
@@ -2387,7 +2394,8 @@ BEGIN
 	                 coalesce(encode(@extschema@.linreg_state_send((SELECT @extschema@.linreg_merge(f.removed) FROM f)), 'hex'), '-'),
 	                 coalesce((SELECT sum(c.changes) FROM c), 0),
 	                 (SELECT count(DISTINCT c.lsn) FROM c),
-	                 coalesce((SELECT max(c.committed) FROM c)::text, '-'))
+	                 -- (epoch seconds: a time's text depends on each server's DateStyle)
+	                 coalesce(extract(epoch FROM (SELECT max(c.committed) FROM c))::text, '-'))
 	INTO line;
 	RETURN line;
 END $$;
@@ -2428,8 +2436,16 @@ BEGIN
 		              'binary', 'true'],
 		        '0/0', true);
 		-- (follow() checks, once the table is locked, that they are still there)
-		INSERT INTO flinkml.stream_nodes (model, node_name, node_port, shard_ids, shards)
-		SELECT m.name, c.node_name, c.node_port, c.shard_ids, c.shards FROM flinkml._citus_placements(m.source) c;
+		INSERT INTO flinkml.stream_nodes (model, node_name, node_port, shard_ids)
+		SELECT m.name, c.node_name, c.node_port, c.shard_ids FROM flinkml._citus_placements(m.source) c;
+		-- the nodes with a slot, no more, no fewer
+		IF EXISTS (SELECT n.node_name, n.node_port FROM flinkml.stream_nodes n WHERE n.model = m.name
+		           EXCEPT SELECT * FROM unnest(p.names, p.ports))
+		   OR EXISTS (SELECT * FROM unnest(p.names, p.ports)
+		              EXCEPT SELECT n.node_name, n.node_port FROM flinkml.stream_nodes n WHERE n.model = m.name) THEN
+			RAISE EXCEPTION 'flinkml: shards of % moved while model "%" started following; try again', m.source, m.name
+				USING ERRCODE = 'object_not_in_prerequisite_state';
+		END IF;
 	EXCEPTION WHEN OTHERS THEN
 		PERFORM flinkml._on_nodes(p.names, p.ports, array_fill(format('SELECT flinkml._node_drop_slot(%L)', slot), ARRAY[cardinality(p.names)]));
 		RAISE;
@@ -2445,11 +2461,19 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	failed record;
 BEGIN
+	-- a node removed from the cluster since is gone with its slots: say so, go on
+	FOR failed IN SELECT n.node_name, n.node_port FROM flinkml.stream_nodes n
+	              WHERE n.model = model_name
+	                AND NOT EXISTS (SELECT 1 FROM pg_dist_node d WHERE d.nodename = n.node_name AND d.nodeport = n.node_port) LOOP
+		RAISE WARNING 'flinkml: node %:% of model "%" is no longer in the cluster; its slot there, if the node still runs, is not dropped',
+			failed.node_name, failed.node_port, model_name;
+	END LOOP;
 	SELECT w.* INTO failed
 	FROM (SELECT array_agg(n.node_name) AS names, array_agg(n.node_port) AS ports,
 	             array_agg(format('SELECT flinkml._node_drop_slot(%L)', s.slot)) AS cmds
 	      FROM flinkml.stream_nodes n JOIN flinkml.streams s ON s.model = n.model
-	      WHERE n.model = model_name) a
+	      WHERE n.model = model_name
+	        AND EXISTS (SELECT 1 FROM pg_dist_node d WHERE d.nodename = n.node_name AND d.nodeport = n.node_port)) a
 	CROSS JOIN LATERAL flinkml._on_nodes(a.names, a.ports, a.cmds) w
 	WHERE NOT w.success LIMIT 1;
 	IF FOUND THEN
@@ -2467,6 +2491,7 @@ REVOKE ALL ON FUNCTION flinkml._drop_node_slots(text) FROM PUBLIC;
 CREATE FUNCTION flinkml._release_node_slots(model_name text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+	PERFORM flinkml._model(model_name, true);	-- its owner only
 	PERFORM flinkml._on_nodes(array_agg(n.node_name), array_agg(n.node_port),
 	        array_agg(format('SELECT pg_catalog.pg_drop_replication_slot(r.slot_name) FROM pg_catalog.pg_replication_slots r '
 	                         'WHERE r.slot_name OPERATOR(pg_catalog.=) %L AND r.plugin OPERATOR(pg_catalog.=) ''flinkml'' '
@@ -2478,9 +2503,11 @@ END $$;
 -- follow() on a Citus table, after its checks and the slots: with writers
 -- locked out on every node, each node's position and the fit
 -- of its shards, which start the stream there; the version is their merge.
-CREATE FUNCTION flinkml._follow_nodes(m flinkml.models, src text) RETURNS void
+CREATE FUNCTION flinkml._follow_nodes(model_name text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+	m flinkml.models := flinkml._model(model_name, true);
+	src text := flinkml._source(m);
 	dist text := (SELECT d.col FROM flinkml._distribution_column(m.source) d);
 	p record;
 	r record;
@@ -2498,9 +2525,10 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
 	SELECT array_agg(n.node_name) AS names, array_agg(n.node_port) AS ports,
-	       array_agg(format('SELECT flinkml._node_quiet_lsn(%L)', n.shards)) AS cmds INTO p
+	       array_agg(format('SELECT flinkml._node_quiet_lsn(%L)', flinkml._shard_names(m.source, n.shard_ids))) AS cmds INTO p
 	FROM flinkml.stream_nodes n WHERE n.model = m.name;
-	SELECT array_agg(w.node_name) AS names, array_agg(w.node_port) AS ports, array_agg(w.result::pg_lsn) AS lsns,
+	SELECT array_agg(w.node_name) AS names, array_agg(w.node_port) AS ports,
+	       array_agg(CASE WHEN w.success THEN w.result::pg_lsn END) AS lsns,
 	       (array_agg(format('node %s:%s: %s', w.node_name, w.node_port, w.result)) FILTER (WHERE NOT w.success))[1] AS failed
 	INTO r FROM flinkml._on_nodes(p.names, p.ports, p.cmds) w;
 	IF r.failed IS NOT NULL THEN
@@ -2525,12 +2553,15 @@ END $$;
 
 -- One poll of a follower of a Citus table, as the model's owner (see the
 -- section's comment): true when it applied something.
-CREATE FUNCTION flinkml._stream_apply_nodes(m flinkml.models, st flinkml.streams) RETURNS boolean
+CREATE FUNCTION flinkml._stream_apply_nodes(model_name text) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+	m flinkml.models := flinkml._model(model_name, true);
+	st flinkml.streams;
 	cols text[] := ARRAY[m.target] || CASE WHEN m.weight IS NULL THEN '{}'::text[] ELSE ARRAY[m.weight] END || m.features;
 	nums int2[] := ARRAY[m.attnums[1]] || CASE WHEN m.weight IS NULL THEN '{}'::int2[] ELSE ARRAY[m.attnums[2]] END || m.attnums[3:];
 	p record;
+	q record;
 	r record;
 	a @extschema@.linreg_state;
 	rm @extschema@.linreg_state;
@@ -2539,12 +2570,12 @@ DECLARE
 	parts text[];
 	seen timestamptz := clock_timestamp();
 	wrote boolean := false;
-	locked boolean := false;
 	changes bigint := 0;
 	txns bigint := 0;
 	committed timestamptz;
 	errors text;
 BEGIN
+	SELECT * INTO STRICT st FROM flinkml.streams s WHERE s.model = m.name AND s.distributed;
 	-- a shard moved (rebalanced, split, a node removed): its rows' WAL is
 	-- now another node's, from a point this stream does not know
 	IF EXISTS (SELECT c.node_name, c.node_port, c.shard_ids FROM flinkml._citus_placements(m.source) c
@@ -2556,17 +2587,34 @@ BEGIN
 		WHERE name = m.name AND stale IS NULL;
 		RETURN false;
 	END IF;
-	SELECT array_agg(n.node_name) AS names, array_agg(n.node_port) AS ports,
+	SELECT array_agg(n.node_name) AS names, array_agg(n.node_port) AS ports, array_agg(n.last_lsn) AS afters,
 	       array_agg(format('SELECT flinkml._node_changes(%L, %L, %L, %L, %L, %L)',
-	                        st.slot, n.last_lsn, st.options, n.shards, cols, nums)) AS cmds INTO p
+	                        st.slot, n.last_lsn, st.options, flinkml._shard_names(m.source, n.shard_ids), cols, nums)) AS cmds INTO p
 	FROM flinkml.stream_nodes n WHERE n.model = m.name AND n.last_lsn IS NOT NULL;
 	IF p.names IS NULL THEN
 		RAISE EXCEPTION 'flinkml: model "%" has no nodes to follow', m.name
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      HINT = format('SELECT flinkml.unfollow(%L); SELECT flinkml.follow(%L);', m.name, m.name);
 	END IF;
+	-- the answers (kept in arrays: a poll that finds nothing writes nothing)
+	SELECT array_agg(w.node_name) AS names, array_agg(w.node_port) AS ports, array_agg(w.success) AS oks,
+	       array_agg(w.result) AS results INTO q
+	FROM flinkml._on_nodes(p.names, p.ports, p.cmds) w;
+	IF EXISTS (SELECT 1 FROM unnest(q.oks, q.results) w(success, result)
+	           WHERE w.success AND split_part(w.result, E'\t', 6)::bigint > 0) THEN
+		-- unfollow() holds the stream's row to stop the follower: stop, do
+		-- not wait; and what was sent must still be each node's position
+		-- (another poll that applied the same changes since would have moved it)
+		PERFORM 1 FROM flinkml.streams s WHERE s.model = m.name AND s.enabled FOR UPDATE SKIP LOCKED;
+		IF NOT FOUND OR EXISTS (SELECT 1 FROM flinkml.stream_nodes n
+		                        JOIN unnest(p.names, p.ports, p.afters) x(node_name, node_port, after)
+		                          ON x.node_name = n.node_name AND x.node_port = n.node_port
+		                        WHERE n.model = m.name AND n.last_lsn IS DISTINCT FROM x.after) THEN
+			RETURN false;
+		END IF;
+	END IF;
 	FOR r IN SELECT w.success, w.result, n.*
-	         FROM flinkml._on_nodes(p.names, p.ports, p.cmds) w
+	         FROM unnest(q.names, q.ports, q.oks, q.results) w(node_name, node_port, success, result)
 	         JOIN flinkml.stream_nodes n ON n.model = m.name AND n.node_name = w.node_name AND n.node_port = w.node_port
 	LOOP
 		IF NOT r.success THEN
@@ -2578,20 +2626,12 @@ BEGIN
 			CONTINUE;
 		END IF;
 		parts := string_to_array(r.result, E'\t');
-		IF parts[6]::bigint > 0 AND NOT locked THEN
-			-- unfollow() holds the stream's row to stop the follower: stop, do not wait
-			PERFORM 1 FROM flinkml.streams s WHERE s.model = m.name AND s.enabled FOR UPDATE SKIP LOCKED;
-			IF NOT FOUND THEN
-				RETURN false;
-			END IF;
-			locked := true;
-		END IF;
 		IF parts[6]::bigint = 0 THEN
 			-- nothing for the model: the stored position moves on now and then
 			-- (it is where the slot moves to), and the error clears
 			IF r.last_error IS NOT NULL OR r.synced_at IS NULL OR r.synced_at < seen - interval '5 s' THEN
 				UPDATE flinkml.stream_nodes n
-				SET last_lsn = parts[1]::pg_lsn, flush_lsn = parts[1]::pg_lsn, synced_at = seen,
+				SET last_lsn = greatest(n.last_lsn, parts[1]::pg_lsn), flush_lsn = parts[1]::pg_lsn, synced_at = seen,
 				    last_error = NULL, last_error_at = NULL
 				WHERE n.model = m.name AND n.node_name = r.node_name AND n.node_port = r.node_port;
 			END IF;
@@ -2608,7 +2648,7 @@ BEGIN
 		IF na IS NOT NULL THEN
 			INSERT INTO flinkml.evaluation_history (model, version, made_by, change, at, rows, weight, sse, mean_y, m2_y, challenger)
 			SELECT m.name, v.version, 'stream', parts[1]::pg_lsn - '0/0'::pg_lsn,
-			       coalesce(nullif(parts[7], '-')::timestamptz, now()), x.rows, x.weight, x.sse, x.mean_y, x.m2_y,
+			       coalesce(to_timestamp(nullif(parts[7], '-')::float8), now()), x.rows, x.weight, x.sse, x.mean_y, x.m2_y,
 			       v.version IS DISTINCT FROM m.active_version
 			FROM flinkml.versions v
 			CROSS JOIN LATERAL @extschema@.linreg_state_error(na, v.fit) x
@@ -2621,14 +2661,14 @@ BEGIN
 		SET last_lsn = parts[1]::pg_lsn, flush_lsn = parts[1]::pg_lsn, synced_at = seen,
 		    state = flinkml._apply(CASE WHEN parts[2] <> '-' THEN NULL ELSE n.state END, na,
 		                           flinkml._wire_state(nullif(parts[4], '-'))),
-		    last_commit_time = coalesce(nullif(parts[7], '-')::timestamptz, n.last_commit_time),
+		    last_commit_time = coalesce(to_timestamp(nullif(parts[7], '-')::float8), n.last_commit_time),
 		    rows_applied = n.rows_applied + parts[5]::bigint,
 		    transactions_applied = n.transactions_applied + parts[6]::bigint,
 		    last_error = NULL, last_error_at = NULL
 		WHERE n.model = m.name AND n.node_name = r.node_name AND n.node_port = r.node_port;
 		changes := changes + parts[5]::bigint;
 		txns := txns + parts[6]::bigint;
-		committed := greatest(committed, nullif(parts[7], '-')::timestamptz);
+		committed := greatest(committed, to_timestamp(nullif(parts[7], '-')::float8));
 		wrote := true;
 	END LOOP;
 	IF a IS NOT NULL OR rm IS NOT NULL THEN
@@ -2685,6 +2725,11 @@ BEGIN
 				      HINT = 'On Citus tables only models of numeric features over every row follow the WAL; keep this one current with flinkml.refit().';
 		END IF;
 		PERFORM flinkml._citus_placements(m.source);	-- hash-distributed, one placement per shard
+		IF flinkml._in_hierarchy(m.source) THEN
+			RAISE EXCEPTION 'flinkml: cannot follow model "%": the Citus table % is partitioned or inherits', m.name, src
+				USING ERRCODE = 'wrong_object_type',
+				      HINT = 'Its rows are in the shards of its partitions, which the WAL carries as theirs; keep the model current with flinkml.refit().';
+		END IF;
 		IF rel.relreplident <> 'f' THEN
 			RAISE EXCEPTION 'flinkml: table % must have REPLICA IDENTITY FULL to be followed', src
 				USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -2694,7 +2739,7 @@ BEGIN
 		-- the slots first: see flinkml._create_node_streams
 		PERFORM flinkml._create_stream(m.name);
 		BEGIN
-			PERFORM flinkml._follow_nodes(m, src);
+			PERFORM flinkml._follow_nodes(m.name);
 			RETURN flinkml.resume(m.name);
 		EXCEPTION WHEN OTHERS THEN
 			-- the slots on the nodes are not transactional

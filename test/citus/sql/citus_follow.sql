@@ -99,6 +99,16 @@ SELECT bool_and(success) FROM run_command_on_workers($$
 DELETE FROM fol_local WHERE id > 100000 AND id % 100000 BETWEEN 250 AND 300;
 SELECT fol_caught_up();
 
+-- a rename renames the shards: the stream names them afresh at each poll
+RESET ROLE;
+ALTER TABLE fol RENAME TO fol_renamed;
+SET ROLE flinkml_fol_writer;
+INSERT INTO fol_renamed SELECT g, g % 23, g % 4, 1, 2 * (g % 23) - g % 4 FROM generate_series(5001, 5200) g;
+INSERT INTO fol_local SELECT g, g % 23, g % 4, 1, 2 * (g % 23) - g % 4 FROM generate_series(5001, 5200) g;
+SELECT fol_caught_up();
+RESET ROLE;
+ALTER TABLE fol_renamed RENAME TO fol;
+
 -- TRUNCATE (every shard, on both workers), then new rows
 SET ROLE flinkml_fol_writer;
 TRUNCATE fol;
@@ -153,6 +163,17 @@ SELECT flinkml.drop_model('fol_wm');
 SELECT flinkml.create_model('fol_rm', 'fol_ref', 'y', ARRAY['x1']);
 SELECT flinkml.follow('fol_rm');
 SELECT flinkml.drop_model('fol_rm');
+-- a partitioned distributed table: its rows are in its partitions' shards
+RESET ROLE;
+CREATE TABLE fol_part (id bigint, x1 float8, y float8) PARTITION BY RANGE (id);
+CREATE TABLE fol_part_1 PARTITION OF fol_part FOR VALUES FROM (0) TO (1000000);
+SELECT create_distributed_table('fol_part', 'id');
+ALTER TABLE fol_part REPLICA IDENTITY FULL;
+ALTER TABLE fol_part OWNER TO flinkml_fol_owner;
+SET ROLE flinkml_fol_owner;
+SELECT flinkml.create_model('fol_pm', 'fol_part', 'y', ARRAY['x1']);
+SELECT flinkml.follow('fol_pm');
+SELECT flinkml.drop_model('fol_pm');
 
 -- a shard moved to another node: the model turns stale and says why
 RESET ROLE;
@@ -187,7 +208,7 @@ SELECT flinkml.drop_model('fol_w');
 SELECT fol_slots('fol_w') AS slots_w, (SELECT count(*) FROM flinkml.stream_nodes) AS nodes;
 SELECT flinkml.drop_model('fol_m');
 RESET ROLE;
-DROP TABLE fol, fol_local, fol_ref, fol_win;
+DROP TABLE fol, fol_local, fol_ref, fol_win, fol_part;
 DROP FUNCTION fol_same(float8[], float8[]), fol_caught_up(), fol_slots(text);
 SET client_min_messages = warning;
 CALL citus_cleanup_orphaned_resources();	-- the moved shard's old copy
