@@ -2515,6 +2515,13 @@ DECLARE
 	fit_states @extschema@.linreg_state[];
 	s @extschema@.linreg_state;
 BEGIN
+	-- only inside follow(), on the stream it has just made: positions and a
+	-- fit reset under a running follower would count changes twice
+	IF EXISTS (SELECT 1 FROM flinkml.stream_nodes n WHERE n.model = m.name AND n.last_lsn IS NOT NULL)
+	   OR NOT EXISTS (SELECT 1 FROM flinkml.stream_nodes n WHERE n.model = m.name) THEN
+		RAISE EXCEPTION 'flinkml: the stream of model "%" is started by flinkml.follow()', m.name
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
 	EXECUTE format('LOCK TABLE %s IN SHARE MODE', src);
 	-- the shards may not have moved since the slots were made
 	IF EXISTS (SELECT c.node_name, c.node_port, c.shard_ids FROM flinkml._citus_placements(m.source) c

@@ -124,6 +124,10 @@ FROM flinkml.stream_status ORDER BY model;
 -- test-then-train: the stream's new rows were scored per node and poll
 SELECT count(*) > 0 AS evaluated FROM flinkml.evaluations WHERE model = 'fol_m' AND made_by = 'stream';
 
+-- the owner cannot restart a running stream's positions by hand
+SET ROLE flinkml_fol_owner;
+SELECT flinkml._follow_nodes('fol_m');
+
 -- the extension cannot be dropped while a stream's slots are on the workers
 RESET ROLE;
 DROP EXTENSION flinkml CASCADE;
