@@ -2251,6 +2251,16 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 	SELECT array_agg(pg_catalog.shard_name(src, i, false)::text ORDER BY o) FROM unnest(ids) WITH ORDINALITY u(i, o)
 $$;
 
+-- Do the table's shards now lie elsewhere than m's stream recorded
+-- (flinkml.stream_nodes: which node holds which shards)?
+CREATE FUNCTION flinkml._shards_moved(m flinkml.models) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT EXISTS (SELECT c.node_name, c.node_port, c.shard_ids FROM flinkml._citus_placements(m.source) c
+	               EXCEPT SELECT n.node_name, n.node_port, n.shard_ids FROM flinkml.stream_nodes n WHERE n.model = m.name)
+	    OR EXISTS (SELECT n.node_name, n.node_port, n.shard_ids FROM flinkml.stream_nodes n WHERE n.model = m.name
+	               EXCEPT SELECT c.node_name, c.node_port, c.shard_ids FROM flinkml._citus_placements(m.source) c)
+$$;
+
 -- Run one command per node (each its own connection and transaction, as
 -- the current role); the rows say whether each succeeded, and its result
 -- or error.
@@ -2409,6 +2419,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	slot name := flinkml._node_slot_name(m.name);
 	p record;
+	drops text[];		-- the command that drops the slot, per node
 	failed record;
 BEGIN
 	SELECT array_agg(c.node_name) AS names, array_agg(c.node_port) AS ports INTO p
@@ -2416,11 +2427,12 @@ BEGIN
 	IF p.names IS NULL THEN
 		RAISE EXCEPTION 'flinkml: % has no shards', m.source USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
+	drops := array_fill(format('SELECT flinkml._node_drop_slot(%L)', slot), ARRAY[cardinality(p.names)]);
 	SELECT w.* INTO failed
 	FROM flinkml._on_nodes(p.names, p.ports, array_fill(format('SELECT flinkml._node_create_slot(%L)', slot), ARRAY[cardinality(p.names)])) w
 	WHERE NOT w.success LIMIT 1;
 	IF FOUND THEN
-		PERFORM flinkml._on_nodes(p.names, p.ports, array_fill(format('SELECT flinkml._node_drop_slot(%L)', slot), ARRAY[cardinality(p.names)]));
+		PERFORM flinkml._on_nodes(p.names, p.ports, drops);
 		RAISE EXCEPTION 'flinkml: could not make the slot % on node %:% for model "%": %', slot, failed.node_name, failed.node_port,
 			m.name, failed.result USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
@@ -2447,7 +2459,7 @@ BEGIN
 				USING ERRCODE = 'object_not_in_prerequisite_state';
 		END IF;
 	EXCEPTION WHEN OTHERS THEN
-		PERFORM flinkml._on_nodes(p.names, p.ports, array_fill(format('SELECT flinkml._node_drop_slot(%L)', slot), ARRAY[cardinality(p.names)]));
+		PERFORM flinkml._on_nodes(p.names, p.ports, drops);
 		RAISE;
 	END;
 END $$;
@@ -2524,10 +2536,7 @@ BEGIN
 	END IF;
 	EXECUTE format('LOCK TABLE %s IN SHARE MODE', src);
 	-- the shards may not have moved since the slots were made
-	IF EXISTS (SELECT c.node_name, c.node_port, c.shard_ids FROM flinkml._citus_placements(m.source) c
-	           EXCEPT SELECT n.node_name, n.node_port, n.shard_ids FROM flinkml.stream_nodes n WHERE n.model = m.name)
-	   OR EXISTS (SELECT n.node_name, n.node_port, n.shard_ids FROM flinkml.stream_nodes n WHERE n.model = m.name
-	              EXCEPT SELECT c.node_name, c.node_port, c.shard_ids FROM flinkml._citus_placements(m.source) c) THEN
+	IF flinkml._shards_moved(m) THEN
 		RAISE EXCEPTION 'flinkml: shards of % moved while model "%" started following; try again', src, m.name
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
@@ -2585,10 +2594,7 @@ BEGIN
 	SELECT * INTO STRICT st FROM flinkml.streams s WHERE s.model = m.name AND s.distributed;
 	-- a shard moved (rebalanced, split, a node removed): its rows' WAL is
 	-- now another node's, from a point this stream does not know
-	IF EXISTS (SELECT c.node_name, c.node_port, c.shard_ids FROM flinkml._citus_placements(m.source) c
-	           EXCEPT SELECT n.node_name, n.node_port, n.shard_ids FROM flinkml.stream_nodes n WHERE n.model = m.name)
-	   OR EXISTS (SELECT n.node_name, n.node_port, n.shard_ids FROM flinkml.stream_nodes n WHERE n.model = m.name
-	              EXCEPT SELECT c.node_name, c.node_port, c.shard_ids FROM flinkml._citus_placements(m.source) c) THEN
+	IF flinkml._shards_moved(m) THEN
 		UPDATE flinkml.models SET stale = format('shards of %s moved to other nodes (a rebalance, a split or a node removed) while the model followed them', m.source),
 		       stale_at = now()
 		WHERE name = m.name AND stale IS NULL;
@@ -2648,8 +2654,7 @@ BEGIN
 		nr := flinkml._wire_state(nullif(parts[4], '-'));
 		IF parts[2] <> '-' THEN
 			-- the node's shards were truncated: its rows so far leave the model
-			nr := CASE WHEN r.state IS NULL THEN nr WHEN nr IS NULL THEN r.state
-			           ELSE @extschema@.linreg_add(r.state, nr) END;
+			nr := flinkml._apply(r.state, nr, NULL);
 		END IF;
 		-- test-then-train: the active version scored on the node's new rows
 		IF na IS NOT NULL THEN
@@ -2662,8 +2667,8 @@ BEGIN
 			WHERE v.model = m.name AND x.rows IS NOT NULL
 			  AND (v.version = m.active_version OR (m.policy = 'if_better' AND v.version = m.head_version));
 		END IF;
-		a := CASE WHEN a IS NULL THEN na WHEN na IS NULL THEN a ELSE @extschema@.linreg_add(a, na) END;
-		rm := CASE WHEN rm IS NULL THEN nr WHEN nr IS NULL THEN rm ELSE @extschema@.linreg_add(rm, nr) END;
+		a := flinkml._apply(a, na, NULL);
+		rm := flinkml._apply(rm, nr, NULL);
 		UPDATE flinkml.stream_nodes n
 		SET last_lsn = parts[1]::pg_lsn, flush_lsn = parts[1]::pg_lsn, synced_at = seen,
 		    state = flinkml._apply(CASE WHEN parts[2] <> '-' THEN NULL ELSE n.state END, na,

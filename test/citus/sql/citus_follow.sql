@@ -147,6 +147,12 @@ SET ROLE flinkml_fol_other;
 SELECT count(*) AS models, (SELECT count(*) FROM flinkml.stream_nodes) AS nodes,
        (SELECT count(*) FROM flinkml.stream_status) AS streams
 FROM flinkml.models WHERE name LIKE 'fol%';
+-- nor can it poll the stream, restart it or drop its slots through the
+-- functions the follower and follow() use (they run as the caller)
+SELECT flinkml._stream_apply_nodes('fol_m');
+SELECT flinkml._follow_nodes('fol_m');
+SELECT flinkml._release_node_slots('fol_m');
+SELECT fol_slots('fol_m') AS slots_m;
 
 -- refused, naming why: a window model, a reference table
 RESET ROLE;
